@@ -1,0 +1,143 @@
+package io.zsq.core.exec;
+
+import io.zsq.core.ir.Graph;
+import io.zsq.core.ir.Node;
+import io.zsq.core.ir.Tensor;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Runs a {@link Graph} in FP32 on a batch (NCHW, row-major float arrays), and propagates gradients
+ * back to the input. Every method is stateless; the graph is immutable.
+ */
+public final class Fp32Engine {
+    private Fp32Engine() {}
+
+    /** Replaces a tensor's values as it is produced (fake quantization); {@code null} for none. */
+    @FunctionalInterface
+    public interface Hook {
+        float[] apply(String tensor, float[] values, int batch);
+    }
+
+    /** Every tensor of one forward pass, and the max-pool winners, for {@link #backward}. */
+    public static final class Trace {
+        public final int batch;
+        public final Map<String, float[]> values = new HashMap<>();
+        final Map<String, int[]> argmax = new HashMap<>();
+
+        Trace(int batch) {
+            this.batch = batch;
+        }
+
+        public float[] get(String tensor) {
+            return values.get(tensor);
+        }
+    }
+
+    /** The graph's output for a batch. */
+    public static float[] run(Graph g, float[] input, int batch) {
+        return forward(g, input, batch, null).get(g.output());
+    }
+
+    public static Trace forward(Graph g, float[] input, int batch, Hook hook) {
+        int per = Tensor.size(g.inputShape());
+        if (input.length != per * batch) {
+            throw new IllegalArgumentException("input holds " + input.length + " values, " + batch + " images of "
+                    + java.util.Arrays.toString(g.inputShape()) + " need " + per * batch);
+        }
+        Trace t = new Trace(batch);
+        t.values.put(g.input(), hook == null ? input : hook.apply(g.input(), input, batch));
+        for (Node n : g.nodes()) {
+            float[] x = t.values.get(n.input());
+            int[] xs = g.shape(n.input());
+            int[] ys = g.shape(n.output());
+            float[] y;
+            switch (n.op()) {
+                case CONV: y = Ops.conv(n, x, batch, xs, ys); break;
+                case DENSE: y = Ops.dense(n, x, batch); break;
+                case BATCH_NORM: y = Ops.batchNorm(n, x, batch, xs); break;
+                case RELU: y = Ops.clamp(x, 0f, Float.POSITIVE_INFINITY); break;
+                case CLIP: y = Ops.clamp(x, n.f("min", Float.NEGATIVE_INFINITY), n.f("max", Float.POSITIVE_INFINITY)); break;
+                case ADD: y = Ops.add(x, t.values.get(n.inputs().get(1))); break;
+                case MAX_POOL: {
+                    int[] arg = new int[batch * Tensor.size(ys)];
+                    y = Ops.maxPool(n, x, batch, xs, ys, arg);
+                    t.argmax.put(n.output(), arg);
+                    break;
+                }
+                case AVG_POOL: y = Ops.avgPool(n, x, batch, xs, ys, null); break;
+                case GLOBAL_AVG_POOL: y = Ops.globalAvgPool(x, batch, xs); break;
+                case FLATTEN: y = x; break;
+                default: throw new IllegalStateException("op " + n.op());
+            }
+            if (n.hasFusedActivation()) {
+                y = Ops.clamp(y, n.f("fusedMin", Float.NEGATIVE_INFINITY), n.f("fusedMax", Float.POSITIVE_INFINITY));
+            }
+            t.values.put(n.output(), hook == null ? y : hook.apply(n.output(), y, batch));
+        }
+        return t;
+    }
+
+    /**
+     * Reverse mode to the input: {@code seeds} holds dLoss/dTensor for any tensors the loss reads
+     * directly; returns dLoss/dInput. Non-differentiable points (ReLU at 0, max ties) take the usual
+     * subgradient (0, the first maximum).
+     */
+    public static float[] backward(Graph g, Trace t, Map<String, float[]> seeds) {
+        Map<String, float[]> grad = new HashMap<>();
+        for (Map.Entry<String, float[]> e : seeds.entrySet()) {
+            grad.put(e.getKey(), e.getValue().clone());
+        }
+        int batch = t.batch;
+        List<Node> nodes = g.nodes();
+        for (int i = nodes.size() - 1; i >= 0; i--) {
+            Node n = nodes.get(i);
+            float[] dy = grad.remove(n.output());
+            if (dy == null) {
+                continue;
+            }
+            float[] y = t.values.get(n.output());
+            if (n.hasFusedActivation()) {
+                dy = Ops.maskInside(dy, y, n.f("fusedMin", Float.NEGATIVE_INFINITY), n.f("fusedMax", Float.POSITIVE_INFINITY));
+            }
+            int[] xs = g.shape(n.input());
+            int[] ys = g.shape(n.output());
+            float[] dx;
+            switch (n.op()) {
+                case CONV: dx = Ops.convBackward(n, dy, batch, xs, ys); break;
+                case DENSE: dx = Gemm.mul(dy, n.param("W").data(), batch, n.param("W").dim(0), n.param("W").dim(1), false, false); break;
+                case BATCH_NORM: dx = Ops.batchNormBackward(n, dy, batch, xs); break;
+                case RELU: dx = Ops.maskInside(dy, y, 0f, Float.POSITIVE_INFINITY); break;
+                case CLIP: dx = Ops.maskInside(dy, y, n.f("min", Float.NEGATIVE_INFINITY), n.f("max", Float.POSITIVE_INFINITY)); break;
+                case ADD:
+                    accumulate(grad, n.inputs().get(1), dy);
+                    dx = dy;
+                    break;
+                case MAX_POOL: dx = Ops.maxPoolBackward(dy, t.argmax.get(n.output()), batch * Tensor.size(xs)); break;
+                case AVG_POOL: {
+                    dx = new float[batch * Tensor.size(xs)];
+                    Ops.avgPool(n, dy, batch, xs, ys, dx);
+                    break;
+                }
+                case GLOBAL_AVG_POOL: dx = Ops.globalAvgPoolBackward(dy, batch, xs); break;
+                case FLATTEN: dx = dy; break;
+                default: throw new IllegalStateException("op " + n.op());
+            }
+            accumulate(grad, n.input(), dx);
+        }
+        float[] d = grad.get(g.input());
+        return d != null ? d : new float[t.values.get(g.input()).length];
+    }
+
+    private static void accumulate(Map<String, float[]> grad, String tensor, float[] d) {
+        float[] prev = grad.get(tensor);
+        if (prev == null) {
+            grad.put(tensor, d.clone());
+        } else {
+            for (int i = 0; i < d.length; i++) {
+                prev[i] += d[i];
+            }
+        }
+    }
+}

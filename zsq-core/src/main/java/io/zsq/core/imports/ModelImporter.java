@@ -1,0 +1,54 @@
+package io.zsq.core.imports;
+
+import io.zsq.core.ir.Graph;
+import io.zsq.core.ir.Node;
+import io.zsq.core.ir.OpType;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+
+/** Picks the importer by file type and checks what every zsq pipeline needs (BatchNorm statistics). */
+public final class ModelImporter {
+    private ModelImporter() {}
+
+    public static Graph load(Path file) {
+        if (!Files.isRegularFile(file)) {
+            throw new ModelImportException(file + ": no such model file");
+        }
+        String name = file.getFileName().toString().toLowerCase();
+        Graph g;
+        if (name.endsWith(".onnx")) {
+            g = OnnxImporter.load(file);
+        } else if (name.endsWith(".zip")) {
+            g = Dl4jImporter.load(file);
+        } else {
+            throw new ModelImportException(file + ": unknown model type; zsq reads ONNX (.onnx) and DL4J model zips (.zip)");
+        }
+        requireBatchNorm(g, file);
+        return g;
+    }
+
+    /** Zero-shot quantization reads the BN statistics; a graph without BN nodes cannot be used. */
+    static void requireBatchNorm(Graph g, Path file) {
+        for (Node n : g.nodes()) {
+            if (n.op() == OpType.BATCH_NORM) {
+                return;
+            }
+        }
+        throw new ModelImportException(file + ": the model has no BatchNormalization layers, so there are no BN statistics to "
+                + "synthesize data from. They were probably folded into the convolutions at export: from PyTorch, export with "
+                + "torch.onnx.export(..., training=torch.onnx.TrainingMode.PRESERVE, do_constant_folding=False) on the model in eval mode.");
+    }
+
+    public static String sha256(Path file) {
+        try {
+            MessageDigest md = MessageDigest.getInstance("SHA-256");
+            return HexFormat.of().formatHex(md.digest(Files.readAllBytes(file)));
+        } catch (IOException | NoSuchAlgorithmException e) {
+            throw new ModelImportException(file + ": cannot read: " + e.getMessage(), e);
+        }
+    }
+}

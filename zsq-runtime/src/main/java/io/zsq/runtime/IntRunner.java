@@ -1,0 +1,95 @@
+package io.zsq.runtime;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+/** Runs an {@link IntModel} on int8 inputs. Thread-safe: the model is immutable. */
+public final class IntRunner {
+    private final IntModel model;
+    private final int inputSize;
+
+    public IntRunner(IntModel model) {
+        this.model = model;
+        this.inputSize = Layer.size(model.inputShape());
+    }
+
+    public IntModel model() {
+        return model;
+    }
+
+    /** Runs one image (int8, NCHW, the model's input quantization) and returns the int8 output. */
+    public byte[] run(byte[] input) {
+        if (input.length != inputSize) {
+            throw new IllegalArgumentException("input has " + input.length + " values, model '" + model.inputName() + "' takes " + inputSize);
+        }
+        Map<String, byte[]> t = new HashMap<>();
+        t.put(model.inputName(), input);
+        for (Layer l : model.layers()) {
+            byte[] y;
+            if (l instanceof Layer.Conv c) {
+                y = Kernels.conv(c, t.get(c.input()));
+            } else if (l instanceof Layer.Add a) {
+                y = Kernels.add(a, t.get(a.a()), t.get(a.b()));
+            } else if (l instanceof Layer.MaxPool m) {
+                y = Kernels.maxPool(m, t.get(m.input()));
+            } else if (l instanceof Layer.AvgPool p) {
+                y = Kernels.avgPool(p, t.get(p.input()));
+            } else {
+                y = t.get(((Layer.Reshape) l).input());
+            }
+            t.put(l.output(), y);
+        }
+        return t.get(model.outputName());
+    }
+
+    /** Runs a batch on {@code threads} threads; the result does not depend on the thread count. */
+    public byte[][] runBatch(byte[][] inputs, int threads) {
+        byte[][] out = new byte[inputs.length][];
+        if (threads <= 1) {
+            for (int i = 0; i < inputs.length; i++) {
+                out[i] = run(inputs[i]);
+            }
+            return out;
+        }
+        ExecutorService pool = Executors.newFixedThreadPool(threads);
+        try {
+            List<Future<?>> fs = new ArrayList<>();
+            for (int t = 0; t < threads; t++) {
+                final int from = t;
+                fs.add(pool.submit(() -> {
+                    for (int i = from; i < inputs.length; i += threads) {
+                        out[i] = run(inputs[i]);
+                    }
+                }));
+            }
+            for (Future<?> f : fs) {
+                f.get();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        } catch (ExecutionException e) {
+            throw new IllegalStateException(e.getCause());
+        } finally {
+            pool.shutdown();
+        }
+        return out;
+    }
+
+    /** Index of the largest output value, ties to the first. */
+    public static int argmax(byte[] v) {
+        int best = 0;
+        for (int i = 1; i < v.length; i++) {
+            if (v[i] > v[best]) {
+                best = i;
+            }
+        }
+        return best;
+    }
+}

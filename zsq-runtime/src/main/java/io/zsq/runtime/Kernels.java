@@ -1,0 +1,127 @@
+package io.zsq.runtime;
+
+import static io.zsq.runtime.FixedPoint.clamp;
+import static io.zsq.runtime.FixedPoint.multiplyByQuantizedMultiplier;
+
+/** Scalar integer kernels, one image at a time, NCHW. */
+public final class Kernels {
+    private Kernels() {}
+
+    public static byte[] conv(Layer.Conv c, byte[] x) {
+        int inC = c.inShape()[0], inH = c.inShape()[1], inW = c.inShape()[2];
+        int outC = c.outShape()[0], outH = c.outShape()[1], outW = c.outShape()[2];
+        int cpg = inC / c.groups(), opg = outC / c.groups();
+        int kh = c.kh(), kw = c.kw();
+        byte[] w = c.weights();
+        int zx = c.inZeroPoint();
+        byte[] y = new byte[outC * outH * outW];
+        // inputs less their zero point, once
+        int[] xs = new int[x.length];
+        for (int i = 0; i < x.length; i++) {
+            xs[i] = x[i] - zx;
+        }
+        for (int o = 0; o < outC; o++) {
+            int g = o / opg;
+            int wBase = o * cpg * kh * kw;
+            int m = c.multiplier()[o], s = c.shift()[o];
+            for (int oy = 0; oy < outH; oy++) {
+                for (int ox = 0; ox < outW; ox++) {
+                    int acc = c.bias()[o];
+                    for (int ic = 0; ic < cpg; ic++) {
+                        int plane = (g * cpg + ic) * inH;
+                        int wc = wBase + ic * kh * kw;
+                        for (int ky = 0; ky < kh; ky++) {
+                            int iy = oy * c.strideH() - c.padTop() + ky;
+                            if (iy < 0 || iy >= inH) {
+                                continue;
+                            }
+                            int row = (plane + iy) * inW;
+                            int wr = wc + ky * kw;
+                            for (int kx = 0; kx < kw; kx++) {
+                                int ix = ox * c.strideW() - c.padLeft() + kx;
+                                if (ix >= 0 && ix < inW) {
+                                    acc += xs[row + ix] * w[wr + kx];
+                                }
+                            }
+                        }
+                    }
+                    int v = c.outZeroPoint() + multiplyByQuantizedMultiplier(acc, m, s);
+                    y[(o * outH + oy) * outW + ox] = (byte) clamp(v, c.actMin(), c.actMax());
+                }
+            }
+        }
+        return y;
+    }
+
+    public static byte[] add(Layer.Add a, byte[] xa, byte[] xb) {
+        byte[] y = new byte[xa.length];
+        int ls = 1 << a.leftShift();
+        for (int i = 0; i < xa.length; i++) {
+            int va = multiplyByQuantizedMultiplier((xa[i] - a.aZeroPoint()) * ls, a.aMultiplier(), a.aShift());
+            int vb = multiplyByQuantizedMultiplier((xb[i] - a.bZeroPoint()) * ls, a.bMultiplier(), a.bShift());
+            int v = a.outZeroPoint() + multiplyByQuantizedMultiplier(va + vb, a.outMultiplier(), a.outShift());
+            y[i] = (byte) clamp(v, a.actMin(), a.actMax());
+        }
+        return y;
+    }
+
+    public static byte[] maxPool(Layer.MaxPool p, byte[] x) {
+        int c = p.inShape()[0], inH = p.inShape()[1], inW = p.inShape()[2];
+        int outH = p.outShape()[1], outW = p.outShape()[2];
+        byte[] y = new byte[c * outH * outW];
+        for (int ch = 0; ch < c; ch++) {
+            for (int oy = 0; oy < outH; oy++) {
+                for (int ox = 0; ox < outW; ox++) {
+                    int best = Integer.MIN_VALUE;
+                    for (int ky = 0; ky < p.kh(); ky++) {
+                        int iy = oy * p.strideH() - p.padTop() + ky;
+                        if (iy < 0 || iy >= inH) {
+                            continue;
+                        }
+                        for (int kx = 0; kx < p.kw(); kx++) {
+                            int ix = ox * p.strideW() - p.padLeft() + kx;
+                            if (ix >= 0 && ix < inW) {
+                                best = Math.max(best, x[(ch * inH + iy) * inW + ix]);
+                            }
+                        }
+                    }
+                    y[(ch * outH + oy) * outW + ox] = (byte) best;
+                }
+            }
+        }
+        return y;
+    }
+
+    public static byte[] avgPool(Layer.AvgPool p, byte[] x) {
+        int c = p.inShape()[0], inH = p.inShape()[1], inW = p.inShape()[2];
+        int outH = p.outShape()[1], outW = p.outShape()[2];
+        byte[] y = new byte[c * outH * outW];
+        for (int ch = 0; ch < c; ch++) {
+            for (int oy = 0; oy < outH; oy++) {
+                for (int ox = 0; ox < outW; ox++) {
+                    int sum = 0, count = 0;
+                    for (int ky = 0; ky < p.kh(); ky++) {
+                        int iy = oy * p.strideH() - p.padTop() + ky;
+                        for (int kx = 0; kx < p.kw(); kx++) {
+                            int ix = ox * p.strideW() - p.padLeft() + kx;
+                            if (iy >= 0 && iy < inH && ix >= 0 && ix < inW) {
+                                sum += x[(ch * inH + iy) * inW + ix];
+                                count++;
+                            } else if (p.countIncludePad()) {
+                                sum += p.zeroPoint();
+                                count++;
+                            }
+                        }
+                    }
+                    y[(ch * outH + oy) * outW + ox] = (byte) roundedDivide(sum, count);
+                }
+            }
+        }
+        return y;
+    }
+
+    /** {@code round(num / den)} for {@code den > 0}, half away from zero. */
+    static int roundedDivide(int num, int den) {
+        return num >= 0 ? (num + den / 2) / den : -((-num + den / 2) / den);
+    }
+}

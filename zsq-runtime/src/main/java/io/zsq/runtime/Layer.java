@@ -1,0 +1,207 @@
+package io.zsq.runtime;
+
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+
+/**
+ * One step of an integer model. Tensors are named; shapes are per image, {@code [C, H, W]}, NCHW
+ * order in memory. Every int8 tensor carries its zero point; activation functions are folded into the
+ * clamp range {@code [actMin, actMax]} of the producing layer's output.
+ */
+public sealed interface Layer {
+
+    /** Names of the tensors this layer reads. */
+    String[] inputs();
+
+    /** Name of the tensor this layer writes. */
+    String output();
+
+    /** Shape {@code [C, H, W]} of the output. */
+    int[] outShape();
+
+    /**
+     * Convolution (regular, grouped, depthwise) or dense (a 1x1 convolution over the flattened input):
+     * {@code acc = bias[o] + sum (x - inZp) * w}, {@code y = clamp(outZp + MBQM(acc, multiplier[o], shift[o]), actMin, actMax)}.
+     * Weights are symmetric (zero point 0), layout {@code [outC][inC/groups][kh][kw]}.
+     */
+    record Conv(String input, String output, int[] inShape, int[] outShape, int kh, int kw, int strideH, int strideW,
+                int padTop, int padLeft, int groups, byte[] weights, int weightBits, int[] bias, int[] multiplier,
+                int[] shift, int inZeroPoint, int outZeroPoint, int actMin, int actMax) implements Layer {
+        public Conv {
+            int outC = outShape[0];
+            int inC = inShape[0];
+            if (groups <= 0 || inC % groups != 0 || outC % groups != 0) {
+                throw new IllegalArgumentException("conv " + output + ": channels " + inC + "->" + outC + " not divisible by groups " + groups);
+            }
+            if (weights.length != outC * (inC / groups) * kh * kw) {
+                throw new IllegalArgumentException("conv " + output + ": weight count " + weights.length + " does not match shape");
+            }
+            if (bias.length != outC || multiplier.length != outC || shift.length != outC) {
+                throw new IllegalArgumentException("conv " + output + ": per-channel arrays must have " + outC + " entries");
+            }
+            for (int i = 0; i < outC; i++) {
+                if (shift[i] < -31 || shift[i] > 30) {
+                    throw new IllegalArgumentException("conv " + output + ": shift out of [-31, 30] at channel " + i + ": " + shift[i]);
+                }
+            }
+        }
+
+        @Override
+        public String[] inputs() {
+            return new String[] {input};
+        }
+    }
+
+    /**
+     * Residual add of two int8 tensors of different scales, TFLite's scheme: each input, less its zero
+     * point, is shifted left by {@code leftShift} and rescaled to a common scale; the sum is rescaled to
+     * the output scale.
+     */
+    record Add(String a, String b, String output, int[] outShape, int aZeroPoint, int aMultiplier, int aShift,
+               int bZeroPoint, int bMultiplier, int bShift, int leftShift, int outZeroPoint, int outMultiplier,
+               int outShift, int actMin, int actMax) implements Layer {
+        @Override
+        public String[] inputs() {
+            return new String[] {a, b};
+        }
+    }
+
+    /** Max pooling; padded positions never win. Same scale and zero point in and out. */
+    record MaxPool(String input, String output, int[] inShape, int[] outShape, int kh, int kw, int strideH,
+                   int strideW, int padTop, int padLeft) implements Layer {
+        @Override
+        public String[] inputs() {
+            return new String[] {input};
+        }
+    }
+
+    /**
+     * Average pooling (a global average pool is one with the whole plane as its window); the mean is
+     * rounded half away from zero. Padded positions count as real zeros ({@code zeroPoint}) when
+     * {@code countIncludePad}. Same scale and zero point in and out.
+     */
+    record AvgPool(String input, String output, int[] inShape, int[] outShape, int kh, int kw, int strideH,
+                   int strideW, int padTop, int padLeft, boolean countIncludePad, int zeroPoint) implements Layer {
+        @Override
+        public String[] inputs() {
+            return new String[] {input};
+        }
+    }
+
+    /** A change of shape only (flatten): the bytes are the same in NCHW order. */
+    record Reshape(String input, String output, int[] outShape) implements Layer {
+        @Override
+        public String[] inputs() {
+            return new String[] {input};
+        }
+    }
+
+    /** Number of elements of a per-image shape. */
+    static int size(int[] shape) {
+        int n = 1;
+        for (int d : shape) {
+            n *= d;
+        }
+        return n;
+    }
+
+    /** Tag of each layer type in the file format; never renumber. */
+    static byte tag(Layer l) {
+        if (l instanceof Conv) {
+            return 1;
+        } else if (l instanceof Add) {
+            return 2;
+        } else if (l instanceof MaxPool) {
+            return 3;
+        } else if (l instanceof AvgPool) {
+            return 4;
+        }
+        return 5;
+    }
+
+    static void write(Layer l, DataOutputStream out) throws IOException {
+        out.writeByte(tag(l));
+        if (l instanceof Conv c) {
+                out.writeUTF(c.input()); out.writeUTF(c.output());
+                ints(out, c.inShape()); ints(out, c.outShape());
+                ints(out, new int[] {c.kh(), c.kw(), c.strideH(), c.strideW(), c.padTop(), c.padLeft(), c.groups(),
+                        c.weightBits(), c.inZeroPoint(), c.outZeroPoint(), c.actMin(), c.actMax()});
+                out.writeInt(c.weights().length); out.write(c.weights());
+                ints(out, c.bias()); ints(out, c.multiplier()); ints(out, c.shift());
+        } else if (l instanceof Add a) {
+                out.writeUTF(a.a()); out.writeUTF(a.b()); out.writeUTF(a.output());
+                ints(out, a.outShape());
+                ints(out, new int[] {a.aZeroPoint(), a.aMultiplier(), a.aShift(), a.bZeroPoint(), a.bMultiplier(), a.bShift(),
+                        a.leftShift(), a.outZeroPoint(), a.outMultiplier(), a.outShift(), a.actMin(), a.actMax()});
+        } else if (l instanceof MaxPool m) {
+                out.writeUTF(m.input()); out.writeUTF(m.output());
+                ints(out, m.inShape()); ints(out, m.outShape());
+                ints(out, new int[] {m.kh(), m.kw(), m.strideH(), m.strideW(), m.padTop(), m.padLeft()});
+        } else if (l instanceof AvgPool p) {
+                out.writeUTF(p.input()); out.writeUTF(p.output());
+                ints(out, p.inShape()); ints(out, p.outShape());
+                ints(out, new int[] {p.kh(), p.kw(), p.strideH(), p.strideW(), p.padTop(), p.padLeft(),
+                        p.countIncludePad() ? 1 : 0, p.zeroPoint()});
+        } else if (l instanceof Reshape r) {
+                out.writeUTF(r.input()); out.writeUTF(r.output());
+                ints(out, r.outShape());
+        }
+    }
+
+    static Layer read(DataInputStream in) throws IOException {
+        int tag = in.readByte();
+        switch (tag) {
+            case 1 -> {
+                String i = in.readUTF(), o = in.readUTF();
+                int[] is = ints(in), os = ints(in), p = ints(in);
+                byte[] w = new byte[checkedLength(in.readInt())];
+                in.readFully(w);
+                return new Conv(i, o, is, os, p[0], p[1], p[2], p[3], p[4], p[5], p[6], w, p[7], ints(in), ints(in), ints(in),
+                        p[8], p[9], p[10], p[11]);
+            }
+            case 2 -> {
+                String a = in.readUTF(), b = in.readUTF(), o = in.readUTF();
+                int[] os = ints(in), p = ints(in);
+                return new Add(a, b, o, os, p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10], p[11]);
+            }
+            case 3 -> {
+                String i = in.readUTF(), o = in.readUTF();
+                int[] is = ints(in), os = ints(in), p = ints(in);
+                return new MaxPool(i, o, is, os, p[0], p[1], p[2], p[3], p[4], p[5]);
+            }
+            case 4 -> {
+                String i = in.readUTF(), o = in.readUTF();
+                int[] is = ints(in), os = ints(in), p = ints(in);
+                return new AvgPool(i, o, is, os, p[0], p[1], p[2], p[3], p[4], p[5], p[6] != 0, p[7]);
+            }
+            case 5 -> {
+                String i = in.readUTF(), o = in.readUTF();
+                return new Reshape(i, o, ints(in));
+            }
+            default -> throw new IOException("unknown layer tag " + tag);
+        }
+    }
+
+    private static void ints(DataOutputStream out, int[] v) throws IOException {
+        out.writeInt(v.length);
+        for (int x : v) {
+            out.writeInt(x);
+        }
+    }
+
+    private static int[] ints(DataInputStream in) throws IOException {
+        int[] v = new int[checkedLength(in.readInt())];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = in.readInt();
+        }
+        return v;
+    }
+
+    private static int checkedLength(int n) throws IOException {
+        if (n < 0 || n > (1 << 28)) {
+            throw new IOException("corrupt length " + n);
+        }
+        return n;
+    }
+}
