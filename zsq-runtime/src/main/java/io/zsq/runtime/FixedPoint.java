@@ -9,7 +9,7 @@ public final class FixedPoint {
     private FixedPoint() {}
 
     /**
-     * {@code round(a * b / 2^31)}, rounding half away from zero, saturating the single overflow case
+     * {@code round(a * b / 2^31)} with gemmlowp's nudge (ties round toward positive infinity), saturating the single overflow case
      * {@code a == b == Integer.MIN_VALUE} to {@code Integer.MAX_VALUE}.
      */
     public static int saturatingRoundingDoublingHighMul(int a, int b) {

@@ -1,0 +1,83 @@
+package io.zsq.core.passes;
+
+import io.zsq.core.ir.Graph;
+import io.zsq.core.ir.Node;
+import io.zsq.core.ir.OpType;
+import io.zsq.core.ir.Tensor;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Folds every BatchNorm into the CONV or DENSE that feeds it: {@code W' = W * a}, {@code b' = (b - mean) * a + beta}
+ * with {@code a = gamma / sqrt(var + eps)} per output channel. A BatchNorm after anything else, or
+ * after a layer whose output is also read elsewhere, is an error naming the node.
+ */
+public final class FoldBatchNorm implements GraphPass {
+    @Override
+    public String name() {
+        return "fold-batchnorm";
+    }
+
+    @Override
+    public Set<String> requires() {
+        return Set.of();
+    }
+
+    @Override
+    public String establishes() {
+        return Graph.BN_FOLDED;
+    }
+
+    @Override
+    public Result run(Graph g) {
+        Map<String, List<Node>> consumers = g.consumers();
+        Map<String, Node> byOutput = new HashMap<>();
+        List<Node> out = new ArrayList<>();
+        Map<String, String> rename = new HashMap<>();
+        int folded = 0;
+        for (Node n : g.nodes()) {
+            Node r = n.withInputs(n.inputs().stream().map(i -> rename.getOrDefault(i, i)).toList());
+            if (n.op() != OpType.BATCH_NORM) {
+                out.add(r);
+                byOutput.put(r.output(), r);
+                continue;
+            }
+            Node prev = byOutput.get(r.input());
+            if (prev == null || (prev.op() != OpType.CONV && prev.op() != OpType.DENSE) || consumers.get(n.input()).size() != 1) {
+                throw new IllegalArgumentException("BatchNorm node " + n.id() + " does not directly follow a convolution or dense layer "
+                        + "with no other reader, so it cannot be folded");
+            }
+            Node f = fold(prev, n).withOutput(n.output());
+            out.set(out.indexOf(prev), f);
+            byOutput.put(f.output(), f);
+            folded++;
+        }
+        return new Result(g.withNodes(out, Graph.BN_FOLDED), folded + " BatchNorm layers folded");
+    }
+
+    static Node fold(Node layer, Node bn) {
+        float[] s = bn.param("scale").data(), beta = bn.param("bias").data(), m = bn.param("mean").data(), v = bn.param("var").data();
+        float eps = bn.f("epsilon", 1e-5f);
+        Tensor w = layer.param("W");
+        int outC = w.dim(0), per = w.data().length / outC;
+        float[] nw = new float[w.data().length];
+        float[] nb = new float[outC];
+        Tensor b = layer.param("B");
+        for (int c = 0; c < outC; c++) {
+            double a = s[c] / Math.sqrt((double) v[c] + eps);
+            for (int i = 0; i < per; i++) {
+                nw[c * per + i] = (float) (w.data()[c * per + i] * a);
+            }
+            double bias = b == null ? 0 : b.data()[c];
+            nb[c] = (float) ((bias - m[c]) * a + beta[c]);
+        }
+        Map<String, Tensor> p = new LinkedHashMap<>();
+        p.put("W", new Tensor(w.shape(), nw));
+        p.put("B", new Tensor(new int[] {outC}, nb));
+        return layer.withParams(p);
+    }
+}

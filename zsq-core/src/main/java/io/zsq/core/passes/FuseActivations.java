@@ -1,0 +1,61 @@
+package io.zsq.core.passes;
+
+import io.zsq.core.ir.Graph;
+import io.zsq.core.ir.Node;
+import io.zsq.core.ir.OpType;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Fuses RELU and CLIP into the CONV, DENSE or ADD that produces their input (when nothing else reads
+ * it), as a clamp of that layer's output; integer-only lowering needs every activation fused.
+ */
+public final class FuseActivations implements GraphPass {
+    @Override
+    public String name() {
+        return "fuse-activations";
+    }
+
+    @Override
+    public Set<String> requires() {
+        return Set.of(Graph.BN_FOLDED);
+    }
+
+    @Override
+    public String establishes() {
+        return Graph.ACTIVATIONS_FUSED;
+    }
+
+    @Override
+    public Result run(Graph g) {
+        Map<String, List<Node>> consumers = g.consumers();
+        Map<String, Integer> index = new HashMap<>();
+        Map<String, String> rename = new HashMap<>();
+        List<Node> out = new ArrayList<>();
+        int fused = 0;
+        for (Node n : g.nodes()) {
+            Node r = n.withInputs(n.inputs().stream().map(i -> rename.getOrDefault(i, i)).toList());
+            boolean act = n.op() == OpType.RELU || n.op() == OpType.CLIP;
+            Integer pi = index.get(r.input());
+            if (act && pi != null && consumers.get(n.input()).size() == 1) {
+                Node prev = out.get(pi);
+                if ((prev.op() == OpType.CONV || prev.op() == OpType.DENSE || prev.op() == OpType.ADD) && !prev.hasFusedActivation()) {
+                    float lo = n.op() == OpType.RELU ? 0f : n.f("min", Float.NEGATIVE_INFINITY);
+                    float hi = n.op() == OpType.RELU ? Float.POSITIVE_INFINITY : n.f("max", Float.POSITIVE_INFINITY);
+                    Node f = prev.withFloat("fusedMin", lo).withFloat("fusedMax", hi).withOutput(n.output());
+                    out.set(pi, f);
+                    index.remove(prev.output());
+                    index.put(f.output(), pi);
+                    fused++;
+                    continue;
+                }
+            }
+            index.put(r.output(), out.size());
+            out.add(r);
+        }
+        return new Result(g.withNodes(out, Graph.ACTIVATIONS_FUSED), fused + " activations fused");
+    }
+}

@@ -1,0 +1,127 @@
+package io.zsq.core.passes;
+
+import io.zsq.core.ir.Graph;
+import io.zsq.core.ir.Node;
+import io.zsq.core.ir.Tensor;
+import io.zsq.core.quant.ChannelQParams;
+import io.zsq.core.quant.Dyadic;
+import io.zsq.core.quant.FakeQuant;
+import io.zsq.core.quant.QParams;
+import io.zsq.core.quant.QuantPoints;
+import io.zsq.runtime.IntModel;
+import io.zsq.runtime.Layer;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Lowers a canonical FP32 graph and its activation parameters to an {@link IntModel}: int8 weights
+ * (per-channel symmetric, {@code weightBits} wide), int32 biases at scale {@code S_in * S_w}, dyadic
+ * requantization {@code S_in * S_w / S_out}, residual adds with TFLite's 20-bit common scale, fused
+ * activations as clamp ranges.
+ */
+public final class LowerToInteger {
+    /** Left shift applied to both add inputs before rescaling (TFLite uses 20 for 8-bit). */
+    public static final int ADD_LEFT_SHIFT = 20;
+
+    private LowerToInteger() {}
+
+    public static IntModel lower(Graph g, Map<String, QParams> points, int weightBits, Map<String, String> metadata) {
+        g.require(Graph.ACTIVATIONS_FUSED, "integer lowering");
+        Map<String, QParams> act = QuantPoints.propagate(g, points);
+        List<Layer> layers = new ArrayList<>();
+        for (Node n : g.nodes()) {
+            QParams in = act.get(n.input());
+            QParams out = act.get(n.output());
+            int[] xs = g.shape(n.input());
+            int[] ys = g.shape(n.output());
+            switch (n.op()) {
+                case CONV:
+                case DENSE: {
+                    Tensor w = n.param("W");
+                    int outC = w.dim(0);
+                    ChannelQParams wq = ChannelQParams.ofWeights(w.data(), outC, weightBits);
+                    int[] bias = FakeQuant.quantizedBias(n, wq, in);
+                    int[] mult = new int[outC], shift = new int[outC];
+                    for (int c = 0; c < outC; c++) {
+                        Dyadic d = Dyadic.of((double) in.scale() * wq.scales()[c] / out.scale());
+                        mult[c] = d.multiplier();
+                        shift[c] = d.shift();
+                    }
+                    int[] clamp = clamp(n, out);
+                    boolean conv = n.op() == io.zsq.core.ir.OpType.CONV;
+                    int[] st = n.ints("strides", new int[] {1, 1});
+                    int[] pads = n.ints("pads", new int[] {0, 0, 0, 0});
+                    int[] inShape = conv ? xs : new int[] {Tensor.size(xs), 1, 1};
+                    int[] outShape = conv ? ys : new int[] {outC, 1, 1};
+                    layers.add(new Layer.Conv(n.input(), n.output(), inShape, outShape, conv ? w.dim(2) : 1, conv ? w.dim(3) : 1,
+                            conv ? st[0] : 1, conv ? st[1] : 1, conv ? pads[0] : 0, conv ? pads[1] : 0,
+                            conv ? n.ints("group", new int[] {1})[0] : 1, wq.quantize(w.data()), weightBits, bias, mult, shift,
+                            in.zeroPoint(), out.zeroPoint(), clamp[0], clamp[1]));
+                    break;
+                }
+                case ADD: {
+                    QParams a = in, b = act.get(n.inputs().get(1));
+                    double twiceMax = 2.0 * Math.max(a.scale(), b.scale());
+                    Dyadic da = Dyadic.of(a.scale() / twiceMax);
+                    Dyadic db = Dyadic.of(b.scale() / twiceMax);
+                    Dyadic dout = Dyadic.of(twiceMax / ((double) (1 << ADD_LEFT_SHIFT) * out.scale()));
+                    int[] clamp = clamp(n, out);
+                    layers.add(new Layer.Add(n.inputs().get(0), n.inputs().get(1), n.output(), ys, a.zeroPoint(), da.multiplier(),
+                            da.shift(), b.zeroPoint(), db.multiplier(), db.shift(), ADD_LEFT_SHIFT, out.zeroPoint(),
+                            dout.multiplier(), dout.shift(), clamp[0], clamp[1]));
+                    break;
+                }
+                case MAX_POOL: {
+                    int[] k = n.ints("kernel"), st = n.ints("strides", new int[] {1, 1}), pads = n.ints("pads", new int[] {0, 0, 0, 0});
+                    layers.add(new Layer.MaxPool(n.input(), n.output(), xs, ys, k[0], k[1], st[0], st[1], pads[0], pads[1]));
+                    break;
+                }
+                case AVG_POOL: {
+                    int[] k = n.ints("kernel"), st = n.ints("strides", new int[] {1, 1}), pads = n.ints("pads", new int[] {0, 0, 0, 0});
+                    layers.add(new Layer.AvgPool(n.input(), n.output(), xs, ys, k[0], k[1], st[0], st[1], pads[0], pads[1],
+                            n.ints("countIncludePad", new int[] {0})[0] != 0, in.zeroPoint()));
+                    break;
+                }
+                case GLOBAL_AVG_POOL:
+                    layers.add(new Layer.AvgPool(n.input(), n.output(), xs, ys, xs[1], xs[2], 1, 1, 0, 0, false, in.zeroPoint()));
+                    break;
+                case FLATTEN:
+                    layers.add(new Layer.Reshape(n.input(), n.output(), ys));
+                    break;
+                default:
+                    throw new IllegalArgumentException("node " + n.id() + " (" + n.op() + ") cannot be lowered to integer arithmetic");
+            }
+        }
+        Map<String, String> meta = new LinkedHashMap<>(metadata);
+        QParams qi = act.get(g.input()), qo = act.get(g.output());
+        meta.put("input.scale", Float.toString(qi.scale()));
+        meta.put("input.zeroPoint", Integer.toString(qi.zeroPoint()));
+        meta.put("output.scale", Float.toString(qo.scale()));
+        meta.put("output.zeroPoint", Integer.toString(qo.zeroPoint()));
+        meta.put("weightBits", Integer.toString(weightBits));
+        meta.put("activationBits", Integer.toString(bitsOf(qi)));
+        int[] outShape = g.shape(g.output()).length == 1 ? new int[] {g.shape(g.output())[0], 1, 1} : g.shape(g.output());
+        return new IntModel(meta, g.input(), g.inputShape(), g.output(), outShape, layers);
+    }
+
+    private static int bitsOf(QParams q) {
+        return 32 - Integer.numberOfLeadingZeros(q.qmax() - q.qmin());
+    }
+
+    /** The fused activation's range in the output's integer domain. */
+    private static int[] clamp(Node n, QParams out) {
+        int lo = out.qmin(), hi = out.qmax();
+        if (n.hasFusedActivation()) {
+            float fmin = n.f("fusedMin", Float.NEGATIVE_INFINITY), fmax = n.f("fusedMax", Float.POSITIVE_INFINITY);
+            if (!Float.isInfinite(fmin)) {
+                lo = Math.max(lo, out.quantize(fmin));
+            }
+            if (!Float.isInfinite(fmax)) {
+                hi = Math.min(hi, out.quantize(fmax));
+            }
+        }
+        return new int[] {lo, hi};
+    }
+}

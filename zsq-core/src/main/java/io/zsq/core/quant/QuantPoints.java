@@ -1,0 +1,48 @@
+package io.zsq.core.quant;
+
+import io.zsq.core.ir.Graph;
+import io.zsq.core.ir.Node;
+import io.zsq.core.ir.OpType;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Where activations are quantized in a canonical graph: the input and the outputs of CONV, DENSE and
+ * ADD (after their fused activation). Pooling and flatten keep their input's parameters.
+ */
+public final class QuantPoints {
+    private QuantPoints() {}
+
+    /** The tensors that need an observer, in graph order. */
+    public static List<String> of(Graph g) {
+        g.require(Graph.ACTIVATIONS_FUSED, "quantization");
+        List<String> t = new ArrayList<>();
+        t.add(g.input());
+        for (Node n : g.nodes()) {
+            if (n.op() == OpType.CONV || n.op() == OpType.DENSE || n.op() == OpType.ADD) {
+                t.add(n.output());
+            } else if (n.op() == OpType.RELU || n.op() == OpType.CLIP || n.op() == OpType.BATCH_NORM) {
+                throw new IllegalArgumentException("node " + n.id() + " (" + n.op() + ") could not be folded or fused into a "
+                        + "convolution, dense or add layer; integer-only lowering needs it fused");
+            }
+        }
+        return t;
+    }
+
+    /** Parameters of every tensor: the observed points plus what pooling and flatten inherit. */
+    public static Map<String, QParams> propagate(Graph g, Map<String, QParams> points) {
+        Map<String, QParams> all = new LinkedHashMap<>(points);
+        for (Node n : g.nodes()) {
+            if (!all.containsKey(n.output())) {
+                QParams in = all.get(n.input());
+                if (in == null) {
+                    throw new IllegalArgumentException("no quantization parameters for the input of node " + n.id());
+                }
+                all.put(n.output(), in);
+            }
+        }
+        return all;
+    }
+}
