@@ -1,0 +1,73 @@
+package io.zsq.synth;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.zsq.core.ir.Graph;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+
+/** The BN-matching loss gradient (engine backward + loss seeds) against central finite differences. */
+class GradientCheckTest {
+
+    @Test
+    void inputGradientMatchesFiniteDifferences() {
+        Graph g = RandomGraphs.small(11);
+        BnMatchingLoss loss = new BnMatchingLoss(g);
+        int batch = 3;
+        float[] x = Seeds.gaussian(5, batch * 2 * 8 * 8);
+        float[] grad = new float[x.length];
+        loss.lossAndInputGradient(g, x, batch, grad);
+        SplittableRandom r = new SplittableRandom(9);
+        double h = 1e-2;
+        for (int trial = 0; trial < 6; trial++) {
+            float[] d = new float[x.length];
+            double dot = 0, norm = 0;
+            for (int i = 0; i < d.length; i++) {
+                d[i] = (float) r.nextGaussian();
+                norm += d[i] * d[i];
+            }
+            norm = Math.sqrt(norm);
+            for (int i = 0; i < d.length; i++) {
+                d[i] /= norm;
+                dot += grad[i] * d[i];
+            }
+            double fd = (value(loss, g, x, d, h, batch) - value(loss, g, x, d, -h, batch)) / (2 * h);
+            assertEquals(fd, dot, 0.02 * Math.abs(fd) + 1e-4, "directional derivative, trial " + trial);
+        }
+        // single coordinates, the largest gradients
+        for (int k = 0; k < 5; k++) {
+            int best = 0;
+            for (int i = 1; i < grad.length; i++) {
+                if (Math.abs(grad[i]) > Math.abs(grad[best])) {
+                    best = i;
+                }
+            }
+            float[] e = new float[x.length];
+            e[best] = 1;
+            double fd = (value(loss, g, x, e, h, batch) - value(loss, g, x, e, -h, batch)) / (2 * h);
+            assertEquals(fd, grad[best], 0.03 * Math.abs(fd) + 1e-4, "coordinate " + best);
+            grad[best] = 0;
+        }
+    }
+
+    @Test
+    void adamStepsReduceTheMatchingLoss() {
+        Graph g = RandomGraphs.small(12);
+        SynthConfig cfg = new SynthConfig("zeroq", 8, 8, 40, 0.1, 3);
+        BnMatchingLoss loss = new BnMatchingLoss(g);
+        float[] x0 = Seeds.gaussian(Seeds.forBatch(3, 0), 8 * 2 * 8 * 8);
+        double before = loss.lossAndInputGradient(g, x0, 8, new float[x0.length]).total();
+        Generator.Batch b = Generator.generate(g, cfg, 0, null);
+        double after = b.finalLoss().values().stream().mapToDouble(Double::doubleValue).sum();
+        assertTrue(after < 0.5 * before, "loss " + before + " -> " + after);
+    }
+
+    private static double value(BnMatchingLoss loss, Graph g, float[] x, float[] d, double h, int batch) {
+        float[] xp = x.clone();
+        for (int i = 0; i < xp.length; i++) {
+            xp[i] += (float) (h * d[i]);
+        }
+        return loss.lossAndInputGradient(g, xp, batch, new float[x.length]).total();
+    }
+}

@@ -1,0 +1,70 @@
+package io.zsq.synth;
+
+import io.zsq.core.ir.Graph;
+import io.zsq.core.ir.Node;
+import io.zsq.core.ir.OpType;
+import io.zsq.core.ir.Tensor;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.SplittableRandom;
+
+/** A small graph with every op the engine differentiates, random weights and BN statistics. */
+final class RandomGraphs {
+    private RandomGraphs() {}
+
+    static Graph small(long seed) {
+        SplittableRandom r = new SplittableRandom(seed);
+        List<Node> n = new ArrayList<>();
+        n.add(conv("c1", "x", "c1", 2, 4, 3, 1, 1, 1, r));
+        n.add(bn("bn1", "c1", "b1", 4, r));
+        n.add(new Node("r1", OpType.RELU, List.of("b1"), "r1", Map.of(), Map.of(), Map.of()));
+        n.add(conv("dw", "r1", "dw", 4, 4, 3, 1, 1, 4, r));
+        n.add(bn("bn2", "dw", "b2", 4, r));
+        n.add(new Node("r6", OpType.CLIP, List.of("b2"), "r6", Map.of(), Map.of("min", 0f, "max", 6f), Map.of()));
+        n.add(new Node("add", OpType.ADD, List.of("r6", "r1"), "s", Map.of(), Map.of(), Map.of()));
+        n.add(new Node("mp", OpType.MAX_POOL, List.of("s"), "mp", Map.of("kernel", new int[] {2, 2}, "strides", new int[] {2, 2},
+                "pads", new int[] {0, 0, 0, 0}), Map.of(), Map.of()));
+        n.add(conv("c2", "mp", "c2", 4, 6, 3, 2, 1, 2, r));
+        n.add(bn("bn3", "c2", "b3", 6, r));
+        n.add(new Node("ap", OpType.AVG_POOL, List.of("b3"), "ap", Map.of("kernel", new int[] {2, 2}, "strides", new int[] {1, 1},
+                "pads", new int[] {1, 1, 0, 0}, "countIncludePad", new int[] {0}), Map.of(), Map.of()));
+        n.add(new Node("gap", OpType.GLOBAL_AVG_POOL, List.of("ap"), "g", Map.of(), Map.of(), Map.of()));
+        n.add(new Node("fl", OpType.FLATTEN, List.of("g"), "f", Map.of(), Map.of(), Map.of()));
+        Map<String, Tensor> p = new LinkedHashMap<>();
+        p.put("W", rnd(r, new int[] {5, 6}, 0.5));
+        p.put("B", rnd(r, new int[] {5}, 0.1));
+        n.add(new Node("fc", OpType.DENSE, List.of("f"), "y", Map.of(), Map.of(), p));
+        return Graph.of("x", new int[] {2, 8, 8}, "y", n, Set.of(), Map.of());
+    }
+
+    static Node conv(String id, String in, String out, int cin, int cout, int k, int stride, int pad, int group, SplittableRandom r) {
+        Map<String, Tensor> p = new LinkedHashMap<>();
+        p.put("W", rnd(r, new int[] {cout, cin / group, k, k}, 0.4));
+        return new Node(id, OpType.CONV, List.of(in), out, Map.of("strides", new int[] {stride, stride},
+                "pads", new int[] {pad, pad, pad, pad}, "group", new int[] {group}), Map.of(), p);
+    }
+
+    static Node bn(String id, String in, String out, int c, SplittableRandom r) {
+        Map<String, Tensor> p = new LinkedHashMap<>();
+        p.put("scale", rnd(r, new int[] {c}, 0.3, 1.0));
+        p.put("bias", rnd(r, new int[] {c}, 0.2));
+        p.put("mean", rnd(r, new int[] {c}, 0.3));
+        p.put("var", rnd(r, new int[] {c}, 0.3, 1.0));
+        return new Node(id, OpType.BATCH_NORM, List.of(in), out, Map.of(), Map.of("epsilon", 1e-5f), p);
+    }
+
+    static Tensor rnd(SplittableRandom r, int[] shape, double scale) {
+        return rnd(r, shape, scale, 0);
+    }
+
+    static Tensor rnd(SplittableRandom r, int[] shape, double scale, double offset) {
+        float[] v = new float[Tensor.size(shape)];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = (float) (offset + scale * (offset > 0 ? r.nextDouble() : r.nextGaussian()));
+        }
+        return new Tensor(shape, v);
+    }
+}
