@@ -7,46 +7,62 @@ import static io.zsq.runtime.FixedPoint.multiplyByQuantizedMultiplier;
 public final class Kernels {
     private Kernels() {}
 
+    /**
+     * im2col of the zero-point-shifted input (padding contributes 0), then for each output channel a
+     * multiply-accumulate over contiguous output positions, which the JIT vectorizes. Integer sums are
+     * exact in any order, so this equals the definition bit for bit.
+     */
     public static byte[] conv(Layer.Conv c, byte[] x) {
         int inC = c.inShape()[0], inH = c.inShape()[1], inW = c.inShape()[2];
         int outC = c.outShape()[0], outH = c.outShape()[1], outW = c.outShape()[2];
         int cpg = inC / c.groups(), opg = outC / c.groups();
-        int kh = c.kh(), kw = c.kw();
+        int kh = c.kh(), kw = c.kw(), k = cpg * kh * kw, p = outH * outW;
         byte[] w = c.weights();
         int zx = c.inZeroPoint();
-        byte[] y = new byte[outC * outH * outW];
-        // inputs less their zero point, once
-        int[] xs = new int[x.length];
-        for (int i = 0; i < x.length; i++) {
-            xs[i] = x[i] - zx;
-        }
-        for (int o = 0; o < outC; o++) {
-            int g = o / opg;
-            int wBase = o * cpg * kh * kw;
-            int m = c.multiplier()[o], s = c.shift()[o];
-            for (int oy = 0; oy < outH; oy++) {
-                for (int ox = 0; ox < outW; ox++) {
-                    int acc = c.bias()[o];
-                    for (int ic = 0; ic < cpg; ic++) {
-                        int plane = (g * cpg + ic) * inH;
-                        int wc = wBase + ic * kh * kw;
-                        for (int ky = 0; ky < kh; ky++) {
+        byte[] y = new byte[outC * p];
+        int[] cols = new int[k * p];
+        int[] acc = new int[p];
+        for (int g = 0; g < c.groups(); g++) {
+            java.util.Arrays.fill(cols, 0);
+            for (int ic = 0; ic < cpg; ic++) {
+                int plane = (g * cpg + ic) * inH;
+                for (int ky = 0; ky < kh; ky++) {
+                    for (int kx = 0; kx < kw; kx++) {
+                        int row = ((ic * kh + ky) * kw + kx) * p;
+                        for (int oy = 0; oy < outH; oy++) {
                             int iy = oy * c.strideH() - c.padTop() + ky;
                             if (iy < 0 || iy >= inH) {
                                 continue;
                             }
-                            int row = (plane + iy) * inW;
-                            int wr = wc + ky * kw;
-                            for (int kx = 0; kx < kw; kx++) {
+                            int src = (plane + iy) * inW;
+                            int dst = row + oy * outW;
+                            for (int ox = 0; ox < outW; ox++) {
                                 int ix = ox * c.strideW() - c.padLeft() + kx;
                                 if (ix >= 0 && ix < inW) {
-                                    acc += xs[row + ix] * w[wr + kx];
+                                    cols[dst + ox] = x[src + ix] - zx;
                                 }
                             }
                         }
                     }
-                    int v = c.outZeroPoint() + multiplyByQuantizedMultiplier(acc, m, s);
-                    y[(o * outH + oy) * outW + ox] = (byte) clamp(v, c.actMin(), c.actMax());
+                }
+            }
+            for (int oo = 0; oo < opg; oo++) {
+                int o = g * opg + oo;
+                java.util.Arrays.fill(acc, c.bias()[o]);
+                int wBase = o * k;
+                for (int kk = 0; kk < k; kk++) {
+                    int wv = w[wBase + kk];
+                    if (wv == 0) {
+                        continue;
+                    }
+                    int row = kk * p;
+                    for (int i = 0; i < p; i++) {
+                        acc[i] += wv * cols[row + i];
+                    }
+                }
+                int m = c.multiplier()[o], s = c.shift()[o], zo = c.outZeroPoint(), lo = c.actMin(), hi = c.actMax();
+                for (int i = 0; i < p; i++) {
+                    y[o * p + i] = (byte) clamp(zo + multiplyByQuantizedMultiplier(acc[i], m, s), lo, hi);
                 }
             }
         }

@@ -13,7 +13,7 @@ import java.util.zip.GZIPInputStream;
  * {@code <split>-images-idx3-ubyte[.gz]} and {@code <split>-labels-idx1-ubyte[.gz]}. Pixels are kept as
  * unsigned bytes; {@link Preprocessing} turns them into model inputs.
  */
-public record IdxDataset(int count, int channels, int height, int width, byte[] pixels, int[] labels) {
+public record IdxDataset(int count, int channels, int height, int width, byte[] pixels, int[] labels) implements java.io.Serializable {
 
     public static IdxDataset load(Path folder, String split, int limit) {
         Path images = find(folder, split + "-images-idx3-ubyte");

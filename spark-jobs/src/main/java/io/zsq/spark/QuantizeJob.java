@@ -1,0 +1,410 @@
+package io.zsq.spark;
+
+import io.zsq.core.data.IdxDataset;
+import io.zsq.core.data.Preprocessing;
+import io.zsq.core.exec.Fp32Engine;
+import io.zsq.core.imports.ModelImporter;
+import io.zsq.core.ir.Graph;
+import io.zsq.core.passes.Canonicalize;
+import io.zsq.core.passes.LowerToInteger;
+import io.zsq.core.quant.FakeQuant;
+import io.zsq.core.quant.QParams;
+import io.zsq.ptq.Bits;
+import io.zsq.ptq.Calibrator;
+import io.zsq.ptq.ObserverSpec;
+import io.zsq.runtime.IntModel;
+import io.zsq.runtime.IntRunner;
+import io.zsq.synth.ArrowDataset;
+import io.zsq.synth.Generator;
+import io.zsq.synth.Seeds;
+import io.zsq.synth.SynthConfig;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.Serializable;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.IntStream;
+import org.apache.spark.SparkConf;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.sql.SparkSession;
+
+/**
+ * Level-1 zero-shot quantization of one model, end to end: import, canonicalize (BN folding,
+ * activation fusion), synthesize calibration data by BN-statistics matching (Spark, one task per
+ * batch), calibrate on it and, as the lower bound, on Gaussian noise (Spark, merged observers), lower
+ * to integer-only models, optionally evaluate on labelled idx data (Spark, one task per chunk), and
+ * write {@code model.zsq} and {@code report.json} in the output folder.
+ *
+ * <pre>{@code
+ * Map<String, Object> report = QuantizeJob.builder()
+ *     .model(Path.of("src/models/fmnist-resnet.onnx"))
+ *     .out(Path.of("out"))
+ *     .bits("w8a8")
+ *     .eval(Path.of("/usr/share/datasets/fashion-mnist"))
+ *     .preprocessing("0.2860", "0.3530")
+ *     .build()
+ *     .run();
+ * }</pre>
+ */
+public final class QuantizeJob {
+    public static final String VERSION = "0.1.0";
+
+    /** Every option of a quantize run; validated by {@link Builder#build()}. */
+    public record Options(Path model, Path out, List<Bits> bits, Path calib, Path eval, int evalLimit, Preprocessing pre,
+                          String observer, int count, int batch, int steps, double lr, long seed, boolean gaussianBaseline,
+                          boolean quiet) implements Serializable {}
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** Builder with defaults: w8a8, minmax observer, 256 synthetic images in batches of 32, 200 steps, seed 1. */
+    public static final class Builder {
+        private Path model, out, calib, eval;
+        private List<Bits> bits = List.of(Bits.parse("w8a8"));
+        private int evalLimit = 0, count = 256, batch = 32, steps = 200;
+        private String mean = "0", std = "1", observer = "minmax";
+        private double lr = 0.5;
+        private long seed = 1;
+        private boolean gaussian = true, quiet = false;
+
+        public Builder model(Path p) { this.model = p; return this; }
+        public Builder out(Path p) { this.out = p; return this; }
+        /** One bit setting ({@code w8a8}) or several, comma-separated; the first is the emitted model. */
+        public Builder bits(String b) {
+            List<Bits> l = new ArrayList<>();
+            for (String s : b.split(",")) {
+                l.add(Bits.parse(s));
+            }
+            this.bits = l;
+            return this;
+        }
+        /** Use a synthetic dataset made earlier (a folder of Arrow batches) instead of generating one. */
+        public Builder calib(Path p) { this.calib = p; return this; }
+        public Builder eval(Path p) { this.eval = p; return this; }
+        public Builder evalLimit(int n) { this.evalLimit = n; return this; }
+        public Builder preprocessing(String mean, String std) { this.mean = mean; this.std = std; return this; }
+        public Builder observer(String o) { this.observer = o; return this; }
+        public Builder count(int n) { this.count = n; return this; }
+        public Builder batch(int n) { this.batch = n; return this; }
+        public Builder steps(int n) { this.steps = n; return this; }
+        public Builder lr(double v) { this.lr = v; return this; }
+        public Builder seed(long s) { this.seed = s; return this; }
+        public Builder gaussianBaseline(boolean b) { this.gaussian = b; return this; }
+        public Builder quiet(boolean q) { this.quiet = q; return this; }
+
+        public QuantizeJob build() {
+            if (model == null) {
+                throw new IllegalArgumentException("--model is required");
+            }
+            if (out == null) {
+                throw new IllegalArgumentException("--out is required");
+            }
+            ObserverSpec.parse(observer);
+            new SynthConfig("zeroq", count, batch, steps, lr, seed);
+            return new QuantizeJob(new Options(model, out, bits, calib, eval, evalLimit, Preprocessing.parse(mean, std), observer,
+                    count, batch, steps, lr, seed, gaussian, quiet));
+        }
+    }
+
+    private final Options o;
+    private final Map<String, Double> stages = new LinkedHashMap<>();
+    private final PrintStream log;
+
+    private QuantizeJob(Options o) {
+        this.o = o;
+        this.log = o.quiet() ? new PrintStream(PrintStream.nullOutputStream()) : System.err;
+    }
+
+    /** Runs with the active Spark session if there is one (spark-submit), else a local[*] one it stops after. */
+    public Map<String, Object> run() throws IOException {
+        SparkSession active = SparkSession.getActiveSession().isDefined() ? SparkSession.getActiveSession().get() : null;
+        SparkConf conf = new SparkConf().setIfMissing("spark.master", "local[*]").setIfMissing("spark.app.name", "zsq quantize")
+                .setIfMissing("spark.ui.enabled", "false").setIfMissing("spark.executorEnv.OMP_NUM_THREADS", "1");
+        if (conf.get("spark.master").startsWith("local")) {
+            conf.setIfMissing("spark.driver.host", "127.0.0.1").setIfMissing("spark.driver.bindAddress", "127.0.0.1");
+        }
+        SparkSession spark = active != null ? active : SparkSession.builder().config(conf).getOrCreate();
+        try {
+            return run(new JavaSparkContext(spark.sparkContext()));
+        } finally {
+            if (active == null) {
+                spark.stop();
+            }
+        }
+    }
+
+    private long t0;
+
+    private void start(String stage) {
+        t0 = System.nanoTime();
+        log.println("zsq: " + stage + " ...");
+    }
+
+    private void end(String stage) {
+        stages.put(stage, (System.nanoTime() - t0) / 1e9);
+    }
+
+    public Map<String, Object> run(JavaSparkContext jsc) throws IOException {
+        Files.createDirectories(o.out());
+        start("import");
+        Graph graph = ModelImporter.load(o.model());
+        String hash = ModelImporter.sha256(o.model());
+        end("import");
+
+        start("canonicalize");
+        List<String> passReports = new ArrayList<>();
+        Graph canonical = Canonicalize.run(graph, passReports);
+        end("canonicalize");
+
+        Broadcast<Graph> bGraph = jsc.broadcast(graph);
+        Broadcast<Graph> bCanon = jsc.broadcast(canonical);
+        ObserverSpec spec = ObserverSpec.parse(o.observer());
+        SynthConfig cfg = new SynthConfig("zeroq", o.count(), o.batch(), o.steps(), o.lr(), o.seed());
+
+        Path calibDir = o.calib() != null ? o.calib() : o.out().resolve("calib");
+        Map<String, Object> synthReport = new LinkedHashMap<>();
+        if (o.calib() == null) {
+            start("synthesize");
+            synthReport = synthesize(jsc, bGraph, cfg, calibDir);
+            end("synthesize");
+        } else {
+            synthReport.put("dataset", calibDir.toString());
+            synthReport.put("generated", false);
+        }
+
+        start("calibrate");
+        List<Path> files = ArrowDataset.batches(calibDir);
+        if (files.isEmpty()) {
+            throw new IOException(calibDir + ": no synthetic batches (batch-NNNNN.arrow)");
+        }
+        List<String> paths = files.stream().map(Path::toString).toList();
+        Map<String, ObserverSpec.Accumulator> synthAcc = jsc.parallelize(paths, paths.size())
+                .map(p -> {
+                    ArrowDataset.Read r = ArrowDataset.read(Path.of(p));
+                    return Calibrator.observe(bCanon.value(), spec, r.images(), r.size());
+                }).reduce(Calibrator::merge);
+        Map<String, ObserverSpec.Accumulator> gaussAcc = null;
+        if (o.gaussianBaseline()) {
+            SynthConfig g = new SynthConfig("gaussian", o.count(), o.batch(), 0, o.lr(), o.seed());
+            gaussAcc = jsc.parallelize(range(g.batches()), g.batches())
+                    .map(b -> {
+                        Generator.Batch gb = Generator.generate(bGraph.value(), g, b, null);
+                        return Calibrator.observe(bCanon.value(), spec, gb.images(), gb.size());
+                    }).reduce(Calibrator::merge);
+        }
+        end("calibrate");
+
+        start("lower");
+        Map<String, String> prov = provenance(hash, passReports);
+        List<Variant> variants = new ArrayList<>();
+        for (Bits b : o.bits()) {
+            variants.add(variant(canonical, synthAcc, b, "synthetic", prov));
+            if (gaussAcc != null) {
+                variants.add(variant(canonical, gaussAcc, b, "gaussian", prov));
+            }
+        }
+        Path modelFile = o.out().resolve("model.zsq");
+        variants.get(0).model().save(modelFile);
+        end("lower");
+
+        Map<String, Object> report = new LinkedHashMap<>();
+        report.put("tool", "zsq " + VERSION);
+        report.put("model", o.model().toString());
+        report.put("model_sha256", hash);
+        report.put("real_data_used_for_calibration", false);
+        report.put("passes", passReports);
+        report.put("observer", spec.name());
+        report.put("synthesis", synthReport);
+        report.put("fp32_parameters", canonical.parameterCount());
+        report.put("fp32_model_bytes", Files.size(o.model()));
+        report.put("output_model", modelFile.toString());
+        report.put("output_model_bytes", Files.size(modelFile));
+
+        List<Map<String, Object>> rows = new ArrayList<>();
+        if (o.eval() != null) {
+            start("evaluate");
+            long[] counts = evaluate(jsc, bGraph, bCanon, variants);
+            end("evaluate");
+            int n = (int) counts[0];
+            report.put("eval_data", o.eval().toString());
+            report.put("eval_images", n);
+            report.put("preprocessing", o.pre().toString());
+            report.put("fp32_top1", 100.0 * counts[1] / n);
+            for (int v = 0; v < variants.size(); v++) {
+                rows.add(row(variants.get(v), 100.0 * counts[2 + 2 * v] / n, 100.0 * counts[3 + 2 * v] / n));
+            }
+        } else {
+            for (Variant v : variants) {
+                rows.add(row(v, null, null));
+            }
+        }
+        report.put("results", rows);
+        report.put("stage_seconds", stages);
+        Path json = o.out().resolve("report.json");
+        Path tmp = o.out().resolve("report.json.tmp");
+        Files.writeString(tmp, Json.write(report));
+        Files.move(tmp, json, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        return report;
+    }
+
+    private Map<String, Object> row(Variant v, Double top1, Double agreement) {
+        Map<String, Object> r = new LinkedHashMap<>();
+        r.put("bits", v.bits().toString());
+        r.put("calibration", v.source());
+        r.put("int_top1", top1);
+        r.put("agreement_with_fake_quant", agreement);
+        r.put("model_bytes", (long) v.bytes().length);
+        return r;
+    }
+
+    private Map<String, String> provenance(String hash, List<String> passes) {
+        Map<String, String> m = new LinkedHashMap<>();
+        m.put("zsq.version", VERSION);
+        m.put("source.model", o.model().getFileName().toString());
+        m.put("source.sha256", hash);
+        m.put("calibration.data", "synthetic (ZeroQ BN-statistics matching); no real data read");
+        m.put("calibration.observer", o.observer());
+        m.put("synthesis", "count=" + o.count() + " batch=" + o.batch() + " steps=" + o.steps() + " lr=" + o.lr() + " seed=" + o.seed());
+        m.put("passes", String.join("; ", passes));
+        return m;
+    }
+
+    /** One lowered model: bits, calibration source, activation parameters, serialized bytes. */
+    record Variant(Bits bits, String source, Map<String, QParams> points, byte[] bytes) implements Serializable {
+        IntModel model() {
+            try {
+                return IntModel.read(new ByteArrayInputStream(bytes));
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+    }
+
+    private static Variant variant(Graph canonical, Map<String, ObserverSpec.Accumulator> acc, Bits bits, String source,
+                                   Map<String, String> prov) throws IOException {
+        Map<String, QParams> points = Calibrator.finish(acc, bits.activations());
+        Map<String, String> meta = new LinkedHashMap<>(prov);
+        meta.put("calibration.source", source);
+        if (source.equals("gaussian")) {
+            meta.put("calibration.data", "Gaussian noise N(0,1) (baseline)");
+        }
+        IntModel m = LowerToInteger.lower(canonical, points, bits.weights(), meta);
+        ByteArrayOutputStream bo = new ByteArrayOutputStream();
+        m.write(bo);
+        return new Variant(bits, source, points, bo.toByteArray());
+    }
+
+    private Map<String, Object> synthesize(JavaSparkContext jsc, Broadcast<Graph> bGraph, SynthConfig cfg, Path dir) throws IOException {
+        Files.createDirectories(dir);
+        String d = dir.toString();
+        boolean quiet = o.quiet();
+        int total = cfg.batches();
+        List<double[]> res = jsc.parallelize(range(total), total).map(b -> {
+            Path f = ArrowDataset.batchFile(Path.of(d), b);
+            if (Files.exists(f)) { // resume: keep a complete batch made with the same settings
+                ArrowDataset.Read r = ArrowDataset.read(f);
+                Map<String, String> m = r.metadata();
+                if (String.valueOf(cfg.seed()).equals(m.get("zsq.job_seed")) && String.valueOf(cfg.steps()).equals(m.get("zsq.steps"))
+                        && r.size() == cfg.sizeOf(b) && "zeroq".equals(m.get("zsq.method"))) {
+                    return new double[] {b, -1};
+                }
+            }
+            Graph g = bGraph.value();
+            Generator.Batch batch = Generator.generate(g, cfg, b, step -> {
+                if (!quiet && (step % 50 == 0)) {
+                    System.err.printf("zsq: synthesize batch %d/%d  step %d/%d%n", b + 1, total, step, cfg.steps());
+                }
+            });
+            ArrowDataset.write(Path.of(d), batch, g.inputShape(), cfg);
+            double loss = batch.finalLoss().values().stream().mapToDouble(Double::doubleValue).sum();
+            if (!quiet) {
+                System.err.printf("zsq: synthesize batch %d/%d  done, BN-matching loss %.4f%n", b + 1, total, loss);
+            }
+            return new double[] {b, loss};
+        }).collect();
+        Map<String, Object> r = new LinkedHashMap<>();
+        r.put("method", "zeroq");
+        r.put("dataset", dir.toString());
+        r.put("count", cfg.count());
+        r.put("batch", cfg.batchSize());
+        r.put("steps", cfg.steps());
+        r.put("lr", cfg.learningRate());
+        r.put("seed", cfg.seed());
+        r.put("batches_resumed", res.stream().filter(v -> v[1] < 0).count());
+        r.put("mean_final_loss", res.stream().filter(v -> v[1] >= 0).mapToDouble(v -> v[1]).average().orElse(Double.NaN));
+        return r;
+    }
+
+    /** counts: [images, fp32 correct, then per variant: int correct, int == fake-quant argmax]. */
+    private long[] evaluate(JavaSparkContext jsc, Broadcast<Graph> bGraph, Broadcast<Graph> bCanon, List<Variant> variants) {
+        IdxDataset data = IdxDataset.load(o.eval(), "t10k", o.evalLimit());
+        Broadcast<IdxDataset> bData = jsc.broadcast(data);
+        Broadcast<List<Variant>> bVar = jsc.broadcast(variants);
+        Preprocessing pre = o.pre();
+        int chunk = 250;
+        int chunks = (data.count() + chunk - 1) / chunk;
+        return jsc.parallelize(range(chunks), Math.min(chunks, 2 * jsc.defaultParallelism())).map(c -> {
+            IdxDataset d = bData.value();
+            int from = c * chunk, n = Math.min(chunk, d.count() - from);
+            float[] x = d.batch(from, n, pre);
+            List<Variant> vs = bVar.value();
+            long[] k = new long[2 + 2 * vs.size()];
+            k[0] = n;
+            int[] fp = argmax(Fp32Engine.run(bGraph.value(), x, n), n);
+            for (int i = 0; i < n; i++) {
+                k[1] += fp[i] == d.labels()[from + i] ? 1 : 0;
+            }
+            for (int v = 0; v < vs.size(); v++) {
+                Variant var = vs.get(v);
+                IntRunner runner = new IntRunner(var.model());
+                byte[][] q = FakeQuant.quantizeInput(x, n, var.points().get(bCanon.value().input()));
+                int[] sim = argmax(FakeQuant.of(bCanon.value(), var.points(), var.bits().weights()).run(x, n), n);
+                for (int i = 0; i < n; i++) {
+                    int p = IntRunner.argmax(runner.run(q[i]));
+                    k[2 + 2 * v] += p == d.labels()[from + i] ? 1 : 0;
+                    k[3 + 2 * v] += p == sim[i] ? 1 : 0;
+                }
+            }
+            return k;
+        }).reduce((a, b) -> {
+            long[] s = a.clone();
+            for (int i = 0; i < s.length; i++) {
+                s[i] += b[i];
+            }
+            return s;
+        });
+    }
+
+    static int[] argmax(float[] logits, int n) {
+        int classes = logits.length / n;
+        int[] r = new int[n];
+        for (int i = 0; i < n; i++) {
+            int best = 0;
+            for (int j = 1; j < classes; j++) {
+                if (logits[i * classes + j] > logits[i * classes + best]) {
+                    best = j;
+                }
+            }
+            r[i] = best;
+        }
+        return r;
+    }
+
+    private static List<Integer> range(int n) {
+        return IntStream.range(0, n).boxed().toList();
+    }
+
+    public Map<String, Double> stages() {
+        return stages;
+    }
+}
