@@ -1,0 +1,146 @@
+package io.zsq.spark;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.zsq.core.data.IdxDataset;
+import io.zsq.core.data.Preprocessing;
+import io.zsq.core.imports.ModelImportException;
+import io.zsq.core.imports.ModelImporter;
+import io.zsq.core.ir.Graph;
+import io.zsq.core.passes.Canonicalize;
+import io.zsq.core.quant.FakeQuant;
+import io.zsq.core.quant.QParams;
+import io.zsq.ptq.Calibrator;
+import io.zsq.ptq.ObserverSpec;
+import io.zsq.runtime.IntModel;
+import io.zsq.runtime.IntRunner;
+import io.zsq.synth.Generator;
+import io.zsq.synth.SynthConfig;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.IntStream;
+import org.apache.spark.SparkConf;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The whole Level-1 path through Spark local[2] on the bundled models and real Fashion-MNIST test images. */
+class PipelineTest {
+    static final Path FASHION = Path.of("/usr/share/datasets/fashion-mnist");
+    static JavaSparkContext jsc;
+
+    @TempDir
+    Path dir;
+
+    @BeforeAll
+    static void spark() {
+        jsc = new JavaSparkContext(new SparkConf().setMaster("local[2]").setAppName("zsq-test").set("spark.ui.enabled", "false")
+                .set("spark.driver.host", "127.0.0.1").set("spark.driver.bindAddress", "127.0.0.1"));
+    }
+
+    @AfterAll
+    static void stop() {
+        jsc.stop();
+    }
+
+    static QuantizeJob.Builder small(Path model, Path out) {
+        return QuantizeJob.builder().model(model).out(out).eval(FASHION).evalLimit(500).preprocessing("0.2860", "0.3530")
+                .count(64).batch(32).steps(40).bits("w8a8,w4a8").quiet(true);
+    }
+
+    @SuppressWarnings("unchecked")
+    static void checkLevel1(Map<String, Object> r, Path out) throws Exception {
+        double fp32 = (Double) r.get("fp32_top1");
+        assertTrue(fp32 >= 88, "FP32 top-1 on 500 images " + fp32);
+        List<Map<String, Object>> rows = (List<Map<String, Object>>) r.get("results");
+        Map<String, Object> w8 = rows.get(0);
+        assertEquals("w8a8", w8.get("bits"));
+        assertEquals("synthetic", w8.get("calibration"));
+        double int8 = (Double) w8.get("int_top1");
+        assertTrue(int8 >= fp32 - 1.5, "W8A8 from synthetic data " + int8 + " vs FP32 " + fp32);
+        assertTrue((Double) w8.get("agreement_with_fake_quant") >= 98.5, "agreement " + w8.get("agreement_with_fake_quant"));
+        assertEquals(4, rows.size(), "w8a8 and w4a8, each with synthetic and Gaussian calibration");
+        assertEquals(false, r.get("real_data_used_for_calibration"));
+        String json = Files.readString(out.resolve("report.json"));
+        assertTrue(json.contains("\"fp32_top1\"") && json.contains("\"stage_seconds\""), json);
+        IntModel m = IntModel.load(out.resolve("model.zsq"));
+        assertEquals("8", m.metadata().get("weightBits"));
+        assertTrue(m.metadata().get("calibration.data").contains("no real data"));
+    }
+
+    @Test
+    void onnxResNetEndToEnd() throws Exception {
+        Path out = dir.resolve("resnet");
+        Map<String, Object> r = small(Path.of("../src/models/fmnist-resnet.onnx"), out).build().run(jsc);
+        checkLevel1(r, out);
+        assertEquals(2, Files.list(out.resolve("calib")).filter(p -> p.toString().endsWith(".arrow")).count());
+        // a re-run with the same settings resumes from the complete batches
+        Map<String, Object> again = small(Path.of("../src/models/fmnist-resnet.onnx"), out).bits("w8a8").build().run(jsc);
+        assertEquals(2L, ((Map<?, ?>) again.get("synthesis")).get("batches_resumed"));
+    }
+
+    @Test
+    void dl4jCnnEndToEnd() throws Exception {
+        Path out = dir.resolve("dl4j");
+        checkLevel1(small(Path.of("../src/models/fmnist-dl4j-cnn.zip"), out).build().run(jsc), out);
+    }
+
+    @Test
+    void oneOrManyPartitionsGiveTheSameQuantizationParameters() {
+        Graph g = ModelImporter.load(Path.of("../src/models/fmnist-resnet.onnx"));
+        Graph c = Canonicalize.run(g, null);
+        SynthConfig cfg = new SynthConfig("gaussian", 48, 8, 0, 0.5, 5);
+        for (String obs : new String[] {"minmax", "percentile:99.9"}) {
+            ObserverSpec spec = ObserverSpec.parse(obs);
+            List<Integer> idx = IntStream.range(0, cfg.batches()).boxed().toList();
+            Map<String, QParams> one = Calibrator.finish(jsc.parallelize(idx, 1).map(b -> {
+                Generator.Batch gb = Generator.generate(g, cfg, b, null);
+                return Calibrator.observe(c, spec, gb.images(), gb.size());
+            }).reduce(Calibrator::merge), 8);
+            Map<String, QParams> many = Calibrator.finish(jsc.parallelize(idx, 5).map(b -> {
+                Generator.Batch gb = Generator.generate(g, cfg, b, null);
+                return Calibrator.observe(c, spec, gb.images(), gb.size());
+            }).reduce(Calibrator::merge), 8);
+            assertEquals(one, many, obs);
+        }
+    }
+
+    @Test
+    void integerModelAgreesWithItsFakeQuantizedSimulation() throws Exception {
+        Graph g = ModelImporter.load(Path.of("../src/models/fmnist-resnet.onnx"));
+        Graph c = Canonicalize.run(g, null);
+        SynthConfig cfg = new SynthConfig("gaussian", 32, 32, 0, 0.5, 9);
+        Generator.Batch gb = Generator.generate(g, cfg, 0, null);
+        Map<String, QParams> q = Calibrator.finish(Calibrator.observe(c, ObserverSpec.parse("minmax"), gb.images(), 32), 8);
+        IntModel m = io.zsq.core.passes.LowerToInteger.lower(c, q, 8, Map.of());
+        IdxDataset d = IdxDataset.load(FASHION, "t10k", 400);
+        float[] x = d.batch(0, 400, Preprocessing.parse("0.2860", "0.3530"));
+        int[] sim = QuantizeJob.argmax(FakeQuant.of(c, q, 8).run(x, 400), 400);
+        byte[][] qx = FakeQuant.quantizeInput(x, 400, q.get(c.input()));
+        IntRunner run = new IntRunner(m);
+        byte[][] outs1 = run.runBatch(qx, 1), outs2 = run.runBatch(qx, 2);
+        int agree = 0;
+        for (int i = 0; i < 400; i++) {
+            assertTrue(java.util.Arrays.equals(outs1[i], outs2[i]), "thread count changes nothing");
+            agree += IntRunner.argmax(outs1[i]) == sim[i] ? 1 : 0;
+        }
+        assertTrue(agree >= 394, "integer vs fake-quant argmax agreement " + agree + "/400");
+    }
+
+    @Test
+    void badInputsGiveClearErrors() {
+        ModelImportException e = assertThrows(ModelImportException.class,
+                () -> small(dir.resolve("missing.onnx"), dir.resolve("o")).build().run(jsc));
+        assertTrue(e.getMessage().contains("missing.onnx"), e.getMessage());
+        IllegalArgumentException bits = assertThrows(IllegalArgumentException.class, () -> QuantizeJob.builder().bits("w9a8"));
+        assertTrue(bits.getMessage().contains("2..8"), bits.getMessage());
+        IllegalArgumentException cli = assertThrows(IllegalArgumentException.class, () -> Main.run(new String[] {"quantize", "--modle", "x"}));
+        assertTrue(cli.getMessage().contains("--modle"), cli.getMessage());
+    }
+}
