@@ -316,7 +316,11 @@ public final class QuantizeJob {
                 Map<String, String> m = r.metadata();
                 if (String.valueOf(cfg.seed()).equals(m.get("zsq.job_seed")) && String.valueOf(cfg.steps()).equals(m.get("zsq.steps"))
                         && r.size() == cfg.sizeOf(b) && "zeroq".equals(m.get("zsq.method"))) {
-                    return new double[] {b, -1};
+                    double loss = 0; // the stored final loss per layer, summed
+                    for (String part : m.getOrDefault("zsq.final_loss", "{}").replaceAll("[{}]", "").split(",")) {
+                        loss += part.contains(":") ? Double.parseDouble(part.substring(part.indexOf(':') + 1)) : 0;
+                    }
+                    return new double[] {b, loss, 1};
                 }
             }
             Graph g = bGraph.value();
@@ -330,7 +334,7 @@ public final class QuantizeJob {
             if (!quiet) {
                 System.err.printf("zsq: synthesize batch %d/%d  done, BN-matching loss %.4f%n", b + 1, total, loss);
             }
-            return new double[] {b, loss};
+            return new double[] {b, loss, 0};
         }).collect();
         Map<String, Object> r = new LinkedHashMap<>();
         r.put("method", "zeroq");
@@ -340,8 +344,8 @@ public final class QuantizeJob {
         r.put("steps", cfg.steps());
         r.put("lr", cfg.learningRate());
         r.put("seed", cfg.seed());
-        r.put("batches_resumed", res.stream().filter(v -> v[1] < 0).count());
-        r.put("mean_final_loss", res.stream().filter(v -> v[1] >= 0).mapToDouble(v -> v[1]).average().orElse(Double.NaN));
+        r.put("batches_resumed", res.stream().filter(v -> v[2] > 0).count());
+        r.put("mean_final_loss", res.stream().mapToDouble(v -> v[1]).average().orElse(Double.NaN));
         return r;
     }
 
