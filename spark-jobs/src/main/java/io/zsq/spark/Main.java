@@ -23,6 +23,8 @@ public final class Main {
               --mean V[,V...]    input preprocessing: pixels / 255, then (x - mean) / std; one value or one per channel (default 0)
               --std V[,V...]     (default 1)
               --observer O       activation range observer: minmax (default) or percentile[:P] (default P 99.99)
+              --method M         synthesis: zeroq (BN-statistics matching), zeroq-label (plus cross-entropy towards an
+                                 assigned class per sample, default) or gaussian (noise only)
               --count N          synthetic calibration images (default 256)
               --batch N          synthetic images per batch, one Spark task each (default 32)
               --steps N          Adam steps of BN-statistics matching per batch (default 200)
@@ -87,6 +89,7 @@ public final class Main {
                         case "--mean" -> mean = v;
                         case "--std" -> std = v;
                         case "--observer" -> b.observer(v);
+                        case "--method" -> b.method(v);
                         case "--count" -> b.count(intArg(a, v));
                         case "--batch" -> b.batch(intArg(a, v));
                         case "--steps" -> b.steps(intArg(a, v));

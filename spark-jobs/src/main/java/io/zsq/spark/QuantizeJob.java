@@ -60,7 +60,7 @@ public final class QuantizeJob {
 
     /** Every option of a quantize run; validated by {@link Builder#build()}. */
     public record Options(Path model, Path out, List<Bits> bits, Path calib, Path eval, int evalLimit, Preprocessing pre,
-                          String observer, int count, int batch, int steps, double lr, long seed, boolean gaussianBaseline,
+                          String observer, String method, int count, int batch, int steps, double lr, long seed, boolean gaussianBaseline,
                           boolean quiet) implements Serializable {}
 
     public static Builder builder() {
@@ -72,7 +72,7 @@ public final class QuantizeJob {
         private Path model, out, calib, eval;
         private List<Bits> bits = List.of(Bits.parse("w8a8"));
         private int evalLimit = 0, count = 256, batch = 32, steps = 200;
-        private String mean = "0", std = "1", observer = "minmax";
+        private String mean = "0", std = "1", observer = "minmax", method = "zeroq-label";
         private double lr = 0.5;
         private long seed = 1;
         private boolean gaussian = true, quiet = false;
@@ -94,6 +94,8 @@ public final class QuantizeJob {
         public Builder evalLimit(int n) { this.evalLimit = n; return this; }
         public Builder preprocessing(String mean, String std) { this.mean = mean; this.std = std; return this; }
         public Builder observer(String o) { this.observer = o; return this; }
+        /** Synthesis method: {@code zeroq}, {@code zeroq-label} (default) or {@code gaussian}. */
+        public Builder method(String m) { this.method = m; return this; }
         public Builder count(int n) { this.count = n; return this; }
         public Builder batch(int n) { this.batch = n; return this; }
         public Builder steps(int n) { this.steps = n; return this; }
@@ -110,9 +112,9 @@ public final class QuantizeJob {
                 throw new IllegalArgumentException("--out is required");
             }
             ObserverSpec.parse(observer);
-            new SynthConfig("zeroq", count, batch, steps, lr, seed);
+            new SynthConfig(method, count, batch, steps, lr, seed);
             return new QuantizeJob(new Options(model, out, bits, calib, eval, evalLimit, Preprocessing.parse(mean, std), observer,
-                    count, batch, steps, lr, seed, gaussian, quiet));
+                    method, count, batch, steps, lr, seed, gaussian, quiet));
         }
     }
 
@@ -169,7 +171,8 @@ public final class QuantizeJob {
         Broadcast<Graph> bGraph = jsc.broadcast(graph);
         Broadcast<Graph> bCanon = jsc.broadcast(canonical);
         ObserverSpec spec = ObserverSpec.parse(o.observer());
-        SynthConfig cfg = new SynthConfig("zeroq", o.count(), o.batch(), o.steps(), o.lr(), o.seed());
+        float[][] inputRange = o.pre().inputRange(graph.inputShape()[0]);
+        SynthConfig cfg = new SynthConfig(o.method(), o.count(), o.batch(), o.steps(), o.lr(), o.seed(), inputRange[0], inputRange[1]);
 
         Path calibDir = o.calib() != null ? o.calib() : o.out().resolve("calib");
         Map<String, Object> synthReport = new LinkedHashMap<>();
@@ -195,7 +198,7 @@ public final class QuantizeJob {
                 }).reduce(Calibrator::merge);
         Map<String, ObserverSpec.Accumulator> gaussAcc = null;
         if (o.gaussianBaseline()) {
-            SynthConfig g = new SynthConfig("gaussian", o.count(), o.batch(), 0, o.lr(), o.seed());
+            SynthConfig g = cfg.withMethod("gaussian");
             gaussAcc = jsc.parallelize(range(g.batches()), g.batches())
                     .map(b -> {
                         Generator.Batch gb = Generator.generate(bGraph.value(), g, b, null);
@@ -208,9 +211,9 @@ public final class QuantizeJob {
         Map<String, String> prov = provenance(hash, passReports);
         List<Variant> variants = new ArrayList<>();
         for (Bits b : o.bits()) {
-            variants.add(variant(canonical, synthAcc, b, "synthetic", prov));
+            variants.add(variant(canonical, synthAcc, b, "synthetic", prov, inputRange));
             if (gaussAcc != null) {
-                variants.add(variant(canonical, gaussAcc, b, "gaussian", prov));
+                variants.add(variant(canonical, gaussAcc, b, "gaussian", prov, inputRange));
             }
         }
         Path modelFile = o.out().resolve("model.zsq");
@@ -272,7 +275,7 @@ public final class QuantizeJob {
         m.put("zsq.version", VERSION);
         m.put("source.model", o.model().getFileName().toString());
         m.put("source.sha256", hash);
-        m.put("calibration.data", "synthetic (ZeroQ BN-statistics matching); no real data read");
+        m.put("calibration.data", "synthetic (" + o.method() + "); no real data read");
         m.put("calibration.observer", o.observer());
         m.put("synthesis", "count=" + o.count() + " batch=" + o.batch() + " steps=" + o.steps() + " lr=" + o.lr() + " seed=" + o.seed());
         m.put("passes", String.join("; ", passes));
@@ -291,12 +294,19 @@ public final class QuantizeJob {
     }
 
     private static Variant variant(Graph canonical, Map<String, ObserverSpec.Accumulator> acc, Bits bits, String source,
-                                   Map<String, String> prov) throws IOException {
+                                   Map<String, String> prov, float[][] inputRange) throws IOException {
         Map<String, QParams> points = Calibrator.finish(acc, bits.activations());
+        // the input's range is known from the preprocessing (pixels 0..1), not estimated from samples
+        double lo = Double.MAX_VALUE, hi = -Double.MAX_VALUE;
+        for (int c = 0; c < inputRange[0].length; c++) {
+            lo = Math.min(lo, inputRange[0][c]);
+            hi = Math.max(hi, inputRange[1][c]);
+        }
+        points.put(canonical.input(), QParams.fromRange(lo, hi, bits.activations(), false));
         Map<String, String> meta = new LinkedHashMap<>(prov);
         meta.put("calibration.source", source);
         if (source.equals("gaussian")) {
-            meta.put("calibration.data", "Gaussian noise N(0,1) (baseline)");
+            meta.put("calibration.data", "Gaussian noise N(0,1) clamped to the valid input range (baseline)");
         }
         IntModel m = LowerToInteger.lower(canonical, points, bits.weights(), meta);
         ByteArrayOutputStream bo = new ByteArrayOutputStream();
@@ -315,7 +325,7 @@ public final class QuantizeJob {
                 ArrowDataset.Read r = ArrowDataset.read(f);
                 Map<String, String> m = r.metadata();
                 if (String.valueOf(cfg.seed()).equals(m.get("zsq.job_seed")) && String.valueOf(cfg.steps()).equals(m.get("zsq.steps"))
-                        && r.size() == cfg.sizeOf(b) && "zeroq".equals(m.get("zsq.method"))) {
+                        && r.size() == cfg.sizeOf(b) && cfg.method().equals(m.get("zsq.method"))) {
                     double loss = 0; // the stored final loss per layer, summed
                     for (String part : m.getOrDefault("zsq.final_loss", "{}").replaceAll("[{}]", "").split(",")) {
                         loss += part.contains(":") ? Double.parseDouble(part.substring(part.indexOf(':') + 1)) : 0;
@@ -337,7 +347,7 @@ public final class QuantizeJob {
             return new double[] {b, loss, 0};
         }).collect();
         Map<String, Object> r = new LinkedHashMap<>();
-        r.put("method", "zeroq");
+        r.put("method", cfg.method());
         r.put("dataset", dir.toString());
         r.put("count", cfg.count());
         r.put("batch", cfg.batchSize());

@@ -64,8 +64,44 @@ public final class BnMatchingLoss {
             for (int i = 0; i < targets.size(); i++) {
                 m.put(targets.get(i).layer(), perLayer[i]);
             }
+            if (perLayer.length > targets.size()) {
+                m.put("label_ce", perLayer[targets.size()]);
+            }
             return m;
         }
+    }
+
+    private static Value withLabelLoss(Graph g, Fp32Engine.Trace t, Value v, double w, int firstSample) {
+        float[] z = t.get(g.output());
+        int classes = z.length / t.batch;
+        float[] d = new float[z.length];
+        double ce = 0;
+        for (int i = 0; i < t.batch; i++) {
+            int y = (firstSample + i) % classes;
+            double max = Double.NEGATIVE_INFINITY, sum = 0;
+            for (int j = 0; j < classes; j++) {
+                max = Math.max(max, z[i * classes + j]);
+            }
+            for (int j = 0; j < classes; j++) {
+                sum += Math.exp(z[i * classes + j] - max);
+            }
+            ce += Math.log(sum) + max - z[i * classes + y];
+            for (int j = 0; j < classes; j++) {
+                double p = Math.exp(z[i * classes + j] - max) / sum;
+                d[i * classes + j] = (float) (w * (p - (j == y ? 1 : 0)) / t.batch);
+            }
+        }
+        Map<String, float[]> seeds = new HashMap<>(v.seeds());
+        float[] prev = seeds.get(g.output());
+        if (prev != null) {
+            for (int i = 0; i < d.length; i++) {
+                d[i] += prev[i];
+            }
+        }
+        seeds.put(g.output(), d);
+        double[] per = java.util.Arrays.copyOf(v.perLayer(), v.perLayer().length + 1);
+        per[per.length - 1] = w * ce / t.batch;
+        return new Value(per, seeds);
     }
 
     public Value evaluate(Graph g, Fp32Engine.Trace t) {
@@ -117,8 +153,20 @@ public final class BnMatchingLoss {
 
     /** Loss and dLoss/dInput at {@code x}. */
     public Value lossAndInputGradient(Graph g, float[] x, int batch, float[] gradOut) {
+        return lossAndInputGradient(g, x, batch, gradOut, 0, 0);
+    }
+
+    /**
+     * Loss and dLoss/dInput at {@code x}; with {@code labelWeight > 0}, plus {@code labelWeight} times the
+     * mean cross-entropy of the output logits towards class {@code (firstSample + i) mod classes} for
+     * sample i (its value is the last entry of {@link Value#perLayer()}, named {@code label_ce}).
+     */
+    public Value lossAndInputGradient(Graph g, float[] x, int batch, float[] gradOut, double labelWeight, int firstSample) {
         Fp32Engine.Trace t = Fp32Engine.forward(g, x, batch, null);
         Value v = evaluate(g, t);
+        if (labelWeight > 0) {
+            v = withLabelLoss(g, t, v, labelWeight, firstSample);
+        }
         Map<String, float[]> seeds = new HashMap<>(v.seeds());
         float[] dIn = seeds.remove(g.input());
         float[] dx = Fp32Engine.backward(g, t, seeds);

@@ -48,6 +48,17 @@ public record Preprocessing(float[] mean, float[] std) implements Serializable {
         }
     }
 
+    /** The valid model-input range of each channel: pixels 0 and 1 after normalization ({@code [lo[], hi[]]}). */
+    public float[][] inputRange(int channels) {
+        float[] lo = new float[channels], hi = new float[channels];
+        for (int c = 0; c < channels; c++) {
+            float m = mean[mean.length == 1 ? 0 : c], s = std[std.length == 1 ? 0 : c];
+            lo[c] = (0f - m) / s;
+            hi[c] = (1f - m) / s;
+        }
+        return new float[][] {lo, hi};
+    }
+
     @Override
     public String toString() {
         return "mean=" + Arrays.toString(mean) + " std=" + Arrays.toString(std);
