@@ -13,6 +13,10 @@ public final class Main {
             zsq %s: data-free quantization of FP32 models to integer-only models
 
             usage: zsq quantize --model M --out DIR [options]
+                   zsq synth --model M --out DIR --count N [--batch B] [--steps S] [--method M] [--seed X] [--threads T]
+                             [--lr X] [--mean V --std V] [--real-data DIR] [--quiet]
+
+            quantize options:
 
               --model M          FP32 model: ONNX (.onnx, BatchNormalization nodes kept) or DL4J MultiLayerNetwork zip (.zip)
               --out DIR          output folder: model.zsq, report.json, calib/ (the synthetic dataset)
@@ -23,8 +27,12 @@ public final class Main {
               --mean V[,V...]    input preprocessing: pixels / 255, then (x - mean) / std; one value or one per channel (default 0)
               --std V[,V...]     (default 1)
               --observer O       activation range observer: minmax (default) or percentile[:P] (default P 99.99)
-              --method M         synthesis: zeroq (BN-statistics matching), zeroq-label (plus cross-entropy towards an
-                                 assigned class per sample, default) or gaussian (noise only)
+              --method M         calibration data: zeroq (BN-statistics matching, ZeroQ), optionally with components
+                                 joined by '+': label (cross-entropy towards a class per sample, GDFQ), di (DeepInversion
+                                 priors: TV, L2, jitter, flips), dsg (DSG slack margin and per-sample layer terms);
+                                 deepinversion = zeroq+di; gaussian (noise); real (reads --real-data, NOT data-free)
+                                 (default zeroq+label)
+              --real-data DIR    idx folder whose train split --method real reads (the upper bound)
               --count N          synthetic calibration images (default 256)
               --batch N          synthetic images per batch, one Spark task each (default 32)
               --steps N          Adam steps of BN-statistics matching per batch (default 200)
@@ -33,6 +41,8 @@ public final class Main {
               --calib DIR        calibrate on a synthetic dataset made earlier instead of generating one
               --no-gaussian      skip the Gaussian-noise calibration baseline
               --quiet            no progress output
+
+            synth options: as for quantize, plus --threads T (Spark local[T]); writes DIR/batch-NNNNN.arrow and DIR/synth.json
 
             Spark: runs on local[*] unless a master is set (spark-submit, or -Dspark.master=...).
             Weights: per-channel symmetric; activations: per-tensor asymmetric; BN folded; dyadic requantization.
@@ -60,6 +70,9 @@ public final class Main {
         if (args.length == 0 || args[0].equals("--help") || args[0].equals("-h") || args[0].equals("help")) {
             System.out.printf(HELP, QuantizeJob.VERSION);
             return args.length == 0 ? 2 : 0;
+        }
+        if (args[0].equals("synth")) {
+            return synth(args);
         }
         if (!args[0].equals("quantize")) {
             throw new IllegalArgumentException("unknown command '" + args[0] + "' (try zsq --help)");
@@ -90,6 +103,7 @@ public final class Main {
                         case "--std" -> std = v;
                         case "--observer" -> b.observer(v);
                         case "--method" -> b.method(v);
+                        case "--real-data" -> b.realData(Path.of(v));
                         case "--count" -> b.count(intArg(a, v));
                         case "--batch" -> b.batch(intArg(a, v));
                         case "--steps" -> b.steps(intArg(a, v));
@@ -108,6 +122,51 @@ public final class Main {
         return 0;
     }
 
+    /** {@code zsq synth}: the calibration dataset alone. */
+    static int synth(String[] args) throws Exception {
+        Map<String, String> o = new LinkedHashMap<>();
+        boolean quiet = false;
+        List<String> known = List.of("--model", "--out", "--count", "--batch", "--steps", "--method", "--seed", "--threads", "--lr",
+                "--mean", "--std", "--real-data");
+        for (int i = 1; i < args.length; i++) {
+            if (args[i].equals("--quiet")) {
+                quiet = true;
+            } else if (args[i].equals("--help")) {
+                System.out.printf(HELP, QuantizeJob.VERSION);
+                return 0;
+            } else if (known.contains(args[i]) && i + 1 < args.length) {
+                o.put(args[i], args[++i]);
+            } else {
+                throw new IllegalArgumentException("unknown or incomplete option '" + args[i] + "' (try zsq --help)");
+            }
+        }
+        for (String req : List.of("--model", "--out", "--count")) {
+            if (!o.containsKey(req)) {
+                throw new IllegalArgumentException(req + " is required for zsq synth");
+            }
+        }
+        io.zsq.core.ir.Graph g = io.zsq.core.imports.ModelImporter.load(Path.of(o.get("--model")));
+        io.zsq.core.data.Preprocessing pre = io.zsq.core.data.Preprocessing.parse(o.getOrDefault("--mean", "0"), o.getOrDefault("--std", "1"));
+        float[][] range = pre.inputRange(g.inputShape()[0]);
+        io.zsq.synth.SynthConfig cfg = new io.zsq.synth.SynthConfig(o.getOrDefault("--method", "zeroq+label"), intArg("--count", o.get("--count")),
+                intArg("--batch", o.getOrDefault("--batch", "32")), intArg("--steps", o.getOrDefault("--steps", "200")),
+                Double.parseDouble(o.getOrDefault("--lr", "0.5")), Long.parseLong(o.getOrDefault("--seed", "1")), range[0], range[1]);
+        Path out = Path.of(o.get("--out"));
+        Path real = o.containsKey("--real-data") ? Path.of(o.get("--real-data")) : null;
+        Integer threads = o.containsKey("--threads") ? intArg("--threads", o.get("--threads")) : null;
+        boolean q = quiet;
+        long t0 = System.nanoTime();
+        Map<String, Object> r = QuantizeJob.withSpark("zsq synth", threads,
+                jsc -> SynthJob.run(jsc, jsc.broadcast(g), cfg, out, real, pre, q));
+        double secs = (System.nanoTime() - t0) / 1e9;
+        r.put("seconds", secs);
+        r.put("images_per_second", cfg.count() / secs);
+        java.nio.file.Files.writeString(out.resolve("synth.json.tmp"), Json.write(r));
+        java.nio.file.Files.move(out.resolve("synth.json.tmp"), out.resolve("synth.json"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        System.out.print(Json.write(r));
+        return 0;
+    }
+
     private static int intArg(String name, String v) {
         try {
             return Integer.parseInt(v);
@@ -119,7 +178,8 @@ public final class Main {
     @SuppressWarnings("unchecked")
     static String table(Map<String, Object> r) {
         StringBuilder sb = new StringBuilder();
-        sb.append("\nzsq quantize: ").append(r.get("model")).append("  (no real data used for calibration)\n");
+        sb.append("\nzsq quantize: ").append(r.get("model")).append(Boolean.TRUE.equals(r.get("real_data_used_for_calibration"))
+                ? "  (calibrated on REAL data: upper bound)\n" : "  (no real data used for calibration)\n");
         if (r.containsKey("fp32_top1")) {
             sb.append(String.format("evaluated on %s images of %s%n", r.get("eval_images"), r.get("eval_data")));
         }

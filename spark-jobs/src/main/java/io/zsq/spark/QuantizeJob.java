@@ -60,7 +60,7 @@ public final class QuantizeJob {
 
     /** Every option of a quantize run; validated by {@link Builder#build()}. */
     public record Options(Path model, Path out, List<Bits> bits, Path calib, Path eval, int evalLimit, Preprocessing pre,
-                          String observer, String method, int count, int batch, int steps, double lr, long seed, boolean gaussianBaseline,
+                          String observer, String method, Path realData, int count, int batch, int steps, double lr, long seed, boolean gaussianBaseline,
                           boolean quiet) implements Serializable {}
 
     public static Builder builder() {
@@ -69,7 +69,7 @@ public final class QuantizeJob {
 
     /** Builder with defaults: w8a8, minmax observer, 256 synthetic images in batches of 32, 200 steps, seed 1. */
     public static final class Builder {
-        private Path model, out, calib, eval;
+        private Path model, out, calib, eval, realData;
         private List<Bits> bits = List.of(Bits.parse("w8a8"));
         private int evalLimit = 0, count = 256, batch = 32, steps = 200;
         private String mean = "0", std = "1", observer = "minmax", method = "zeroq-label";
@@ -96,6 +96,8 @@ public final class QuantizeJob {
         public Builder observer(String o) { this.observer = o; return this; }
         /** Synthesis method: {@code zeroq}, {@code zeroq-label} (default) or {@code gaussian}. */
         public Builder method(String m) { this.method = m; return this; }
+        /** For {@code method("real")}: the idx folder whose train split is the (not data-free) upper bound. */
+        public Builder realData(Path p) { this.realData = p; return this; }
         public Builder count(int n) { this.count = n; return this; }
         public Builder batch(int n) { this.batch = n; return this; }
         public Builder steps(int n) { this.steps = n; return this; }
@@ -114,7 +116,7 @@ public final class QuantizeJob {
             ObserverSpec.parse(observer);
             new SynthConfig(method, count, batch, steps, lr, seed);
             return new QuantizeJob(new Options(model, out, bits, calib, eval, evalLimit, Preprocessing.parse(mean, std), observer,
-                    method, count, batch, steps, lr, seed, gaussian, quiet));
+                    method, realData, count, batch, steps, lr, seed, gaussian, quiet));
         }
     }
 
@@ -129,15 +131,30 @@ public final class QuantizeJob {
 
     /** Runs with the active Spark session if there is one (spark-submit), else a local[*] one it stops after. */
     public Map<String, Object> run() throws IOException {
+        return withSpark("zsq quantize", null, this::run);
+    }
+
+    /** A Spark action that may fail with an IOException. */
+    @FunctionalInterface
+    interface SparkWork<T> {
+        T apply(JavaSparkContext jsc) throws IOException;
+    }
+
+    /**
+     * Runs {@code work} on the active Spark session (spark-submit) or on a new local one ({@code
+     * local[threads]}, or {@code local[*]} when threads is null) that is stopped afterwards.
+     */
+    static <T> T withSpark(String app, Integer threads, SparkWork<T> work) throws IOException {
         SparkSession active = SparkSession.getActiveSession().isDefined() ? SparkSession.getActiveSession().get() : null;
-        SparkConf conf = new SparkConf().setIfMissing("spark.master", "local[*]").setIfMissing("spark.app.name", "zsq quantize")
-                .setIfMissing("spark.ui.enabled", "false").setIfMissing("spark.executorEnv.OMP_NUM_THREADS", "1");
+        SparkConf conf = new SparkConf().setIfMissing("spark.master", threads == null ? "local[*]" : "local[" + threads + "]")
+                .setIfMissing("spark.app.name", app).setIfMissing("spark.ui.enabled", "false")
+                .setIfMissing("spark.executorEnv.OMP_NUM_THREADS", "1");
         if (conf.get("spark.master").startsWith("local")) {
             conf.setIfMissing("spark.driver.host", "127.0.0.1").setIfMissing("spark.driver.bindAddress", "127.0.0.1");
         }
         SparkSession spark = active != null ? active : SparkSession.builder().config(conf).getOrCreate();
         try {
-            return run(new JavaSparkContext(spark.sparkContext()));
+            return work.apply(new JavaSparkContext(spark.sparkContext()));
         } finally {
             if (active == null) {
                 spark.stop();
@@ -178,7 +195,7 @@ public final class QuantizeJob {
         Map<String, Object> synthReport = new LinkedHashMap<>();
         if (o.calib() == null) {
             start("synthesize");
-            synthReport = synthesize(jsc, bGraph, cfg, calibDir);
+            synthReport = SynthJob.run(jsc, bGraph, cfg, calibDir, o.realData(), o.pre(), o.quiet());
             end("synthesize");
         } else {
             synthReport.put("dataset", calibDir.toString());
@@ -224,7 +241,7 @@ public final class QuantizeJob {
         report.put("tool", "zsq " + VERSION);
         report.put("model", o.model().toString());
         report.put("model_sha256", hash);
-        report.put("real_data_used_for_calibration", false);
+        report.put("real_data_used_for_calibration", o.method().equals("real"));
         report.put("passes", passReports);
         report.put("observer", spec.name());
         report.put("synthesis", synthReport);
@@ -275,7 +292,8 @@ public final class QuantizeJob {
         m.put("zsq.version", VERSION);
         m.put("source.model", o.model().getFileName().toString());
         m.put("source.sha256", hash);
-        m.put("calibration.data", "synthetic (" + o.method() + "); no real data read");
+        m.put("calibration.data", o.method().equals("real") ? "REAL images from " + o.realData() + " (upper bound; not data-free)"
+                : "synthetic (" + o.method() + "); no real data read");
         m.put("calibration.observer", o.observer());
         m.put("synthesis", "count=" + o.count() + " batch=" + o.batch() + " steps=" + o.steps() + " lr=" + o.lr() + " seed=" + o.seed());
         m.put("passes", String.join("; ", passes));
@@ -312,51 +330,6 @@ public final class QuantizeJob {
         ByteArrayOutputStream bo = new ByteArrayOutputStream();
         m.write(bo);
         return new Variant(bits, source, points, bo.toByteArray());
-    }
-
-    private Map<String, Object> synthesize(JavaSparkContext jsc, Broadcast<Graph> bGraph, SynthConfig cfg, Path dir) throws IOException {
-        Files.createDirectories(dir);
-        String d = dir.toString();
-        boolean quiet = o.quiet();
-        int total = cfg.batches();
-        List<double[]> res = jsc.parallelize(range(total), total).map(b -> {
-            Path f = ArrowDataset.batchFile(Path.of(d), b);
-            if (Files.exists(f)) { // resume: keep a complete batch made with the same settings
-                ArrowDataset.Read r = ArrowDataset.read(f);
-                Map<String, String> m = r.metadata();
-                if (String.valueOf(cfg.seed()).equals(m.get("zsq.job_seed")) && String.valueOf(cfg.steps()).equals(m.get("zsq.steps"))
-                        && r.size() == cfg.sizeOf(b) && cfg.method().equals(m.get("zsq.method"))) {
-                    double loss = 0; // the stored final loss per layer, summed
-                    for (String part : m.getOrDefault("zsq.final_loss", "{}").replaceAll("[{}]", "").split(",")) {
-                        loss += part.contains(":") ? Double.parseDouble(part.substring(part.indexOf(':') + 1)) : 0;
-                    }
-                    return new double[] {b, loss, 1};
-                }
-            }
-            Graph g = bGraph.value();
-            Generator.Batch batch = Generator.generate(g, cfg, b, step -> {
-                if (!quiet && (step % 50 == 0)) {
-                    System.err.printf("zsq: synthesize batch %d/%d  step %d/%d%n", b + 1, total, step, cfg.steps());
-                }
-            });
-            ArrowDataset.write(Path.of(d), batch, g.inputShape(), cfg);
-            double loss = batch.finalLoss().values().stream().mapToDouble(Double::doubleValue).sum();
-            if (!quiet) {
-                System.err.printf("zsq: synthesize batch %d/%d  done, BN-matching loss %.4f%n", b + 1, total, loss);
-            }
-            return new double[] {b, loss, 0};
-        }).collect();
-        Map<String, Object> r = new LinkedHashMap<>();
-        r.put("method", cfg.method());
-        r.put("dataset", dir.toString());
-        r.put("count", cfg.count());
-        r.put("batch", cfg.batchSize());
-        r.put("steps", cfg.steps());
-        r.put("lr", cfg.learningRate());
-        r.put("seed", cfg.seed());
-        r.put("batches_resumed", res.stream().filter(v -> v[2] > 0).count());
-        r.put("mean_final_loss", res.stream().mapToDouble(v -> v[1]).average().orElse(Double.NaN));
-        return r;
     }
 
     /** counts: [images, fp32 correct, then per variant: int correct, int == fake-quant argmax]. */

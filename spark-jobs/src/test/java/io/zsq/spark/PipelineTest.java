@@ -25,6 +25,7 @@ import java.util.Map;
 import java.util.stream.IntStream;
 import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -38,15 +39,19 @@ class PipelineTest {
     @TempDir
     Path dir;
 
+    static SparkSession spark;
+
+    /** One session for the class; jobs that look for an active session (the CLI) use it and leave it running. */
     @BeforeAll
     static void spark() {
-        jsc = new JavaSparkContext(new SparkConf().setMaster("local[2]").setAppName("zsq-test").set("spark.ui.enabled", "false")
-                .set("spark.driver.host", "127.0.0.1").set("spark.driver.bindAddress", "127.0.0.1"));
+        spark = SparkSession.builder().config(new SparkConf().setMaster("local[2]").setAppName("zsq-test").set("spark.ui.enabled", "false")
+                .set("spark.driver.host", "127.0.0.1").set("spark.driver.bindAddress", "127.0.0.1")).getOrCreate();
+        jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
     }
 
     @AfterAll
     static void stop() {
-        jsc.stop();
+        spark.stop();
     }
 
     static QuantizeJob.Builder small(Path model, Path out) {
@@ -131,6 +136,37 @@ class PipelineTest {
             agree += IntRunner.argmax(outs1[i]) == sim[i] ? 1 : 0;
         }
         assertTrue(agree >= 394, "integer vs fake-quant argmax agreement " + agree + "/400");
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void synthCommandWritesADatasetThatQuantizeCalibratesOn() throws Exception {
+        Path data = dir.resolve("synth");
+        assertEquals(0, Main.run(new String[] {"synth", "--model", "../src/models/fmnist-resnet.onnx", "--out", data.toString(),
+            "--count", "24", "--batch", "8", "--steps", "10", "--method", "zeroq+label+di+dsg", "--mean", "0.2860", "--std", "0.3530",
+            "--quiet"}));
+        assertEquals(3, Files.list(data).filter(p -> p.toString().endsWith(".arrow")).count());
+        String json = Files.readString(data.resolve("synth.json"));
+        assertTrue(json.contains("\"method\": \"zeroq+label+di+dsg\"") && json.contains("diversity_penultimate"), json);
+        io.zsq.synth.ArrowDataset.Read r = io.zsq.synth.ArrowDataset.read(io.zsq.synth.ArrowDataset.batchFile(data, 0));
+        float lo = (0 - 0.2860f) / 0.3530f, hi = (1 - 0.2860f) / 0.3530f;
+        for (float v : r.images()) {
+            assertTrue(v >= lo - 1e-6 && v <= hi + 1e-6, "samples stay in the valid pixel range: " + v);
+        }
+        Map<String, Object> q = QuantizeJob.builder().model(Path.of("../src/models/fmnist-resnet.onnx")).out(dir.resolve("q"))
+                .calib(data).bits("w8a8").preprocessing("0.2860", "0.3530").eval(FASHION).evalLimit(300).quiet(true).build().run(jsc);
+        assertTrue((Double) ((List<Map<String, Object>>) q.get("results")).get(0).get("int_top1") >= (Double) q.get("fp32_top1") - 2.0);
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void realDataSourceIsTheUpperBoundAndSaysSo() throws Exception {
+        Map<String, Object> r = small(Path.of("../src/models/fmnist-resnet.onnx"), dir.resolve("real")).method("real").realData(FASHION)
+                .bits("w8a8").build().run(jsc);
+        assertEquals(true, r.get("real_data_used_for_calibration"));
+        assertTrue(IntModel.load(dir.resolve("real/model.zsq")).metadata().get("calibration.data").contains("REAL"));
+        double fp32 = (Double) r.get("fp32_top1");
+        assertTrue((Double) ((List<Map<String, Object>>) r.get("results")).get(0).get("int_top1") >= fp32 - 1.0);
     }
 
     @Test

@@ -54,7 +54,7 @@ public final class ArrowDataset {
         meta.put("zsq.seed", Long.toString(b.seed()));
         meta.put("zsq.job_seed", Long.toString(cfg.seed()));
         meta.put("zsq.batch_index", Integer.toString(b.index()));
-        meta.put("zsq.steps", Integer.toString(cfg.method().equals("gaussian") ? 0 : cfg.steps()));
+        meta.put("zsq.steps", Integer.toString(cfg.objectiveSteps()));
         meta.put("zsq.lr", Double.toString(cfg.learningRate()));
         StringBuilder loss = new StringBuilder("{");
         b.finalLoss().forEach((k, v) -> loss.append(loss.length() > 1 ? "," : "").append('"').append(k).append("\":").append(v));

@@ -11,10 +11,11 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * ZeroQ's objective: for every BatchNorm layer, the squared distance of the batch's per-channel mean
- * and standard deviation of the pre-BN activation from the stored running mean and
- * {@code sqrt(running_var + eps)}, averaged over channels; plus the same for the input against
- * (0, 1). Summed over layers.
+ * The synthesis objective. Its core is ZeroQ's: for every BatchNorm layer, the squared distance of the
+ * batch's per-channel mean and standard deviation of the pre-BN activation from the stored running mean
+ * and {@code sqrt(running_var + eps)}, averaged over channels; plus the same for the input against
+ * (0, 1); summed over layers. An {@link Objective} adds slack, per-sample layer terms, the label
+ * cross-entropy and image priors.
  */
 public final class BnMatchingLoss {
 
@@ -49,34 +50,136 @@ public final class BnMatchingLoss {
         return targets;
     }
 
-    /** Loss per target (in {@link #targets()} order) and the seeds dLoss/dTensor for backward. */
-    public record Value(double[] perLayer, Map<String, float[]> seeds) {
+    /** The loss by term (BN layers by id, then {@code label_ce}, {@code tv}, {@code l2} when used) and dLoss/dTensor seeds. */
+    public record Value(Map<String, Double> terms, Map<String, float[]> seeds) {
         public double total() {
             double s = 0;
-            for (double v : perLayer) {
+            for (double v : terms.values()) {
                 s += v;
             }
             return s;
         }
-
-        public Map<String, Double> byLayer(List<Target> targets) {
-            Map<String, Double> m = new LinkedHashMap<>();
-            for (int i = 0; i < targets.size(); i++) {
-                m.put(targets.get(i).layer(), perLayer[i]);
-            }
-            if (perLayer.length > targets.size()) {
-                m.put("label_ce", perLayer[targets.size()]);
-            }
-            return m;
-        }
     }
 
-    private static Value withLabelLoss(Graph g, Fp32Engine.Trace t, Value v, double w, int firstSample) {
-        float[] z = t.get(g.output());
-        int classes = z.length / t.batch;
-        float[] d = new float[z.length];
+    /** Plain ZeroQ terms of a forward pass. */
+    public Value evaluate(Graph g, Fp32Engine.Trace t) {
+        return evaluate(g, t, Objective.of("zeroq"), 0);
+    }
+
+    /** BN-matching terms with the objective's slack margin and per-sample layer enhancement. */
+    public Value evaluate(Graph g, Fp32Engine.Trace t, Objective obj, int firstSample) {
+        Map<String, Double> terms = new LinkedHashMap<>();
+        Map<String, float[]> seeds = new HashMap<>();
+        int[] all = new int[t.batch];
+        for (int i = 0; i < all.length; i++) {
+            all[i] = i;
+        }
+        int layers = targets.size() - 1;
+        for (int k = 0; k < targets.size(); k++) {
+            Target tg = targets.get(k);
+            float[] z = t.get(tg.tensor());
+            int ch = g.shape(tg.tensor())[0], plane = z.length / t.batch / ch;
+            float[] d = seeds.computeIfAbsent(tg.tensor(), key -> new float[z.length]);
+            double loss = term(z, ch, plane, all, tg, obj.margin(), 1.0, d);
+            if (obj.sampleWeight() > 0 && k > 0) {
+                for (int i = 0; i < t.batch; i++) {
+                    if ((firstSample + i) % layers == k - 1) {
+                        loss += term(z, ch, plane, new int[] {i}, tg, obj.margin(), obj.sampleWeight(), d);
+                    }
+                }
+            }
+            terms.merge(tg.layer(), loss, Double::sum);
+        }
+        return new Value(terms, seeds);
+    }
+
+    /**
+     * weight * (1/C) sum_c [f(mean_c - mu_c)^2 + f(std_c - sigma_c)^2] over the given images, with
+     * f(e) = sign(e) max(|e| - margin * sigma_c, 0); adds its gradient into {@code d}.
+     */
+    private static double term(float[] z, int ch, int plane, int[] images, Target tg, double margin, double weight, float[] d) {
+        long m = (long) images.length * plane;
+        double loss = 0;
+        for (int c = 0; c < ch; c++) {
+            double sum = 0, sq = 0;
+            for (int img : images) {
+                int base = (img * ch + c) * plane;
+                for (int i = 0; i < plane; i++) {
+                    double v = z[base + i];
+                    sum += v;
+                    sq += v * v;
+                }
+            }
+            double mean = sum / m;
+            double var = Math.max(sq / m - mean * mean, 0);
+            double std = Math.sqrt(var + tg.eps() + 1e-12);
+            double slack = margin * tg.std()[c];
+            double dm = shrink(mean - tg.mean()[c], slack), ds = shrink(std - tg.std()[c], slack);
+            loss += weight * (dm * dm + ds * ds) / ch;
+            // d/dz_i of (dm^2 + ds^2)/C = (2 dm / M + 2 ds (z_i - mean) / (M std)) / C
+            double a = weight * 2 * dm / m / ch, b = weight * 2 * ds / (m * std) / ch;
+            if (a == 0 && b == 0) {
+                continue;
+            }
+            for (int img : images) {
+                int base = (img * ch + c) * plane;
+                for (int i = 0; i < plane; i++) {
+                    d[base + i] += (float) (a + b * (z[base + i] - mean));
+                }
+            }
+        }
+        return loss;
+    }
+
+    private static double shrink(double e, double slack) {
+        return e > slack ? e - slack : (e < -slack ? e + slack : 0);
+    }
+
+    /** Plain ZeroQ loss and dLoss/dInput at {@code x}. */
+    public Value lossAndInputGradient(Graph g, float[] x, int batch, float[] gradOut) {
+        return lossAndInputGradient(g, x, batch, gradOut, Objective.of("zeroq"), 0);
+    }
+
+    /**
+     * The objective's loss and dLoss/dInput at {@code x}: BN terms, then (if weighted) the label
+     * cross-entropy towards class {@code (firstSample + i) mod classes} for sample i, total variation
+     * (mean squared difference of horizontal and vertical neighbours) and L2 (mean square) of the input.
+     */
+    public Value lossAndInputGradient(Graph g, float[] x, int batch, float[] gradOut, Objective obj, int firstSample) {
+        Fp32Engine.Trace t = Fp32Engine.forward(g, x, batch, null);
+        Value v = evaluate(g, t, obj, firstSample);
+        Map<String, Double> terms = new LinkedHashMap<>(v.terms());
+        Map<String, float[]> seeds = new HashMap<>(v.seeds());
+        if (obj.labelWeight() > 0) {
+            terms.put("label_ce", labelTerm(t.get(g.output()), batch, obj.labelWeight(), firstSample, seeds, g.output()));
+        }
+        float[] dx = Fp32Engine.backward(g, t, seeds);
+        float[] dIn = seeds.get(g.input());
+        if (dIn != null) {
+            for (int i = 0; i < dx.length; i++) {
+                dx[i] += dIn[i];
+            }
+        }
+        if (obj.tvWeight() > 0) {
+            terms.put("tv", totalVariation(x, batch, g.inputShape(), obj.tvWeight(), dx));
+        }
+        if (obj.l2Weight() > 0) {
+            double s = 0;
+            for (int i = 0; i < x.length; i++) {
+                s += (double) x[i] * x[i];
+                dx[i] += (float) (obj.l2Weight() * 2 * x[i] / x.length);
+            }
+            terms.put("l2", obj.l2Weight() * s / x.length);
+        }
+        System.arraycopy(dx, 0, gradOut, 0, dx.length);
+        return new Value(terms, v.seeds());
+    }
+
+    private static double labelTerm(float[] z, int batch, double w, int firstSample, Map<String, float[]> seeds, String out) {
+        int classes = z.length / batch;
+        float[] d = seeds.computeIfAbsent(out, k -> new float[z.length]);
         double ce = 0;
-        for (int i = 0; i < t.batch; i++) {
+        for (int i = 0; i < batch; i++) {
             int y = (firstSample + i) % classes;
             double max = Double.NEGATIVE_INFINITY, sum = 0;
             for (int j = 0; j < classes; j++) {
@@ -88,94 +191,36 @@ public final class BnMatchingLoss {
             ce += Math.log(sum) + max - z[i * classes + y];
             for (int j = 0; j < classes; j++) {
                 double p = Math.exp(z[i * classes + j] - max) / sum;
-                d[i * classes + j] = (float) (w * (p - (j == y ? 1 : 0)) / t.batch);
+                d[i * classes + j] += (float) (w * (p - (j == y ? 1 : 0)) / batch);
             }
         }
-        Map<String, float[]> seeds = new HashMap<>(v.seeds());
-        float[] prev = seeds.get(g.output());
-        if (prev != null) {
-            for (int i = 0; i < d.length; i++) {
-                d[i] += prev[i];
-            }
-        }
-        seeds.put(g.output(), d);
-        double[] per = java.util.Arrays.copyOf(v.perLayer(), v.perLayer().length + 1);
-        per[per.length - 1] = w * ce / t.batch;
-        return new Value(per, seeds);
+        return w * ce / batch;
     }
 
-    public Value evaluate(Graph g, Fp32Engine.Trace t) {
-        double[] per = new double[targets.size()];
-        Map<String, float[]> seeds = new HashMap<>();
-        for (int k = 0; k < targets.size(); k++) {
-            Target tg = targets.get(k);
-            float[] z = t.get(tg.tensor());
-            int[] shape = g.shape(tg.tensor());
-            int ch = shape[0], plane = z.length / t.batch / ch;
-            long m = (long) t.batch * plane;
-            float[] d = new float[z.length];
-            double loss = 0;
-            for (int c = 0; c < ch; c++) {
-                double sum = 0, sq = 0;
-                for (int img = 0; img < t.batch; img++) {
-                    int base = (img * ch + c) * plane;
-                    for (int i = 0; i < plane; i++) {
-                        double v = z[base + i];
-                        sum += v;
-                        sq += v * v;
+    private static double totalVariation(float[] x, int batch, int[] shape, double w, float[] dx) {
+        int h = shape[1], wd = shape[2], planes = batch * shape[0];
+        long count = (long) planes * ((long) h * (wd - 1) + (long) (h - 1) * wd);
+        double s = 0, k = w * 2 / count;
+        for (int p = 0; p < planes; p++) {
+            int base = p * h * wd;
+            for (int y = 0; y < h; y++) {
+                for (int xx = 0; xx < wd; xx++) {
+                    int i = base + y * wd + xx;
+                    if (xx + 1 < wd) {
+                        double e = x[i + 1] - x[i];
+                        s += e * e;
+                        dx[i + 1] += (float) (k * e);
+                        dx[i] -= (float) (k * e);
                     }
-                }
-                double mean = sum / m;
-                double var = Math.max(sq / m - mean * mean, 0);
-                double std = Math.sqrt(var + tg.eps() + 1e-12);
-                double dm = mean - tg.mean()[c], ds = std - tg.std()[c];
-                loss += (dm * dm + ds * ds) / ch;
-                // d/dz_i of (dm^2 + ds^2)/C = (2 dm / M + 2 ds (z_i - mean) / (M std)) / C
-                double a = 2 * dm / m / ch, b = 2 * ds / (m * std) / ch;
-                for (int img = 0; img < t.batch; img++) {
-                    int base = (img * ch + c) * plane;
-                    for (int i = 0; i < plane; i++) {
-                        d[base + i] = (float) (a + b * (z[base + i] - mean));
+                    if (y + 1 < h) {
+                        double e = x[i + wd] - x[i];
+                        s += e * e;
+                        dx[i + wd] += (float) (k * e);
+                        dx[i] -= (float) (k * e);
                     }
                 }
             }
-            per[k] = loss;
-            float[] prev = seeds.get(tg.tensor());
-            if (prev != null) {
-                for (int i = 0; i < d.length; i++) {
-                    d[i] += prev[i];
-                }
-            }
-            seeds.put(tg.tensor(), d);
         }
-        return new Value(per, seeds);
-    }
-
-    /** Loss and dLoss/dInput at {@code x}. */
-    public Value lossAndInputGradient(Graph g, float[] x, int batch, float[] gradOut) {
-        return lossAndInputGradient(g, x, batch, gradOut, 0, 0);
-    }
-
-    /**
-     * Loss and dLoss/dInput at {@code x}; with {@code labelWeight > 0}, plus {@code labelWeight} times the
-     * mean cross-entropy of the output logits towards class {@code (firstSample + i) mod classes} for
-     * sample i (its value is the last entry of {@link Value#perLayer()}, named {@code label_ce}).
-     */
-    public Value lossAndInputGradient(Graph g, float[] x, int batch, float[] gradOut, double labelWeight, int firstSample) {
-        Fp32Engine.Trace t = Fp32Engine.forward(g, x, batch, null);
-        Value v = evaluate(g, t);
-        if (labelWeight > 0) {
-            v = withLabelLoss(g, t, v, labelWeight, firstSample);
-        }
-        Map<String, float[]> seeds = new HashMap<>(v.seeds());
-        float[] dIn = seeds.remove(g.input());
-        float[] dx = Fp32Engine.backward(g, t, seeds);
-        if (dIn != null) {
-            for (int i = 0; i < dx.length; i++) {
-                dx[i] += dIn[i];
-            }
-        }
-        System.arraycopy(dx, 0, gradOut, 0, dx.length);
-        return v;
+        return w * s / count;
     }
 }

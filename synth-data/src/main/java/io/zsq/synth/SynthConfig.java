@@ -3,8 +3,7 @@ package io.zsq.synth;
 import java.io.Serializable;
 
 /**
- * How to make a synthetic calibration set. {@code method}: {@code zeroq} (BN-statistics matching) or
- * {@code gaussian} (N(0,1) noise in the model's input space, the lower bound). {@code inputMin} and
+ * How to make a synthetic calibration set; {@code method} is described at {@link #BASE}. {@code inputMin} and
  * {@code inputMax} (per input channel, or null for unbounded) are the valid input range implied by the
  * preprocessing (pixels in [0, 1], then normalized): samples are clamped to it at initialization and
  * after every step, as DeepInversion clips to the valid image range.
@@ -19,27 +18,51 @@ public record SynthConfig(String method, int count, int batchSize, int steps, do
         if ((inputMin == null) != (inputMax == null) || (inputMin != null && inputMin.length != inputMax.length)) {
             throw new IllegalArgumentException("input bounds need a min and a max per channel");
         }
-        if (!METHODS.contains(method)) {
-            throw new IllegalArgumentException("unknown synthesis method '" + method + "' " + METHODS);
-        }
+        method = canonical(method);
         if (count <= 0 || batchSize <= 0 || steps < 0 || !(learningRate > 0)) {
             throw new IllegalArgumentException("need count > 0, batch > 0, steps >= 0, lr > 0: " + this);
         }
     }
 
     /**
-     * {@code zeroq}: BN-statistics matching only. {@code zeroq-label}: plus cross-entropy of the logits
-     * towards a class assigned to each sample (sample i gets class i mod classes), as in GDFQ (Xu et al.
-     * 2020), so the set covers the classes and the layers after the last BatchNorm see confident
-     * outputs. {@code gaussian}: noise, the lower bound.
+     * A method is {@code gaussian} (noise, the lower bound), {@code real} (real images read through the
+     * same interface, the upper bound; not data-free), or {@code zeroq} optionally combined with
+     * components by {@code +}: {@code label}, {@code di}, {@code dsg}, e.g. {@code zeroq+label+di}.
+     * Aliases: {@code deepinversion} = {@code zeroq+di}, {@code zeroq-label} = {@code zeroq+label}.
+     * See {@link Objective} for what each component adds.
      */
-    public static final java.util.List<String> METHODS = java.util.List.of("zeroq", "zeroq-label", "gaussian");
+    public static final java.util.List<String> BASE = java.util.List.of("zeroq", "gaussian", "real");
+    public static final java.util.List<String> COMPONENTS = java.util.List.of("label", "di", "dsg");
 
-    /** Weight of the label cross-entropy against the summed BN-matching loss in {@code zeroq-label}. */
-    public static final double LABEL_WEIGHT = 0.1;
+    static String canonical(String method) {
+        String m = method.trim().toLowerCase().replace("deepinversion", "zeroq+di").replace("zeroq-label", "zeroq+label");
+        String[] parts = m.split("\\+");
+        if (!BASE.contains(parts[0]) || (parts.length > 1 && !parts[0].equals("zeroq"))) {
+            throw new IllegalArgumentException("unknown synthesis method '" + method + "': zeroq[+label][+di][+dsg], "
+                    + "deepinversion, gaussian or real");
+        }
+        java.util.TreeSet<String> comps = new java.util.TreeSet<>();
+        for (int i = 1; i < parts.length; i++) {
+            if (!COMPONENTS.contains(parts[i])) {
+                throw new IllegalArgumentException("unknown synthesis component '" + parts[i] + "' in '" + method + "' " + COMPONENTS);
+            }
+            comps.add(parts[i]);
+        }
+        StringBuilder sb = new StringBuilder(parts[0]);
+        for (String c : COMPONENTS) {
+            if (comps.contains(c)) {
+                sb.append('+').append(c);
+            }
+        }
+        return sb.toString();
+    }
+
+    public Objective objective() {
+        return Objective.of(method);
+    }
 
     public double labelWeight() {
-        return method.equals("zeroq-label") ? LABEL_WEIGHT : 0;
+        return objective().labelWeight();
     }
 
     public static SynthConfig zeroq(int count, int batch, int steps, long seed) {
@@ -48,7 +71,7 @@ public record SynthConfig(String method, int count, int batchSize, int steps, do
 
     /** The same settings with another method. */
     public SynthConfig withMethod(String m) {
-        return new SynthConfig(m, count, batchSize, m.equals("gaussian") ? 0 : steps, learningRate, seed, inputMin, inputMax);
+        return new SynthConfig(m, count, batchSize, m.equals("gaussian") || m.equals("real") ? 0 : steps, learningRate, seed, inputMin, inputMax);
     }
 
     /** Clamps a batch (NCHW) to the valid input range, in place. */
@@ -61,6 +84,11 @@ public record SynthConfig(String method, int count, int batchSize, int steps, do
             c = inputMin.length == 1 ? 0 : c;
             x[i] = Math.max(inputMin[c], Math.min(inputMax[c], x[i]));
         }
+    }
+
+    /** Optimization steps actually taken: 0 for the noise and real-data sources. */
+    public int objectiveSteps() {
+        return method.equals("gaussian") || method.equals("real") ? 0 : steps;
     }
 
     public int batches() {

@@ -12,12 +12,27 @@ class GradientCheckTest {
 
     @Test
     void inputGradientMatchesFiniteDifferences() {
+        for (String method : new String[] {"zeroq", "zeroq+label+di+dsg"}) {
+            check(Objective.of(SynthConfig.canonical(method)));
+        }
+    }
+
+    @Test
+    void augmentationInverseUndoesIt() {
+        float[] x = Seeds.gaussian(3, 2 * 5 * 7);
+        for (boolean flip : new boolean[] {false, true}) {
+            float[] a = Generator.augment(x, 2, 5, 7, 2, -3, flip, false);
+            org.junit.jupiter.api.Assertions.assertArrayEquals(x, Generator.augment(a, 2, 5, 7, 2, -3, flip, true));
+        }
+    }
+
+    private void check(Objective obj) {
         Graph g = RandomGraphs.small(11);
         BnMatchingLoss loss = new BnMatchingLoss(g);
         int batch = 3;
         float[] x = Seeds.gaussian(5, batch * 2 * 8 * 8);
         float[] grad = new float[x.length];
-        loss.lossAndInputGradient(g, x, batch, grad);
+        loss.lossAndInputGradient(g, x, batch, grad, obj, 4);
         SplittableRandom r = new SplittableRandom(9);
         double h = 1e-2;
         for (int trial = 0; trial < 6; trial++) {
@@ -32,8 +47,8 @@ class GradientCheckTest {
                 d[i] /= norm;
                 dot += grad[i] * d[i];
             }
-            double fd = (value(loss, g, x, d, h, batch) - value(loss, g, x, d, -h, batch)) / (2 * h);
-            assertEquals(fd, dot, 0.02 * Math.abs(fd) + 1e-4, "directional derivative, trial " + trial);
+            double fd = (value(loss, g, x, d, h, batch, obj) - value(loss, g, x, d, -h, batch, obj)) / (2 * h);
+            assertEquals(fd, dot, 0.02 * Math.abs(fd) + 1e-4, obj + ": directional derivative, trial " + trial);
         }
         // single coordinates, the largest gradients
         for (int k = 0; k < 5; k++) {
@@ -45,8 +60,8 @@ class GradientCheckTest {
             }
             float[] e = new float[x.length];
             e[best] = 1;
-            double fd = (value(loss, g, x, e, h, batch) - value(loss, g, x, e, -h, batch)) / (2 * h);
-            assertEquals(fd, grad[best], 0.03 * Math.abs(fd) + 1e-4, "coordinate " + best);
+            double fd = (value(loss, g, x, e, h, batch, obj) - value(loss, g, x, e, -h, batch, obj)) / (2 * h);
+            assertEquals(fd, grad[best], 0.03 * Math.abs(fd) + 1e-4, obj + ": coordinate " + best);
             grad[best] = 0;
         }
     }
@@ -60,14 +75,15 @@ class GradientCheckTest {
         double before = loss.lossAndInputGradient(g, x0, 8, new float[x0.length]).total();
         Generator.Batch b = Generator.generate(g, cfg, 0, null);
         double after = b.finalLoss().values().stream().mapToDouble(Double::doubleValue).sum();
+        assertTrue(b.finalLoss().containsKey("bn3"), b.finalLoss().toString());
         assertTrue(after < 0.5 * before, "loss " + before + " -> " + after);
     }
 
-    private static double value(BnMatchingLoss loss, Graph g, float[] x, float[] d, double h, int batch) {
+    private static double value(BnMatchingLoss loss, Graph g, float[] x, float[] d, double h, int batch, Objective obj) {
         float[] xp = x.clone();
         for (int i = 0; i < xp.length; i++) {
             xp[i] += (float) (h * d[i]);
         }
-        return loss.lossAndInputGradient(g, xp, batch, new float[x.length]).total();
+        return loss.lossAndInputGradient(g, xp, batch, new float[x.length], obj, 4).total();
     }
 }

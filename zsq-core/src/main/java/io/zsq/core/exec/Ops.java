@@ -100,20 +100,21 @@ final class Ops {
             for (int ky = 0; ky < g.kh(); ky++) {
                 for (int kx = 0; kx < g.kw(); kx++) {
                     int row = ((ic * g.kh() + ky) * g.kw() + kx) * np;
+                    int lo = validLo(g, kx), hi = validHi(g, kx);
                     for (int img = 0; img < g.n(); img++) {
                         int plane = (img * g.inC() + gr * g.cpg() + ic) * g.inH() * g.inW();
-                        int col = row + img * g.p();
                         for (int oy = 0; oy < g.outH(); oy++) {
                             int iy = oy * g.sh() - g.pt() + ky;
-                            if (iy < 0 || iy >= g.inH()) {
-                                col += g.outW();
+                            if (iy < 0 || iy >= g.inH() || lo >= hi) {
                                 continue;
                             }
-                            int src = plane + iy * g.inW();
-                            for (int ox = 0; ox < g.outW(); ox++, col++) {
-                                int ix = ox * g.sw() - g.pl() + kx;
-                                if (ix >= 0 && ix < g.inW()) {
-                                    cols[col] = x[src + ix];
+                            int src = plane + iy * g.inW() - g.pl() + kx;
+                            int dst = row + img * g.p() + oy * g.outW();
+                            if (g.sw() == 1) {
+                                System.arraycopy(x, src + lo, cols, dst + lo, hi - lo);
+                            } else {
+                                for (int ox = lo; ox < hi; ox++) {
+                                    cols[dst + ox] = x[src + ox * g.sw()];
                                 }
                             }
                         }
@@ -124,27 +125,37 @@ final class Ops {
         return cols;
     }
 
+    /** First output column whose input column {@code ox*sw - pl + kx} is inside the image. */
+    private static int validLo(Geo g, int kx) {
+        int need = g.pl() - kx; // ox * sw >= need
+        return need <= 0 ? 0 : Math.min(g.outW(), (need + g.sw() - 1) / g.sw());
+    }
+
+    /** One past the last output column whose input column is inside the image. */
+    private static int validHi(Geo g, int kx) {
+        int lim = g.inW() - 1 + g.pl() - kx; // ox * sw <= lim
+        return lim < 0 ? 0 : Math.min(g.outW(), lim / g.sw() + 1);
+    }
+
     private static void col2im(Geo g, float[] cols, int gr, float[] dx) {
         int np = g.n() * g.p();
         for (int ic = 0; ic < g.cpg(); ic++) {
             for (int ky = 0; ky < g.kh(); ky++) {
                 for (int kx = 0; kx < g.kw(); kx++) {
                     int row = ((ic * g.kh() + ky) * g.kw() + kx) * np;
+                    int lo = validLo(g, kx), hi = validHi(g, kx);
                     for (int img = 0; img < g.n(); img++) {
                         int plane = (img * g.inC() + gr * g.cpg() + ic) * g.inH() * g.inW();
-                        int col = row + img * g.p();
                         for (int oy = 0; oy < g.outH(); oy++) {
                             int iy = oy * g.sh() - g.pt() + ky;
                             if (iy < 0 || iy >= g.inH()) {
-                                col += g.outW();
                                 continue;
                             }
-                            int dst = plane + iy * g.inW();
-                            for (int ox = 0; ox < g.outW(); ox++, col++) {
-                                int ix = ox * g.sw() - g.pl() + kx;
-                                if (ix >= 0 && ix < g.inW()) {
-                                    dx[dst + ix] += cols[col];
-                                }
+                            int dst = plane + iy * g.inW() - g.pl() + kx;
+                            int src = row + img * g.p() + oy * g.outW();
+                            int sw = g.sw();
+                            for (int ox = lo; ox < hi; ox++) {
+                                dx[dst + ox * sw] += cols[src + ox];
                             }
                         }
                     }
