@@ -340,7 +340,12 @@ public final class QuantizeJob {
         Preprocessing pre = o.pre();
         int chunk = 250;
         int chunks = (data.count() + chunk - 1) / chunk;
+        boolean quiet = o.quiet();
         return jsc.parallelize(range(chunks), Math.min(chunks, 2 * jsc.defaultParallelism())).map(c -> {
+            if (!quiet) {
+                System.err.printf("zsq: evaluate images %d-%d of %d%n", c * chunk + 1, Math.min((c + 1) * chunk, bData.value().count()),
+                        bData.value().count());
+            }
             IdxDataset d = bData.value();
             int from = c * chunk, n = Math.min(chunk, d.count() - from);
             float[] x = d.batch(from, n, pre);
