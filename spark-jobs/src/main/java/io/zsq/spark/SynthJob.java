@@ -45,6 +45,7 @@ public final class SynthJob {
             bReal = jsc.broadcast(IdxDataset.load(real, "train", cfg.count()));
         }
         Broadcast<IdxDataset> realData = bReal;
+        long wall0 = System.nanoTime();
         List<double[]> res = jsc.parallelize(IntStream.range(0, total).boxed().toList(), total).map(b -> {
             Path f = ArrowDataset.batchFile(Path.of(d), b);
             Graph g = bGraph.value();
@@ -79,6 +80,7 @@ public final class SynthJob {
             }
             return new double[] {b, loss, 0, diversity(g, batch.images(), batch.size()), secs, batch.size()};
         }).collect();
+        double wall = (System.nanoTime() - wall0) / 1e9;
         Map<String, Object> r = new LinkedHashMap<>();
         r.put("method", cfg.method());
         r.put("dataset", dir.toString());
@@ -93,6 +95,8 @@ public final class SynthJob {
         double genSecs = res.stream().mapToDouble(v -> v[4]).sum(), genImages = res.stream().mapToDouble(v -> v[5]).sum();
         r.put("generation_task_seconds", genSecs);
         r.put("images_per_second_per_task", genSecs > 0 ? genImages / genSecs : Double.NaN);
+        r.put("job_seconds", wall);
+        r.put("images_per_second", genImages > 0 ? genImages / wall : Double.NaN);
         return r;
     }
 
