@@ -31,7 +31,7 @@ public final class Main {
                                  joined by '+': label (cross-entropy towards a class per sample, GDFQ), di (DeepInversion
                                  priors: TV, L2, jitter, flips), dsg (DSG slack margin and per-sample layer terms);
                                  deepinversion = zeroq+di; gaussian (noise); real (reads --real-data, NOT data-free)
-                                 (default zeroq+label)
+                                 (default zeroq+label+di+dsg, the best combination measured)
               --real-data DIR    idx folder whose train split --method real reads (the upper bound)
               --count N          synthetic calibration images (default 256)
               --batch N          synthetic images per batch, one Spark task each (default 32)
@@ -148,7 +148,7 @@ public final class Main {
         io.zsq.core.ir.Graph g = io.zsq.core.imports.ModelImporter.load(Path.of(o.get("--model")));
         io.zsq.core.data.Preprocessing pre = io.zsq.core.data.Preprocessing.parse(o.getOrDefault("--mean", "0"), o.getOrDefault("--std", "1"));
         float[][] range = pre.inputRange(g.inputShape()[0]);
-        io.zsq.synth.SynthConfig cfg = new io.zsq.synth.SynthConfig(o.getOrDefault("--method", "zeroq+label"), intArg("--count", o.get("--count")),
+        io.zsq.synth.SynthConfig cfg = new io.zsq.synth.SynthConfig(o.getOrDefault("--method", QuantizeJob.DEFAULT_METHOD), intArg("--count", o.get("--count")),
                 intArg("--batch", o.getOrDefault("--batch", "32")), intArg("--steps", o.getOrDefault("--steps", "200")),
                 Double.parseDouble(o.getOrDefault("--lr", "0.5")), Long.parseLong(o.getOrDefault("--seed", "1")), range[0], range[1]);
         Path out = Path.of(o.get("--out"));

@@ -58,6 +58,12 @@ import org.apache.spark.sql.SparkSession;
 public final class QuantizeJob {
     public static final String VERSION = "0.1.0";
 
+    /**
+     * The best combination measured (bench/synth-quality.sh: highest mean top-1 over both bundled
+     * models, min-max and percentile observers, W8A8/W6A6/W4A8/W4A4).
+     */
+    public static final String DEFAULT_METHOD = "zeroq+label+di+dsg";
+
     /** Every option of a quantize run; validated by {@link Builder#build()}. */
     public record Options(Path model, Path out, List<Bits> bits, Path calib, Path eval, int evalLimit, Preprocessing pre,
                           String observer, String method, Path realData, int count, int batch, int steps, double lr, long seed, boolean gaussianBaseline,
@@ -72,7 +78,7 @@ public final class QuantizeJob {
         private Path model, out, calib, eval, realData;
         private List<Bits> bits = List.of(Bits.parse("w8a8"));
         private int evalLimit = 0, count = 256, batch = 32, steps = 200;
-        private String mean = "0", std = "1", observer = "minmax", method = "zeroq-label";
+        private String mean = "0", std = "1", observer = "minmax", method = DEFAULT_METHOD;
         private double lr = 0.5;
         private long seed = 1;
         private boolean gaussian = true, quiet = false;
@@ -94,7 +100,7 @@ public final class QuantizeJob {
         public Builder evalLimit(int n) { this.evalLimit = n; return this; }
         public Builder preprocessing(String mean, String std) { this.mean = mean; this.std = std; return this; }
         public Builder observer(String o) { this.observer = o; return this; }
-        /** Synthesis method: {@code zeroq}, {@code zeroq-label} (default) or {@code gaussian}. */
+        /** Calibration data method (see {@link io.zsq.synth.SynthConfig#BASE}); default {@link #DEFAULT_METHOD}. */
         public Builder method(String m) { this.method = m; return this; }
         /** For {@code method("real")}: the idx folder whose train split is the (not data-free) upper bound. */
         public Builder realData(Path p) { this.realData = p; return this; }
