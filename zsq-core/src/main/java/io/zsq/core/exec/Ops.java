@@ -31,6 +31,8 @@ final class Ops {
         float[] y = new float[batch * g.outC() * g.p()];
         if (g.cpg() == 1 && g.opg() == 1) {
             depthwise(g, x, w, y);
+        } else if (ShiftedGemm.applies(g.groups(), g.sh(), g.sw())) {
+            ShiftedGemm.forward(x, w, y, batch, g.inC(), g.inH(), g.inW(), g.outC(), g.outH(), g.outW(), g.kh(), g.kw(), g.pt(), g.pl());
         } else {
             int k = g.k(), np = batch * g.p();
             for (int gr = 0; gr < g.groups(); gr++) {
@@ -65,6 +67,10 @@ final class Ops {
         float[] dx = new float[batch * g.inC() * g.inH() * g.inW()];
         if (g.cpg() == 1 && g.opg() == 1) {
             depthwiseBackward(g, dy, w, dx);
+            return dx;
+        }
+        if (ShiftedGemm.applies(g.groups(), g.sh(), g.sw())) {
+            ShiftedGemm.backward(dy, w, dx, batch, g.inC(), g.inH(), g.inW(), g.outC(), g.outH(), g.outW(), g.kh(), g.kw(), g.pt(), g.pl());
             return dx;
         }
         int k = g.k(), np = batch * g.p();
