@@ -27,17 +27,7 @@ final class ShiftedGemm {
         int hp = oh + kh - 1, wp = ow + kw - 1;
         long grid = (long) n * hp * wp, tail = (long) (kh - 1) * wp + kw - 1;
         float[] xp = new float[(int) ((grid + tail) * c)];
-        for (int img = 0; img < n; img++) {
-            for (int ch = 0; ch < c; ch++) {
-                for (int yy = 0; yy < h; yy++) {
-                    int row = (img * hp + yy + pt) * wp + pl;
-                    int src = ((img * c + ch) * h + yy) * wd;
-                    for (int xx = 0; xx < wd; xx++) {
-                        xp[(row + xx) * c + ch] = x[src + xx];
-                    }
-                }
-            }
-        }
+        copy(x, xp, true, n, c, h, wd, hp, wp, pt, pl);
         try (INDArray X = native2d(xp, grid + tail, c); INDArray W = taps(w, o, c, kh, kw);
              INDArray Y = Nd4j.createUninitialized(DataType.FLOAT, new long[] {grid, o}, 'c')) {
             for (int t = 0; t < kh * kw; t++) {
@@ -46,16 +36,7 @@ final class ShiftedGemm {
             }
             float[] yg = new float[(int) (grid * o)];
             buffer(Y).get(yg);
-            for (int img = 0; img < n; img++) {
-                for (int oy = 0; oy < oh; oy++) {
-                    for (int ox = 0; ox < ow; ox++) {
-                        int r = ((img * hp + oy) * wp + ox) * o;
-                        for (int oc = 0; oc < o; oc++) {
-                            y[((img * o + oc) * oh + oy) * ow + ox] = yg[r + oc];
-                        }
-                    }
-                }
-            }
+            copy(y, yg, false, n, o, oh, ow, hp, wp, 0, 0);
         }
     }
 
@@ -64,17 +45,7 @@ final class ShiftedGemm {
         int hp = oh + kh - 1, wp = ow + kw - 1;
         long grid = (long) n * hp * wp, tail = (long) (kh - 1) * wp + kw - 1;
         float[] dyg = new float[(int) (grid * o)];
-        for (int img = 0; img < n; img++) {
-            for (int oc = 0; oc < o; oc++) {
-                for (int oy = 0; oy < oh; oy++) {
-                    int src = ((img * o + oc) * oh + oy) * ow;
-                    int row = (img * hp + oy) * wp;
-                    for (int ox = 0; ox < ow; ox++) {
-                        dyg[(row + ox) * o + oc] = dy[src + ox];
-                    }
-                }
-            }
-        }
+        copy(dy, dyg, true, n, o, oh, ow, hp, wp, 0, 0);
         try (INDArray DY = native2d(dyg, grid, o); INDArray W = taps(w, o, c, kh, kw);
              INDArray DX = Nd4j.create(DataType.FLOAT, new long[] {grid + tail, c}, 'c')) {
             for (int t = 0; t < kh * kw; t++) {
@@ -83,13 +54,26 @@ final class ShiftedGemm {
             }
             float[] dxp = new float[(int) ((grid + tail) * c)];
             buffer(DX).get(dxp);
-            for (int img = 0; img < n; img++) {
-                for (int ch = 0; ch < c; ch++) {
-                    for (int yy = 0; yy < h; yy++) {
-                        int row = (img * hp + yy + pt) * wp + pl;
-                        int dst = ((img * c + ch) * h + yy) * wd;
-                        for (int xx = 0; xx < wd; xx++) {
-                            dx[dst + xx] += dxp[(row + xx) * c + ch];
+            copy(dx, dxp, false, n, c, h, wd, hp, wp, pt, pl);
+        }
+    }
+
+    /**
+     * Copies between an NCHW tensor {@code [n, c, h, w]} and the grid matrix {@code [n*hp*wp, c]}, the
+     * tensor's pixel (y, x) at grid row {@code (img*hp + y + top)*wp + x + left}; {@code toGrid} picks
+     * the direction. Grid rows outside the tensor are left as they are.
+     */
+    private static void copy(float[] nchw, float[] grid, boolean toGrid, int n, int c, int h, int w, int hp, int wp, int top, int left) {
+        for (int img = 0; img < n; img++) {
+            for (int ch = 0; ch < c; ch++) {
+                for (int yy = 0; yy < h; yy++) {
+                    int row = (img * hp + yy + top) * wp + left;
+                    int t = ((img * c + ch) * h + yy) * w;
+                    for (int xx = 0; xx < w; xx++) {
+                        if (toGrid) {
+                            grid[(row + xx) * c + ch] = nchw[t + xx];
+                        } else {
+                            nchw[t + xx] = grid[(row + xx) * c + ch];
                         }
                     }
                 }

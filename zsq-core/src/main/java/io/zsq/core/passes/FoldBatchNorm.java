@@ -37,16 +37,14 @@ public final class FoldBatchNorm implements GraphPass {
         Map<String, List<Node>> consumers = g.consumers();
         Map<String, Node> byOutput = new HashMap<>();
         List<Node> out = new ArrayList<>();
-        Map<String, String> rename = new HashMap<>();
         int folded = 0;
         for (Node n : g.nodes()) {
-            Node r = n.withInputs(n.inputs().stream().map(i -> rename.getOrDefault(i, i)).toList());
             if (n.op() != OpType.BATCH_NORM) {
-                out.add(r);
-                byOutput.put(r.output(), r);
+                out.add(n);
+                byOutput.put(n.output(), n);
                 continue;
             }
-            Node prev = byOutput.get(r.input());
+            Node prev = byOutput.get(n.input());
             if (prev == null || (prev.op() != OpType.CONV && prev.op() != OpType.DENSE) || consumers.get(n.input()).size() != 1) {
                 throw new IllegalArgumentException("BatchNorm node " + n.id() + " does not directly follow a convolution or dense layer "
                         + "with no other reader, so it cannot be folded");

@@ -33,13 +33,11 @@ public final class FuseActivations implements GraphPass {
     public Result run(Graph g) {
         Map<String, List<Node>> consumers = g.consumers();
         Map<String, Integer> index = new HashMap<>();
-        Map<String, String> rename = new HashMap<>();
         List<Node> out = new ArrayList<>();
         int fused = 0;
         for (Node n : g.nodes()) {
-            Node r = n.withInputs(n.inputs().stream().map(i -> rename.getOrDefault(i, i)).toList());
             boolean act = n.op() == OpType.RELU || n.op() == OpType.CLIP;
-            Integer pi = index.get(r.input());
+            Integer pi = index.get(n.input());
             if (act && pi != null && consumers.get(n.input()).size() == 1) {
                 Node prev = out.get(pi);
                 if ((prev.op() == OpType.CONV || prev.op() == OpType.DENSE || prev.op() == OpType.ADD) && !prev.hasFusedActivation()) {
@@ -53,8 +51,8 @@ public final class FuseActivations implements GraphPass {
                     continue;
                 }
             }
-            index.put(r.output(), out.size());
-            out.add(r);
+            index.put(n.output(), out.size());
+            out.add(n);
         }
         return new Result(g.withNodes(out, Graph.ACTIVATIONS_FUSED), fused + " activations fused");
     }
