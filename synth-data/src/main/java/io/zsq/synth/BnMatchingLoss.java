@@ -153,13 +153,7 @@ public final class BnMatchingLoss {
         if (obj.labelWeight() > 0) {
             terms.put("label_ce", labelTerm(t.get(g.output()), batch, obj.labelWeight(), firstSample, seeds, g.output()));
         }
-        float[] dx = Fp32Engine.backward(g, t, seeds);
-        float[] dIn = seeds.get(g.input());
-        if (dIn != null) {
-            for (int i = 0; i < dx.length; i++) {
-                dx[i] += dIn[i];
-            }
-        }
+        float[] dx = Fp32Engine.backward(g, t, seeds); // includes the seed on the input itself
         if (obj.tvWeight() > 0) {
             terms.put("tv", totalVariation(x, batch, g.inputShape(), obj.tvWeight(), dx));
         }

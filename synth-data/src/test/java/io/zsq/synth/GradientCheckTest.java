@@ -31,6 +31,9 @@ class GradientCheckTest {
         BnMatchingLoss loss = new BnMatchingLoss(g);
         int batch = 3;
         float[] x = Seeds.gaussian(5, batch * 2 * 8 * 8);
+        for (int i = 0; i < x.length; i++) {
+            x[i] = 1.5f * x[i] + 0.4f; // off (0, 1), so the input term of the loss weighs in
+        }
         float[] grad = new float[x.length];
         loss.lossAndInputGradient(g, x, batch, grad, obj, 4);
         SplittableRandom r = new SplittableRandom(9);
