@@ -8,19 +8,21 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Runs a {@link Graph} in FP32 on a batch (NCHW, row-major float arrays), and propagates gradients
- * back to the input. Every method is stateless; the graph is immutable.
+ * Runs a {@link Graph} in FP32 on a batch and propagates gradients back to the input. Inputs, outputs
+ * and input gradients are NCHW like the models; inside, and in a {@link Trace}, a {@code [C, H, W]}
+ * tensor is stored NHWC ({@code [n][h][w][c]}, channel = index mod C, as for {@code [F]} tensors), the
+ * layout the convolution kernels want. Every method is stateless; the graph is immutable.
  */
 public final class Fp32Engine {
     private Fp32Engine() {}
 
-    /** Replaces a tensor's values as it is produced (fake quantization); {@code null} for none. */
+    /** Replaces a tensor's values (NHWC) as it is produced (fake quantization); {@code null} for none. */
     @FunctionalInterface
     public interface Hook {
         float[] apply(String tensor, float[] values, int batch);
     }
 
-    /** Every tensor of one forward pass, and the max-pool winners, for {@link #backward}. */
+    /** Every tensor of one forward pass (NHWC), and the max-pool winners, for {@link #backward}. */
     public static final class Trace {
         public final int batch;
         public final Map<String, float[]> values = new HashMap<>();
@@ -30,16 +32,18 @@ public final class Fp32Engine {
             this.batch = batch;
         }
 
+        /** The tensor as stored: NHWC for {@code [C, H, W]}. */
         public float[] get(String tensor) {
             return values.get(tensor);
         }
     }
 
-    /** The graph's output for a batch. */
+    /** The graph's output for an NCHW batch, NCHW. */
     public static float[] run(Graph g, float[] input, int batch) {
-        return forward(g, input, batch, null).get(g.output());
+        return Ops.reorder(forward(g, input, batch, null).get(g.output()), batch, g.shape(g.output()), true);
     }
 
+    /** All tensors of the graph for an NCHW batch (stored NHWC), with {@code hook} applied as each is produced. */
     public static Trace forward(Graph g, float[] input, int batch, Hook hook) {
         int per = Tensor.size(g.inputShape());
         if (input.length != per * batch) {
@@ -47,7 +51,8 @@ public final class Fp32Engine {
                     + java.util.Arrays.toString(g.inputShape()) + " need " + per * batch);
         }
         Trace t = new Trace(batch);
-        t.values.put(g.input(), hook == null ? input : hook.apply(g.input(), input, batch));
+        float[] in = Ops.reorder(input, batch, g.inputShape(), false);
+        t.values.put(g.input(), hook == null ? in : hook.apply(g.input(), in, batch));
         for (Node n : g.nodes()) {
             float[] x = t.values.get(n.input());
             int[] xs = g.shape(n.input());
@@ -68,7 +73,7 @@ public final class Fp32Engine {
                 }
                 case AVG_POOL: y = Ops.avgPool(n, x, batch, xs, ys, null); break;
                 case GLOBAL_AVG_POOL: y = Ops.globalAvgPool(x, batch, xs); break;
-                case FLATTEN: y = x; break;
+                case FLATTEN: y = Ops.reorder(x, batch, xs, true); break;
                 default: throw new IllegalStateException("op " + n.op());
             }
             if (n.hasFusedActivation()) {
@@ -80,8 +85,8 @@ public final class Fp32Engine {
     }
 
     /**
-     * Reverse mode to the input: {@code seeds} holds dLoss/dTensor for any tensors the loss reads
-     * directly; returns dLoss/dInput. Non-differentiable points (ReLU at 0, max ties) take the usual
+     * Reverse mode to the input: {@code seeds} holds dLoss/dTensor (NHWC, like the trace) for any
+     * tensors the loss reads directly, the input included; returns dLoss/dInput, NCHW. Non-differentiable points (ReLU at 0, max ties) take the usual
      * subgradient (0, the first maximum).
      */
     public static float[] backward(Graph g, Trace t, Map<String, float[]> seeds) {
@@ -121,13 +126,13 @@ public final class Fp32Engine {
                     break;
                 }
                 case GLOBAL_AVG_POOL: dx = Ops.globalAvgPoolBackward(dy, batch, xs); break;
-                case FLATTEN: dx = dy; break;
+                case FLATTEN: dx = Ops.reorder(dy, batch, xs, false); break;
                 default: throw new IllegalStateException("op " + n.op());
             }
             accumulate(grad, n.input(), dx);
         }
         float[] d = grad.get(g.input());
-        return d != null ? d : new float[t.values.get(g.input()).length];
+        return d != null ? Ops.reorder(d, batch, g.inputShape(), true) : new float[t.values.get(g.input()).length];
     }
 
     private static void accumulate(Map<String, float[]> grad, String tensor, float[] d) {

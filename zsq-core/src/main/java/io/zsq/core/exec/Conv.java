@@ -1,0 +1,155 @@
+package io.zsq.core.exec;
+
+/**
+ * NHWC convolution, forward and input gradient, on a zero-padded copy of the input so that no window
+ * needs a bounds check. The Vector API kernels ({@link VectorConv}) run ungrouped convolutions whose
+ * output (or input) channels fill whole vectors; everything else, groups and depthwise included, takes
+ * the scalar loops here, which are also the definition the vector kernels are tested against.
+ */
+final class Conv {
+    private Conv() {}
+
+    /** {@code y[n][oy][ox][o] = bias[o] + sum W[o][ci][ky][kx] x[n][oy*sh - pt + ky][ox*sw - pl + kx][g*cpg + ci]}. */
+    static float[] forward(ConvShape s, float[] x, float[] w, float[] bias) {
+        float[] xp = pad(x, s.n(), s.h(), s.w(), s.c(), s.hp(), s.wp(), s.pt(), s.pl());
+        float[] y = new float[s.n() * s.oh() * s.ow() * s.o()];
+        if (Simd.ENABLED && s.groups() == 1 && s.o() % Simd.LANES == 0) {
+            VectorConv.gather(s, xp, w, bias, y);
+        } else if (Simd.ENABLED && s.groups() == 1 && s.c() % Simd.LANES == 0) {
+            VectorConv.dot(s, xp, w, bias, y);
+        } else {
+            gather(s, xp, w, bias, y);
+        }
+        return y;
+    }
+
+    /** dLoss/dx from dLoss/dy: a forward convolution with flipped weights for stride 1, else a scatter. */
+    static float[] backwardInput(ConvShape s, float[] dy, float[] w) {
+        ConvShape t = s.transposed();
+        if (t != null) {
+            return forward(t, dy, s.transposedWeights(w), null);
+        }
+        float[] dxp = new float[s.n() * s.hp() * s.wp() * s.c()];
+        if (Simd.ENABLED && s.groups() == 1 && s.c() % Simd.LANES == 0) {
+            // cols[p][tap*c + ci] = sum_oc dy[p][oc] W[oc][ci][tap]: a 1x1 convolution over all output pixels
+            int pixels = s.n() * s.oh() * s.ow(), k = s.taps() * s.c();
+            ConvShape cols = new ConvShape(1, s.o(), 1, pixels, k, 1, pixels, 1, 1, 1, 1, 0, 0, 1);
+            float[] wc = new float[k * s.o()];
+            for (int oc = 0; oc < s.o(); oc++) {
+                for (int ci = 0; ci < s.c(); ci++) {
+                    for (int tap = 0; tap < s.taps(); tap++) {
+                        wc[(tap * s.c() + ci) * s.o() + oc] = w[(oc * s.c() + ci) * s.taps() + tap];
+                    }
+                }
+            }
+            float[] col = new float[pixels * k];
+            VectorConv.gather(cols, dy, wc, null, col);
+            col2im(s, col, dxp);
+        } else {
+            scatter(s, dy, w, dxp);
+        }
+        return crop(dxp, s.n(), s.h(), s.w(), s.c(), s.hp(), s.wp(), s.pt(), s.pl());
+    }
+
+    /** Scalar forward over the padded input, any group count. */
+    static void gather(ConvShape s, float[] xp, float[] w, float[] bias, float[] y) {
+        int c = s.c(), cpg = s.cpg(), opg = s.opg(), o = s.o(), hp = s.hp(), wp = s.wp();
+        for (int img = 0; img < s.n(); img++) {
+            for (int oy = 0; oy < s.oh(); oy++) {
+                for (int ox = 0; ox < s.ow(); ox++) {
+                    int yb = ((img * s.oh() + oy) * s.ow() + ox) * o;
+                    for (int oc = 0; oc < o; oc++) {
+                        int g = oc / opg;
+                        float acc = bias == null ? 0f : bias[oc];
+                        for (int ky = 0; ky < s.kh(); ky++) {
+                            for (int kx = 0; kx < s.kw(); kx++) {
+                                int xb = ((img * hp + oy * s.sh() + ky) * wp + ox * s.sw() + kx) * c + g * cpg;
+                                int wb = (oc * cpg * s.kh() + ky) * s.kw() + kx, wstep = s.taps();
+                                for (int ci = 0; ci < cpg; ci++) {
+                                    acc += xp[xb + ci] * w[wb + ci * wstep];
+                                }
+                            }
+                        }
+                        y[yb + oc] = acc;
+                    }
+                }
+            }
+        }
+    }
+
+    /** Adds {@code col[p][tap*c + ci]} of every output pixel p into the padded input under its window. */
+    private static void col2im(ConvShape s, float[] col, float[] dxp) {
+        int c = s.c(), k = s.taps() * c;
+        for (int img = 0, p = 0; img < s.n(); img++) {
+            for (int oy = 0; oy < s.oh(); oy++) {
+                for (int ox = 0; ox < s.ow(); ox++, p++) {
+                    for (int tap = 0; tap < s.taps(); tap++) {
+                        int at = ((img * s.hp() + oy * s.sh() + tap / s.kw()) * s.wp() + ox * s.sw() + tap % s.kw()) * c;
+                        int from = p * k + tap * c;
+                        for (int ci = 0; ci < c; ci++) {
+                            dxp[at + ci] += col[from + ci];
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /** Scalar input gradient into the padded buffer: every dy spreads over its window; any group count. */
+    static void scatter(ConvShape s, float[] dy, float[] w, float[] dxp) {
+        int c = s.c(), cpg = s.cpg(), opg = s.opg(), o = s.o(), hp = s.hp(), wp = s.wp();
+        for (int img = 0; img < s.n(); img++) {
+            for (int oy = 0; oy < s.oh(); oy++) {
+                for (int ox = 0; ox < s.ow(); ox++) {
+                    int yb = ((img * s.oh() + oy) * s.ow() + ox) * o;
+                    for (int oc = 0; oc < o; oc++) {
+                        float d = dy[yb + oc];
+                        int g = oc / opg;
+                        for (int ky = 0; ky < s.kh(); ky++) {
+                            for (int kx = 0; kx < s.kw(); kx++) {
+                                int xb = ((img * hp + oy * s.sh() + ky) * wp + ox * s.sw() + kx) * c + g * cpg;
+                                int wb = (oc * cpg * s.kh() + ky) * s.kw() + kx, wstep = s.taps();
+                                for (int ci = 0; ci < cpg; ci++) {
+                                    dxp[xb + ci] += d * w[wb + ci * wstep];
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * {@code [n, h, w, c]} placed at (top, left) in a zero {@code [n, hp, wp, c]}; rows and columns that
+     * fall outside are dropped (no window reads them). Returns {@code x} itself when nothing moves.
+     */
+    static float[] pad(float[] x, int n, int h, int w, int c, int hp, int wp, int top, int left) {
+        if (top == 0 && left == 0 && hp == h && wp == w) {
+            return x;
+        }
+        float[] xp = new float[n * hp * wp * c];
+        int cols = Math.min(w, wp - left);
+        for (int img = 0; img < n && cols > 0; img++) {
+            for (int iy = 0; iy < h && iy + top < hp; iy++) {
+                System.arraycopy(x, (img * h + iy) * w * c, xp, ((img * hp + iy + top) * wp + left) * c, cols * c);
+            }
+        }
+        return xp;
+    }
+
+    /** The inverse of {@link #pad}: the {@code [n, h, w, c]} window at (top, left); what was dropped is zero. */
+    static float[] crop(float[] xp, int n, int h, int w, int c, int hp, int wp, int top, int left) {
+        if (top == 0 && left == 0 && hp == h && wp == w) {
+            return xp;
+        }
+        float[] x = new float[n * h * w * c];
+        int cols = Math.min(w, wp - left);
+        for (int img = 0; img < n && cols > 0; img++) {
+            for (int iy = 0; iy < h && iy + top < hp; iy++) {
+                System.arraycopy(xp, ((img * hp + iy + top) * wp + left) * c, x, (img * h + iy) * w * c, cols * c);
+            }
+        }
+        return x;
+    }
+}
