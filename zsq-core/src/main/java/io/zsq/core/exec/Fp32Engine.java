@@ -135,10 +135,11 @@ public final class Fp32Engine {
         return d != null ? Ops.reorder(d, batch, g.inputShape(), true) : new float[t.values.get(g.input()).length];
     }
 
+    /** Adds d into the tensor's gradient; d is copied only when the map would otherwise share it. */
     private static void accumulate(Map<String, float[]> grad, String tensor, float[] d) {
         float[] prev = grad.get(tensor);
         if (prev == null) {
-            grad.put(tensor, d.clone());
+            grad.put(tensor, grad.containsValue(d) ? d.clone() : d);
         } else {
             for (int i = 0; i < d.length; i++) {
                 prev[i] += d[i];

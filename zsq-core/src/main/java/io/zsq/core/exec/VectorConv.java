@@ -18,7 +18,7 @@ final class VectorConv {
 
     /**
      * Output channels in vectors ({@code o % LANES == 0}, groups 1): per image, blocks of 4 output
-     * pixels x 2 vectors or 8 pixels x 1 vector, each a register tile updated by one broadcast input
+     * pixels x 4 or 2 vectors, or 8 pixels x 1 vector, each a register tile updated by one broadcast input
      * value times one weight vector per (tap, channel).
      */
     static void gather(ConvShape s, float[] xp, float[] w, float[] bias, float[] y) {
@@ -41,6 +41,17 @@ final class VectorConv {
         for (int img = 0; img < s.n(); img++) {
             int ib = img * hp * wp * c, yb = img * pixels * o;
             int j = 0;
+            for (; j + 4 * LANES <= o; j += 4 * LANES) {
+                int p = 0;
+                for (; p + 4 <= pixels; p += 4) {
+                    tile44(xp, wt, b, y, xoff, k, o, j, ib + pix[p], ib + pix[p + 1], ib + pix[p + 2], ib + pix[p + 3], yb + p * o);
+                }
+                for (; p < pixels; p++) {
+                    for (int jj = j; jj < j + 4 * LANES; jj += LANES) {
+                        tile11(xp, wt, b, y, xoff, k, o, jj, ib + pix[p], yb + p * o);
+                    }
+                }
+            }
             for (; j + 2 * LANES <= o; j += 2 * LANES) {
                 int p = 0;
                 for (; p + 4 <= pixels; p += 4) {
@@ -61,6 +72,50 @@ final class VectorConv {
                 }
             }
         }
+    }
+
+    private static void tile44(float[] xp, float[] wt, float[] b, float[] y, int[] xoff, int k, int o, int j,
+                               int x0, int x1, int x2, int x3, int yb) {
+        FloatVector a0 = FloatVector.fromArray(S, b, j), a1 = a0, a2 = a0, a3 = a0;
+        FloatVector c0 = FloatVector.fromArray(S, b, j + LANES), c1 = c0, c2 = c0, c3 = c0;
+        FloatVector d0 = FloatVector.fromArray(S, b, j + 2 * LANES), d1 = d0, d2 = d0, d3 = d0;
+        FloatVector e0 = FloatVector.fromArray(S, b, j + 3 * LANES), e1 = e0, e2 = e0, e3 = e0;
+        for (int q = 0; q < k; q++) {
+            int wi = q * o + j, off = xoff[q];
+            FloatVector w0 = FloatVector.fromArray(S, wt, wi), w1 = FloatVector.fromArray(S, wt, wi + LANES);
+            FloatVector w2 = FloatVector.fromArray(S, wt, wi + 2 * LANES), w3 = FloatVector.fromArray(S, wt, wi + 3 * LANES);
+            FloatVector v = FloatVector.broadcast(S, xp[x0 + off]);
+            a0 = v.fma(w0, a0);
+            c0 = v.fma(w1, c0);
+            d0 = v.fma(w2, d0);
+            e0 = v.fma(w3, e0);
+            v = FloatVector.broadcast(S, xp[x1 + off]);
+            a1 = v.fma(w0, a1);
+            c1 = v.fma(w1, c1);
+            d1 = v.fma(w2, d1);
+            e1 = v.fma(w3, e1);
+            v = FloatVector.broadcast(S, xp[x2 + off]);
+            a2 = v.fma(w0, a2);
+            c2 = v.fma(w1, c2);
+            d2 = v.fma(w2, d2);
+            e2 = v.fma(w3, e2);
+            v = FloatVector.broadcast(S, xp[x3 + off]);
+            a3 = v.fma(w0, a3);
+            c3 = v.fma(w1, c3);
+            d3 = v.fma(w2, d3);
+            e3 = v.fma(w3, e3);
+        }
+        store4(y, yb + j, o, a0, c0, d0, e0);
+        store4(y, yb + o + j, o, a1, c1, d1, e1);
+        store4(y, yb + 2 * o + j, o, a2, c2, d2, e2);
+        store4(y, yb + 3 * o + j, o, a3, c3, d3, e3);
+    }
+
+    private static void store4(float[] y, int at, int o, FloatVector a, FloatVector b, FloatVector c, FloatVector d) {
+        a.intoArray(y, at);
+        b.intoArray(y, at + LANES);
+        c.intoArray(y, at + 2 * LANES);
+        d.intoArray(y, at + 3 * LANES);
     }
 
     private static void tile42(float[] xp, float[] wt, float[] b, float[] y, int[] xoff, int k, int o, int j,

@@ -21,7 +21,7 @@ class ConvKernelsTest {
     void forwardAndInputGradientMatchTheDefinition() {
         SplittableRandom r = new SplittableRandom(17);
         int lanes = Simd.LANES;
-        int[] channelChoices = {1, 3, lanes, 2 * lanes, 3 * lanes};
+        int[] channelChoices = {1, 3, lanes, 2 * lanes, 3 * lanes, 4 * lanes, 6 * lanes};
         for (int trial = 0; trial < 120; trial++) {
             int k = 1 + r.nextInt(3), kw = trial % 7 == 0 ? 1 + r.nextInt(3) : k;
             int sh = 1 + r.nextInt(trial % 3 == 0 ? 3 : 1), sw = trial % 3 == 0 ? 1 + r.nextInt(3) : sh;
