@@ -4,6 +4,7 @@ import io.zsq.core.exec.Fp32Engine;
 import io.zsq.core.ir.Graph;
 import io.zsq.core.quant.QParams;
 import io.zsq.core.quant.QuantPoints;
+import io.zsq.core.quant.Scheme;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -50,12 +51,23 @@ public final class Calibrator {
         return m;
     }
 
-    /** Per-tensor asymmetric activation parameters from the observed ranges. */
+    /** Per-tensor asymmetric activation parameters from the observed ranges, one bit width for all. */
     public static Map<String, QParams> finish(Map<String, ObserverSpec.Accumulator> acc, int activationBits) {
         Map<String, QParams> q = new LinkedHashMap<>();
         for (Map.Entry<String, ObserverSpec.Accumulator> e : acc.entrySet()) {
-            double[] r = e.getValue().range();
+            double[] r = e.getValue().range(activationBits);
             q.put(e.getKey(), QParams.fromRange(r[0], r[1], activationBits, false));
+        }
+        return q;
+    }
+
+    /** Per-tensor activation parameters: each tensor at its layer's bit width, symmetric or not as the scheme says. */
+    public static Map<String, QParams> finish(Map<String, ObserverSpec.Accumulator> acc, Graph g, Scheme scheme) {
+        Map<String, QParams> q = new LinkedHashMap<>();
+        for (Map.Entry<String, ObserverSpec.Accumulator> e : acc.entrySet()) {
+            int bits = scheme.activationBits(g, e.getKey());
+            double[] r = e.getValue().range(bits);
+            q.put(e.getKey(), scheme.activation(r[0], r[1], bits));
         }
         return q;
     }

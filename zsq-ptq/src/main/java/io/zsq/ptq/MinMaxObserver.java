@@ -42,7 +42,7 @@ public final class MinMaxObserver {
         }
 
         @Override
-        public double[] range() {
+        public double[] range(int bits) {
             return min > max ? new double[] {0, 0} : new double[] {min, max};
         }
 

@@ -1,5 +1,6 @@
 package io.zsq.ptq;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -53,5 +54,21 @@ class QParamsTest {
         Dyadic up = Dyadic.of(1.0 - 1e-12); // rounds to 2^31: must carry into the exponent
         assertEquals(1 << 30, up.multiplier());
         assertEquals(1, up.shift());
+    }
+
+    @Test
+    void granularityAndRangeOfWeights() {
+        // 4 output channels of 2 weights each, max |w| per channel 1, 2, 4, 8
+        float[] w = {1f, -0.5f, 2f, 1f, -4f, 0f, 8f, -8f};
+        assertArrayEquals(new float[] {1 / 127f, 2 / 127f, 4 / 127f, 8 / 127f}, ChannelQParams.ofWeights(w, 4, 8, 1, false).scales(), 1e-9f);
+        assertArrayEquals(new float[] {2 / 127f, 2 / 127f, 8 / 127f, 8 / 127f}, ChannelQParams.ofWeights(w, 4, 8, 2, false).scales(), 1e-9f);
+        assertArrayEquals(new float[] {8 / 127f, 8 / 127f, 8 / 127f, 8 / 127f}, ChannelQParams.ofWeights(w, 4, 8, 4, false).scales(), 1e-9f);
+        ChannelQParams full = ChannelQParams.ofWeights(w, 4, 4, 4, true);
+        assertEquals(-8, full.qmin());
+        assertEquals(7, full.qmax());
+        byte[] q = full.quantize(w);
+        assertEquals(-8, q[7], "-max maps to qmin in full range");
+        assertEquals(7, q[6], "+max saturates at qmax");
+        assertEquals(-7, ChannelQParams.ofWeights(w, 4, 4, 4, false).quantize(w)[7], "restricted range stops at -qmax");
     }
 }

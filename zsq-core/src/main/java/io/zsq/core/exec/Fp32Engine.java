@@ -32,6 +32,11 @@ public final class Fp32Engine {
             this.batch = batch;
         }
 
+        /** The tensor in the model's layout (NCHW). */
+        public float[] nchw(Graph g, String tensor) {
+            return Ops.reorder(values.get(tensor), batch, g.shape(tensor), true);
+        }
+
         /** The tensor as stored: NHWC for {@code [C, H, W]}. */
         public float[] get(String tensor) {
             return values.get(tensor);

@@ -8,6 +8,7 @@ import io.zsq.core.quant.Dyadic;
 import io.zsq.core.quant.FakeQuant;
 import io.zsq.core.quant.QParams;
 import io.zsq.core.quant.QuantPoints;
+import io.zsq.core.quant.Scheme;
 import io.zsq.runtime.IntModel;
 import io.zsq.runtime.Layer;
 import java.util.ArrayList;
@@ -28,6 +29,11 @@ public final class LowerToInteger {
     private LowerToInteger() {}
 
     public static IntModel lower(Graph g, Map<String, QParams> points, int weightBits, Map<String, String> metadata) {
+        return lower(g, points, Scheme.of(weightBits, 8), metadata);
+    }
+
+    /** Lowers with the weight part of {@code scheme} (bits per layer, granularity, range). */
+    public static IntModel lower(Graph g, Map<String, QParams> points, Scheme scheme, Map<String, String> metadata) {
         g.require(Graph.ACTIVATIONS_FUSED, "integer lowering");
         Map<String, QParams> act = QuantPoints.propagate(g, points);
         List<Layer> layers = new ArrayList<>();
@@ -41,7 +47,8 @@ public final class LowerToInteger {
                 case DENSE: {
                     Tensor w = n.param("W");
                     int outC = w.dim(0);
-                    ChannelQParams wq = ChannelQParams.ofWeights(w.data(), outC, weightBits);
+                    ChannelQParams wq = scheme.weights(n);
+                    int weightBits = scheme.weightBits(n);
                     int[] bias = FakeQuant.quantizedBias(n, wq, in);
                     int[] mult = new int[outC], shift = new int[outC];
                     for (int c = 0; c < outC; c++) {
@@ -100,7 +107,12 @@ public final class LowerToInteger {
         meta.put("input.zeroPoint", Integer.toString(qi.zeroPoint()));
         meta.put("output.scale", Float.toString(qo.scale()));
         meta.put("output.zeroPoint", Integer.toString(qo.zeroPoint()));
-        meta.put("weightBits", Integer.toString(weightBits));
+        meta.put("weightBits", Integer.toString(scheme.weightBits()));
+        meta.put("weightGranularity", scheme.granularityName());
+        meta.put("weightRange", scheme.weightFullRange() ? "full" : "restricted");
+        if (!scheme.layerWeightBits().isEmpty() || !scheme.layerActivationBits().isEmpty()) {
+            meta.put("layerBits", "weights " + scheme.layerWeightBits() + ", activations " + scheme.layerActivationBits());
+        }
         meta.put("activationBits", Integer.toString(bitsOf(qi)));
         int[] outShape = g.shape(g.output()).length == 1 ? new int[] {g.shape(g.output())[0], 1, 1} : g.shape(g.output());
         return new IntModel(meta, g.input(), g.inputShape(), g.output(), outShape, layers);

@@ -2,8 +2,13 @@ package io.zsq.core.quant;
 
 import java.io.Serializable;
 
-/** Per-output-channel symmetric weight quantization (zero point 0), restricted range. */
-public record ChannelQParams(float[] scales, int qmax) implements Serializable {
+/**
+ * Symmetric weight quantization (zero point 0) with one scale per output channel; per-tensor and
+ * group-wise granularity are the same with scales shared across all channels or across groups of
+ * consecutive output channels. Restricted range {@code [-(2^(b-1)-1), 2^(b-1)-1]} (the default, as
+ * TFLite) or full range {@code [-2^(b-1), 2^(b-1)-1]} with the scale {@code max|w| / (2^(b-1) - 1/2)}.
+ */
+public record ChannelQParams(float[] scales, int qmin, int qmax) implements Serializable {
     public ChannelQParams {
         scales = scales.clone();
         for (float s : scales) {
@@ -11,32 +16,53 @@ public record ChannelQParams(float[] scales, int qmax) implements Serializable {
                 throw new IllegalArgumentException("channel scale must be positive and finite, got " + s);
             }
         }
+        if (qmin >= 0 || qmax <= 0) {
+            throw new IllegalArgumentException("need qmin < 0 < qmax, got " + qmin + ", " + qmax);
+        }
     }
 
-    /** Per-channel parameters of weights laid out {@code [outC, ...]}: each channel's max |w| maps to qmax. */
+    /** Per-channel, restricted range: each channel's max |w| maps to qmax. */
     public static ChannelQParams ofWeights(float[] w, int outC, int bits) {
-        int per = w.length / outC;
-        float[] s = new float[outC];
-        int qmax = 0;
-        for (int c = 0; c < outC; c++) {
-            double lo = 0, hi = 0;
-            for (int i = 0; i < per; i++) {
-                lo = Math.min(lo, w[c * per + i]);
-                hi = Math.max(hi, w[c * per + i]);
-            }
-            QParams q = QParams.fromRange(lo, hi, bits, true);
-            s[c] = q.scale();
-            qmax = q.qmax();
+        return ofWeights(w, outC, bits, 1, false);
+    }
+
+    /**
+     * @param group output channels sharing one scale: 1 per-channel, {@code outC} per-tensor
+     * @param fullRange use {@code -2^(b-1)} too
+     */
+    public static ChannelQParams ofWeights(float[] w, int outC, int bits, int group, boolean fullRange) {
+        if (bits < 2 || bits > 8) {
+            throw new IllegalArgumentException("weight bit width must be 2..8, got " + bits);
         }
-        return new ChannelQParams(s, qmax);
+        if (group < 1) {
+            throw new IllegalArgumentException("group size must be >= 1, got " + group);
+        }
+        int per = w.length / outC, qmax = (1 << (bits - 1)) - 1;
+        double levels = fullRange ? qmax + 0.5 : qmax;
+        float[] s = new float[outC];
+        for (int g0 = 0; g0 < outC; g0 += group) {
+            int g1 = Math.min(outC, g0 + group);
+            double a = 0;
+            for (int i = g0 * per; i < g1 * per; i++) {
+                a = Math.max(a, Math.abs(w[i]));
+            }
+            float sc = a > 0 ? (float) (a / levels) : 1f;
+            if (a > 0 && a / sc < levels) {
+                sc = Math.nextDown(sc); // so that max |w| / scale >= levels exactly (full range: -max lands on qmin)
+            }
+            for (int c = g0; c < g1; c++) {
+                s[c] = sc;
+            }
+        }
+        return new ChannelQParams(s, fullRange ? -qmax - 1 : -qmax, qmax);
     }
 
     public byte[] quantize(float[] w) {
         int per = w.length / scales.length;
         byte[] q = new byte[w.length];
         for (int i = 0; i < w.length; i++) {
-            long v = Math.round(w[i] / scales[i / per]);
-            q[i] = (byte) Math.max(-qmax, Math.min(qmax, v));
+            double v = Math.rint(w[i] / scales[i / per]); // ties to even, as ONNX QuantizeLinear
+            q[i] = (byte) Math.max(qmin, Math.min(qmax, v));
         }
         return q;
     }

@@ -18,18 +18,24 @@ public final class FakeQuant {
     private FakeQuant() {}
 
     public record Simulation(Graph graph, Fp32Engine.Hook hook) {
+        /** The output for an NCHW batch (NCHW). */
         public float[] run(float[] input, int batch) {
-            return Fp32Engine.forward(graph, input, batch, hook).get(graph.output());
+            return Fp32Engine.forward(graph, input, batch, hook).nchw(graph, graph.output());
         }
     }
 
     public static Simulation of(Graph g, Map<String, QParams> points, int weightBits) {
+        return of(g, points, Scheme.of(weightBits, 8));
+    }
+
+    /** The simulation of {@code g} quantized by {@code scheme} (its weights part) with these activation parameters. */
+    public static Simulation of(Graph g, Map<String, QParams> points, Scheme scheme) {
         Map<String, QParams> act = QuantPoints.propagate(g, points);
         List<Node> nodes = new ArrayList<>();
         for (Node n : g.nodes()) {
             if (n.op() == OpType.CONV || n.op() == OpType.DENSE) {
                 Tensor w = n.param("W");
-                ChannelQParams wq = ChannelQParams.ofWeights(w.data(), w.dim(0), weightBits);
+                ChannelQParams wq = scheme.weights(n);
                 Map<String, Tensor> p = new LinkedHashMap<>();
                 p.put("W", new Tensor(w.shape(), wq.fakeQuantize(w.data())));
                 int[] qb = quantizedBias(n, wq, act.get(n.input()));
