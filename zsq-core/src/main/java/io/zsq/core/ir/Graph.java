@@ -82,8 +82,8 @@ public record Graph(String input, int[] inputShape, String output, List<Node> no
     public long parameterCount() {
         long n = 0;
         for (Node node : nodes) {
-            for (Tensor t : node.params().values()) {
-                n += t.data().length;
+            for (Map.Entry<String, Tensor> e : node.params().entrySet()) {
+                n += e.getKey().startsWith(Node.STATS) ? 0 : e.getValue().data().length;
             }
         }
         return n;

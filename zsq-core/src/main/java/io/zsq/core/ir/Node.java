@@ -12,6 +12,11 @@ import java.util.Map;
  */
 public record Node(String id, OpType op, List<String> inputs, String output, Map<String, int[]> ints,
                    Map<String, Float> floats, Map<String, Tensor> params) implements Serializable {
+    /** Params under this prefix are statistics (not weights): the folded BatchNorm's beta and |gamma| per channel. */
+    public static final String STATS = "stats.";
+    public static final String STATS_BETA = STATS + "beta";
+    public static final String STATS_GAMMA = STATS + "gamma";
+
     public Node {
         inputs = List.copyOf(inputs);
         ints = new LinkedHashMap<>(ints);

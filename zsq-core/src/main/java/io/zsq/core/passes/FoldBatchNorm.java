@@ -13,7 +13,8 @@ import java.util.Set;
 
 /**
  * Folds every BatchNorm into the CONV or DENSE that feeds it: {@code W' = W * a}, {@code b' = (b - mean) * a + beta}
- * with {@code a = gamma / sqrt(var + eps)} per output channel. A BatchNorm after anything else, or
+ * with {@code a = gamma / sqrt(var + eps)} per output channel, and keeps the BN's beta and |gamma| as
+ * statistics of the output ({@link Node#STATS_BETA}, {@link Node#STATS_GAMMA}). A BatchNorm after anything else, or
  * after a layer whose output is also read elsewhere, is an error naming the node.
  */
 public final class FoldBatchNorm implements GraphPass {
@@ -76,6 +77,13 @@ public final class FoldBatchNorm implements GraphPass {
         Map<String, Tensor> p = new LinkedHashMap<>();
         p.put("W", new Tensor(w.shape(), nw));
         p.put("B", new Tensor(new int[] {outC}, nb));
+        // the BN's output distribution per channel, N(beta, gamma^2), kept for data-free bias correction
+        float[] g = new float[outC];
+        for (int c = 0; c < outC; c++) {
+            g[c] = Math.abs(s[c]);
+        }
+        p.put(Node.STATS_BETA, new Tensor(new int[] {outC}, beta.clone()));
+        p.put(Node.STATS_GAMMA, new Tensor(new int[] {outC}, g));
         return layer.withParams(p);
     }
 }
