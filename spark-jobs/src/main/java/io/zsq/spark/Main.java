@@ -26,7 +26,22 @@ public final class Main {
               --eval-limit N     evaluate the first N images only (default: all)
               --mean V[,V...]    input preprocessing: pixels / 255, then (x - mean) / std; one value or one per channel (default 0)
               --std V[,V...]     (default 1)
-              --observer O       activation range observer: minmax (default) or percentile[:P] (default P 99.99)
+              --observer O       activation range observer: minmax (default), movingavg (mean of per-batch min/max),
+                                 percentile[:P] (default P 99.99), kl (entropy threshold, TensorRT), mse (MSE-optimal clipping)
+              --weight-granularity G
+                                 channel (default), tensor, or group:N (N consecutive output channels share a scale)
+              --weight-range R   restricted (default, [-(2^(b-1)-1), 2^(b-1)-1]) or full ([-2^(b-1), 2^(b-1)-1]); weights
+                                 are always symmetric (the integer kernels have no weight zero point)
+              --symmetric-activations
+                                 zero point 0 for activations that go negative (non-negative ones, e.g. after ReLU,
+                                 stay unsigned); default asymmetric
+              --layer-bits L     per-layer bit widths overriding --bits: id=wNaM[,id=wNaM...] (layer ids as in the
+                                 model, e.g. /l1/c1/Conv)
+              --equalize         cross-layer equalization before calibration (DFQ; ReLU6 becomes ReLU in equalized layers)
+              --bias-correction B
+                                 none (default), analytical (from the BatchNorm statistics, no data), empirical (per-
+                                 channel input means on the synthetic calibration data), auto (analytical where a
+                                 layer's input comes from a BatchNorm, else empirical)
               --method M         calibration data: zeroq (BN-statistics matching, ZeroQ), optionally with components
                                  joined by '+': label (cross-entropy towards a class per sample, GDFQ), di (DeepInversion
                                  priors: TV, L2, jitter, flips), dsg (DSG slack margin and per-sample layer terms);
@@ -45,7 +60,7 @@ public final class Main {
             synth options: as for quantize, plus --threads T (Spark local[T]); writes DIR/batch-NNNNN.arrow and DIR/synth.json
 
             Spark: runs on local[*] unless a master is set (spark-submit, or -Dspark.master=...).
-            Weights: per-channel symmetric; activations: per-tensor asymmetric; BN folded; dyadic requantization.
+            Weights symmetric (per channel by default); activations per tensor; BN folded; dyadic requantization.
             """;
 
     private Main() {}
@@ -88,6 +103,8 @@ public final class Main {
                 }
                 case "--no-gaussian" -> b.gaussianBaseline(false);
                 case "--quiet" -> b.quiet(true);
+                case "--equalize" -> b.equalize(true);
+                case "--symmetric-activations" -> b.symmetricActivations(true);
                 default -> {
                     if (i + 1 >= args.length || !a.startsWith("--")) {
                         throw new IllegalArgumentException("unknown or incomplete option '" + a + "' (try zsq quantize --help)");
@@ -110,6 +127,15 @@ public final class Main {
                         case "--lr" -> b.lr(Double.parseDouble(v));
                         case "--seed" -> b.seed(Long.parseLong(v));
                         case "--calib" -> b.calib(Path.of(v));
+                        case "--weight-granularity" -> b.weightGranularity(v);
+                        case "--weight-range" -> {
+                            if (!v.equals("full") && !v.equals("restricted")) {
+                                throw new IllegalArgumentException("--weight-range takes full or restricted, not '" + v + "'");
+                            }
+                            b.weightFullRange(v.equals("full"));
+                        }
+                        case "--layer-bits" -> b.layerBits(v);
+                        case "--bias-correction" -> b.biasCorrection(v);
                         default -> throw new IllegalArgumentException("unknown option '" + a + "' (try zsq quantize --help)");
                     }
                 }

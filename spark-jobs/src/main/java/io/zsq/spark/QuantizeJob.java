@@ -6,9 +6,12 @@ import io.zsq.core.exec.Fp32Engine;
 import io.zsq.core.imports.ModelImporter;
 import io.zsq.core.ir.Graph;
 import io.zsq.core.passes.Canonicalize;
+import io.zsq.core.passes.Dfq;
+import io.zsq.core.passes.GraphPass;
 import io.zsq.core.passes.LowerToInteger;
 import io.zsq.core.quant.FakeQuant;
 import io.zsq.core.quant.QParams;
+import io.zsq.core.quant.Scheme;
 import io.zsq.ptq.Bits;
 import io.zsq.ptq.Calibrator;
 import io.zsq.ptq.ObserverSpec;
@@ -67,7 +70,11 @@ public final class QuantizeJob {
     /** Every option of a quantize run; validated by {@link Builder#build()}. */
     public record Options(Path model, Path out, List<Bits> bits, Path calib, Path eval, int evalLimit, Preprocessing pre,
                           String observer, String method, Path realData, int count, int batch, int steps, double lr, long seed, boolean gaussianBaseline,
-                          boolean quiet) implements Serializable {}
+                          boolean quiet, Scheme scheme, Map<String, Bits> layerBits, boolean equalize, String biasCorrection)
+            implements Serializable {}
+
+    /** Values of {@link Builder#biasCorrection}. */
+    public static final List<String> BIAS_CORRECTIONS = List.of("none", "analytical", "empirical", "auto");
 
     public static Builder builder() {
         return new Builder();
@@ -81,7 +88,9 @@ public final class QuantizeJob {
         private String mean = "0", std = "1", observer = "minmax", method = DEFAULT_METHOD;
         private double lr = 0.5;
         private long seed = 1;
-        private boolean gaussian = true, quiet = false;
+        private boolean gaussian = true, quiet = false, weightFullRange = false, symmetricActivations = false, equalize = false;
+        private String granularity = "channel", biasCorrection = "none";
+        private Map<String, Bits> layerBits = new LinkedHashMap<>();
 
         public Builder model(Path p) { this.model = p; return this; }
         public Builder out(Path p) { this.out = p; return this; }
@@ -111,6 +120,29 @@ public final class QuantizeJob {
         public Builder seed(long s) { this.seed = s; return this; }
         public Builder gaussianBaseline(boolean b) { this.gaussian = b; return this; }
         public Builder quiet(boolean q) { this.quiet = q; return this; }
+        /** Weight granularity: {@code channel} (default), {@code tensor} or {@code group:G} (G consecutive output channels share a scale). */
+        public Builder weightGranularity(String g) { this.granularity = g; return this; }
+        /** Full weight range {@code [-2^(b-1), 2^(b-1)-1]} instead of the restricted, symmetric-around-0 one. */
+        public Builder weightFullRange(boolean f) { this.weightFullRange = f; return this; }
+        /** Symmetric activations (zero point 0) for tensors that go negative; non-negative ones stay unsigned. */
+        public Builder symmetricActivations(boolean s) { this.symmetricActivations = s; return this; }
+        /** Per-layer bit widths: {@code id=wNaM[,id=wNaM...]} (ids as in report.json's layers). */
+        public Builder layerBits(String spec) {
+            Map<String, Bits> m = new LinkedHashMap<>();
+            for (String part : spec.split(",")) {
+                int eq = part.lastIndexOf('=');
+                if (eq <= 0) {
+                    throw new IllegalArgumentException("--layer-bits takes id=wNaM[,id=wNaM...], not '" + part + "'");
+                }
+                m.put(part.substring(0, eq).trim(), Bits.parse(part.substring(eq + 1)));
+            }
+            this.layerBits = m;
+            return this;
+        }
+        /** Cross-layer equalization (DFQ) before calibration. */
+        public Builder equalize(boolean e) { this.equalize = e; return this; }
+        /** Bias correction: none, analytical (BN statistics), empirical (synthetic data), auto (analytical where possible, else empirical). */
+        public Builder biasCorrection(String b) { this.biasCorrection = b; return this; }
 
         public QuantizeJob build() {
             if (model == null) {
@@ -121,8 +153,13 @@ public final class QuantizeJob {
             }
             ObserverSpec.parse(observer);
             new SynthConfig(method, count, batch, steps, lr, seed);
+            if (!BIAS_CORRECTIONS.contains(biasCorrection)) {
+                throw new IllegalArgumentException("--bias-correction must be one of " + BIAS_CORRECTIONS + ", not '" + biasCorrection + "'");
+            }
+            Scheme scheme = new Scheme(bits.get(0).weights(), bits.get(0).activations(), Scheme.parseGranularity(granularity),
+                    weightFullRange, symmetricActivations, Map.of(), Map.of());
             return new QuantizeJob(new Options(model, out, bits, calib, eval, evalLimit, Preprocessing.parse(mean, std), observer,
-                    method, realData, count, batch, steps, lr, seed, gaussian, quiet));
+                    method, realData, count, batch, steps, lr, seed, gaussian, quiet, scheme, layerBits, equalize, biasCorrection));
         }
     }
 
@@ -179,6 +216,8 @@ public final class QuantizeJob {
         stages.put(stage, (System.nanoTime() - t0) / 1e9);
     }
 
+    private final Map<String, Object> report0 = new LinkedHashMap<>();
+
     public Map<String, Object> run(JavaSparkContext jsc) throws IOException {
         Files.createDirectories(o.out());
         start("import");
@@ -189,10 +228,18 @@ public final class QuantizeJob {
         start("canonicalize");
         List<String> passReports = new ArrayList<>();
         Graph canonical = Canonicalize.run(graph, passReports);
+        if (o.equalize()) {
+            GraphPass.Result eq = Dfq.equalize(canonical);
+            canonical = eq.graph();
+            passReports.add("cross-layer-equalization: " + eq.report());
+        }
+        Scheme base = o.scheme().withLayerBits(weightBitsOf(o.layerBits()), activationBitsOf(o.layerBits()));
+        base.checkLayers(canonical);
         end("canonicalize");
 
         Broadcast<Graph> bGraph = jsc.broadcast(graph);
         Broadcast<Graph> bCanon = jsc.broadcast(canonical);
+        report0.put("scheme", describe(base));
         ObserverSpec spec = ObserverSpec.parse(o.observer());
         float[][] inputRange = o.pre().inputRange(graph.inputShape()[0]);
         SynthConfig cfg = new SynthConfig(o.method(), o.count(), o.batch(), o.steps(), o.lr(), o.seed(), inputRange[0], inputRange[1]);
@@ -219,6 +266,13 @@ public final class QuantizeJob {
                     ArrowDataset.Read r = ArrowDataset.read(Path.of(p));
                     return Calibrator.observe(bCanon.value(), spec, r.images(), r.size());
                 }).reduce(Calibrator::merge);
+        Map<String, float[]> empiricalMeans = null;
+        if (o.biasCorrection().equals("empirical") || o.biasCorrection().equals("auto")) {
+            empiricalMeans = jsc.parallelize(paths, paths.size()).map(p -> {
+                ArrowDataset.Read r = ArrowDataset.read(Path.of(p));
+                return Dfq.Means.observe(bCanon.value(), r.images(), r.size());
+            }).reduce(Dfq.Means::merge).means();
+        }
         Map<String, ObserverSpec.Accumulator> gaussAcc = null;
         if (o.gaussianBaseline()) {
             SynthConfig g = cfg.withMethod("gaussian");
@@ -234,9 +288,11 @@ public final class QuantizeJob {
         Map<String, String> prov = provenance(hash, passReports);
         List<Variant> variants = new ArrayList<>();
         for (Bits b : o.bits()) {
-            variants.add(variant(canonical, synthAcc, b, "synthetic", prov, inputRange));
+            Scheme scheme = base.withBits(b.weights(), b.activations());
+            Graph g = corrected(canonical, scheme, empiricalMeans, passReports, b == o.bits().get(0));
+            variants.add(variant(g, synthAcc, scheme, b, "synthetic", prov, inputRange));
             if (gaussAcc != null) {
-                variants.add(variant(canonical, gaussAcc, b, "gaussian", prov, inputRange));
+                variants.add(variant(g, gaussAcc, scheme, b, "gaussian", prov, inputRange));
             }
         }
         Path modelFile = o.out().resolve("model.zsq");
@@ -250,6 +306,9 @@ public final class QuantizeJob {
         report.put("real_data_used_for_calibration", o.method().equals("real"));
         report.put("passes", passReports);
         report.put("observer", spec.name());
+        report.putAll(report0);
+        report.put("equalization", o.equalize());
+        report.put("bias_correction", o.biasCorrection());
         report.put("synthesis", synthReport);
         report.put("fp32_parameters", canonical.parameterCount());
         report.put("fp32_model_bytes", Files.size(o.model()));
@@ -301,13 +360,14 @@ public final class QuantizeJob {
         m.put("calibration.data", o.method().equals("real") ? "REAL images from " + o.realData() + " (upper bound; not data-free)"
                 : "synthetic (" + o.method() + "); no real data read");
         m.put("calibration.observer", o.observer());
+        m.put("dfq", "equalize=" + o.equalize() + " bias-correction=" + o.biasCorrection());
         m.put("synthesis", "count=" + o.count() + " batch=" + o.batch() + " steps=" + o.steps() + " lr=" + o.lr() + " seed=" + o.seed());
         m.put("passes", String.join("; ", passes));
         return m;
     }
 
     /** One lowered model: bits, calibration source, activation parameters, serialized bytes. */
-    record Variant(Bits bits, String source, Map<String, QParams> points, byte[] bytes) implements Serializable {
+    record Variant(Bits bits, String source, Graph graph, Scheme scheme, Map<String, QParams> points, byte[] bytes) implements Serializable {
         IntModel model() {
             try {
                 return IntModel.read(new ByteArrayInputStream(bytes));
@@ -317,25 +377,25 @@ public final class QuantizeJob {
         }
     }
 
-    private static Variant variant(Graph canonical, Map<String, ObserverSpec.Accumulator> acc, Bits bits, String source,
+    private static Variant variant(Graph canonical, Map<String, ObserverSpec.Accumulator> acc, Scheme scheme, Bits bits, String source,
                                    Map<String, String> prov, float[][] inputRange) throws IOException {
-        Map<String, QParams> points = Calibrator.finish(acc, bits.activations());
+        Map<String, QParams> points = Calibrator.finish(acc, canonical, scheme);
         // the input's range is known from the preprocessing (pixels 0..1), not estimated from samples
         double lo = Double.MAX_VALUE, hi = -Double.MAX_VALUE;
         for (int c = 0; c < inputRange[0].length; c++) {
             lo = Math.min(lo, inputRange[0][c]);
             hi = Math.max(hi, inputRange[1][c]);
         }
-        points.put(canonical.input(), QParams.fromRange(lo, hi, bits.activations(), false));
+        points.put(canonical.input(), scheme.activation(lo, hi, bits.activations()));
         Map<String, String> meta = new LinkedHashMap<>(prov);
         meta.put("calibration.source", source);
         if (source.equals("gaussian")) {
             meta.put("calibration.data", "Gaussian noise N(0,1) clamped to the valid input range (baseline)");
         }
-        IntModel m = LowerToInteger.lower(canonical, points, bits.weights(), meta);
+        IntModel m = LowerToInteger.lower(canonical, points, scheme, meta);
         ByteArrayOutputStream bo = new ByteArrayOutputStream();
         m.write(bo);
-        return new Variant(bits, source, points, bo.toByteArray());
+        return new Variant(bits, source, canonical, scheme, points, bo.toByteArray());
     }
 
     /** counts: [images, fp32 correct, then per variant: int correct, int == fake-quant argmax]. */
@@ -365,8 +425,8 @@ public final class QuantizeJob {
             for (int v = 0; v < vs.size(); v++) {
                 Variant var = vs.get(v);
                 IntRunner runner = new IntRunner(var.model());
-                byte[][] q = FakeQuant.quantizeInput(x, n, var.points().get(bCanon.value().input()));
-                int[] sim = argmax(FakeQuant.of(bCanon.value(), var.points(), var.bits().weights()).run(x, n), n);
+                byte[][] q = FakeQuant.quantizeInput(x, n, var.points().get(var.graph().input()));
+                int[] sim = argmax(FakeQuant.of(var.graph(), var.points(), var.scheme()).run(x, n), n);
                 for (int i = 0; i < n; i++) {
                     int p = IntRunner.argmax(runner.run(q[i]));
                     k[2 + 2 * v] += p == d.labels()[from + i] ? 1 : 0;
@@ -381,6 +441,51 @@ public final class QuantizeJob {
             }
             return s;
         });
+    }
+
+    /** The canonical graph with this variant's bias correction applied (reported once, for the first bit setting). */
+    private Graph corrected(Graph canonical, Scheme scheme, Map<String, float[]> empirical, List<String> reports, boolean report) {
+        String bc = o.biasCorrection();
+        if (bc.equals("none")) {
+            return canonical;
+        }
+        Map<String, float[]> means = new LinkedHashMap<>();
+        if (bc.equals("empirical") || bc.equals("auto")) {
+            means.putAll(empirical);
+        }
+        if (bc.equals("analytical") || bc.equals("auto")) {
+            means.putAll(Dfq.analyticalMeans(canonical)); // analytical wins where both exist
+        }
+        GraphPass.Result r = Dfq.correctBias(canonical, scheme, means, bc);
+        if (report) {
+            reports.add("bias-correction: " + r.report());
+        }
+        return r.graph();
+    }
+
+    private static Map<String, Integer> weightBitsOf(Map<String, Bits> m) {
+        Map<String, Integer> r = new LinkedHashMap<>();
+        m.forEach((k, v) -> r.put(k, v.weights()));
+        return r;
+    }
+
+    private static Map<String, Integer> activationBitsOf(Map<String, Bits> m) {
+        Map<String, Integer> r = new LinkedHashMap<>();
+        m.forEach((k, v) -> r.put(k, v.activations()));
+        return r;
+    }
+
+    private static Map<String, Object> describe(Scheme s) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("weight_granularity", s.granularityName());
+        m.put("weight_range", s.weightFullRange() ? "full" : "restricted");
+        m.put("weights", "symmetric");
+        m.put("activations", s.activationSymmetric() ? "symmetric (unsigned when non-negative)" : "asymmetric");
+        if (!s.layerWeightBits().isEmpty()) {
+            m.put("layer_weight_bits", s.layerWeightBits());
+            m.put("layer_activation_bits", s.layerActivationBits());
+        }
+        return m;
     }
 
     static int[] argmax(float[] logits, int n) {

@@ -91,6 +91,40 @@ class PipelineTest {
     }
 
     @Test
+    @SuppressWarnings("unchecked")
+    void dfqAndCalibrationChoicesEndToEnd() throws Exception {
+        Path out = dir.resolve("dfq");
+        Map<String, Object> r = small(Path.of("../src/models/fmnist-resnet.onnx"), out).bits("w8a8").gaussianBaseline(false)
+                .observer("kl").weightGranularity("tensor").equalize(true).biasCorrection("auto").build().run(jsc);
+        double fp32 = (Double) r.get("fp32_top1");
+        Map<String, Object> row = ((List<Map<String, Object>>) r.get("results")).get(0);
+        assertTrue((Double) row.get("int_top1") >= fp32 - 1.5, "per-tensor W8A8 with CLE + bias correction " + row + " vs FP32 " + fp32);
+        assertTrue((Double) row.get("agreement_with_fake_quant") >= 98.5, "agreement " + row);
+        assertEquals(true, r.get("equalization"));
+        List<String> passes = (List<String>) r.get("passes");
+        assertTrue(passes.stream().anyMatch(p -> p.startsWith("cross-layer-equalization: ") && p.contains("pairs equalized")), passes.toString());
+        assertTrue(passes.stream().anyMatch(p -> p.startsWith("bias-correction: ")), passes.toString());
+        assertEquals("tensor", IntModel.load(out.resolve("model.zsq")).metadata().get("weightGranularity"));
+
+        // per-layer bits, on the dataset just made
+        Path out2 = dir.resolve("layer-bits");
+        Map<String, Object> r2 = small(Path.of("../src/models/fmnist-resnet.onnx"), out2).bits("w8a8").gaussianBaseline(false)
+                .calib(out.resolve("calib")).layerBits("/l1/c1/Conv=w4a8").build().run(jsc);
+        assertTrue((Double) ((List<Map<String, Object>>) r2.get("results")).get(0).get("agreement_with_fake_quant") >= 98.5);
+        List<io.zsq.runtime.Layer.Conv> convs = IntModel.load(out2.resolve("model.zsq")).layers().stream()
+                .filter(l -> l instanceof io.zsq.runtime.Layer.Conv).map(l -> (io.zsq.runtime.Layer.Conv) l).toList();
+        assertEquals(1, convs.stream().filter(c -> c.weightBits() == 4).count(), "one layer at 4 bits");
+        assertEquals(4, convs.get(1).weightBits(), "per-layer bits on /l1/c1/Conv (after the stem)");
+        for (byte w : convs.get(1).weights()) {
+            assertTrue(w >= -7 && w <= 7, "4-bit restricted weights");
+        }
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> small(Path.of("../src/models/fmnist-resnet.onnx"), dir.resolve("bad")).calib(out.resolve("calib"))
+                        .layerBits("/nope=w4a8").build().run(jsc));
+        assertTrue(e.getMessage().contains("/nope"), e.getMessage());
+    }
+
+    @Test
     void dl4jCnnEndToEnd() throws Exception {
         Path out = dir.resolve("dl4j");
         checkLevel1(small(Path.of("../src/models/fmnist-dl4j-cnn.zip"), out).build().run(jsc), out);
