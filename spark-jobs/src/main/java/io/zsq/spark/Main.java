@@ -37,6 +37,9 @@ public final class Main {
                                  stay unsigned); default asymmetric
               --layer-bits L     per-layer bit widths overriding --bits: id=wNaM[,id=wNaM...] (layer ids as in the
                                  model, e.g. /l1/c1/Conv)
+              --size-budget S    mixed-precision weights: per-layer widths 2..8 minimizing the summed ZeroQ sensitivity
+                                 (output KL with one layer quantized) within S bytes of weights, or a ratio of the
+                                 int8 weights: 0.5x or 50%% (0.5x = the size of uniform 4-bit weights)
               --equalize         cross-layer equalization before calibration (DFQ; ReLU6 becomes ReLU in equalized layers)
               --bias-correction B
                                  none (default), analytical (from the BatchNorm statistics, no data), empirical (per-
@@ -136,6 +139,7 @@ public final class Main {
                         }
                         case "--layer-bits" -> b.layerBits(v);
                         case "--bias-correction" -> b.biasCorrection(v);
+                        case "--size-budget" -> b.sizeBudget(v);
                         default -> throw new IllegalArgumentException("unknown option '" + a + "' (try zsq quantize --help)");
                     }
                 }

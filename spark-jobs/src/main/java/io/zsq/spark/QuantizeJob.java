@@ -14,6 +14,7 @@ import io.zsq.core.quant.QParams;
 import io.zsq.core.quant.Scheme;
 import io.zsq.ptq.Bits;
 import io.zsq.ptq.Calibrator;
+import io.zsq.ptq.MixedPrecision;
 import io.zsq.ptq.ObserverSpec;
 import io.zsq.runtime.IntModel;
 import io.zsq.runtime.IntRunner;
@@ -70,7 +71,8 @@ public final class QuantizeJob {
     /** Every option of a quantize run; validated by {@link Builder#build()}. */
     public record Options(Path model, Path out, List<Bits> bits, Path calib, Path eval, int evalLimit, Preprocessing pre,
                           String observer, String method, Path realData, int count, int batch, int steps, double lr, long seed, boolean gaussianBaseline,
-                          boolean quiet, Scheme scheme, Map<String, Bits> layerBits, boolean equalize, String biasCorrection)
+                          boolean quiet, Scheme scheme, Map<String, Bits> layerBits, boolean equalize, String biasCorrection,
+                          String sizeBudget)
             implements Serializable {}
 
     /** Values of {@link Builder#biasCorrection}. */
@@ -89,7 +91,7 @@ public final class QuantizeJob {
         private double lr = 0.5;
         private long seed = 1;
         private boolean gaussian = true, quiet = false, weightFullRange = false, symmetricActivations = false, equalize = false;
-        private String granularity = "channel", biasCorrection = "none";
+        private String granularity = "channel", biasCorrection = "none", sizeBudget = null;
         private Map<String, Bits> layerBits = new LinkedHashMap<>();
 
         public Builder model(Path p) { this.model = p; return this; }
@@ -139,6 +141,11 @@ public final class QuantizeJob {
             this.layerBits = m;
             return this;
         }
+        /**
+         * Mixed-precision weights: per-layer bit widths (2..8) minimizing the summed ZeroQ sensitivity under
+         * this weight size: bytes ({@code 42000}) or a ratio of the int8 weights ({@code 0.5x}, {@code 50%}).
+         */
+        public Builder sizeBudget(String b) { this.sizeBudget = b; return this; }
         /** Cross-layer equalization (DFQ) before calibration. */
         public Builder equalize(boolean e) { this.equalize = e; return this; }
         /** Bias correction: none, analytical (BN statistics), empirical (synthetic data), auto (analytical where possible, else empirical). */
@@ -159,7 +166,7 @@ public final class QuantizeJob {
             Scheme scheme = new Scheme(bits.get(0).weights(), bits.get(0).activations(), Scheme.parseGranularity(granularity),
                     weightFullRange, symmetricActivations, Map.of(), Map.of());
             return new QuantizeJob(new Options(model, out, bits, calib, eval, evalLimit, Preprocessing.parse(mean, std), observer,
-                    method, realData, count, batch, steps, lr, seed, gaussian, quiet, scheme, layerBits, equalize, biasCorrection));
+                    method, realData, count, batch, steps, lr, seed, gaussian, quiet, scheme, layerBits, equalize, biasCorrection, sizeBudget));
         }
     }
 
@@ -273,6 +280,22 @@ public final class QuantizeJob {
                 return Dfq.Means.observe(bCanon.value(), r.images(), r.size());
             }).reduce(Dfq.Means::merge).means();
         }
+        if (o.sizeBudget() != null) {
+            long budget = MixedPrecision.parseBudgetBits(o.sizeBudget(), canonical);
+            Scheme forSens = base;
+            MixedPrecision.Sensitivity sens = jsc.parallelize(paths, paths.size()).map(p -> {
+                ArrowDataset.Read r = ArrowDataset.read(Path.of(p));
+                return MixedPrecision.measure(bCanon.value(), forSens, r.images(), r.size());
+            }).reduce(MixedPrecision.Sensitivity::merge);
+            List<MixedPrecision.Choice> front = MixedPrecision.frontier(canonical, sens, budget);
+            MixedPrecision.Choice pick = front.get(front.size() - 1);
+            Map<String, Integer> wb = new LinkedHashMap<>(pick.bits());
+            wb.putAll(base.layerWeightBits()); // explicit --layer-bits win
+            base = base.withLayerBits(wb, base.layerActivationBits());
+            report0.put("mixed_precision", mixedReport(canonical, sens, front, pick, budget));
+            log.printf("zsq: mixed precision: %d weight bytes (budget %d, int8 %d): %s%n", pick.weightBytes(), budget / 8,
+                    MixedPrecision.uniformBits(canonical, 8) / 8, pick.bits().values());
+        }
         Map<String, ObserverSpec.Accumulator> gaussAcc = null;
         if (o.gaussianBaseline()) {
             SynthConfig g = cfg.withMethod("gaussian");
@@ -349,6 +372,9 @@ public final class QuantizeJob {
         r.put("int_top1", top1);
         r.put("agreement_with_fake_quant", agreement);
         r.put("model_bytes", (long) v.bytes().length);
+        if (!v.scheme().layerWeightBits().isEmpty()) {
+            r.put("layer_weight_bits", v.scheme().layerWeightBits());
+        }
         return r;
     }
 
@@ -461,6 +487,33 @@ public final class QuantizeJob {
             reports.add("bias-correction: " + r.report());
         }
         return r.graph();
+    }
+
+    private static Map<String, Object> mixedReport(Graph g, MixedPrecision.Sensitivity sens, List<MixedPrecision.Choice> front,
+                                                   MixedPrecision.Choice pick, long budgetBits) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("method", "ZeroQ sensitivity (KL of the output with one layer's weights at b bits), Pareto choice under the budget");
+        m.put("budget_weight_bytes", budgetBits / 8);
+        m.put("int8_weight_bytes", MixedPrecision.uniformBits(g, 8) / 8);
+        m.put("chosen_weight_bytes", pick.weightBytes());
+        m.put("chosen_sensitivity", pick.sensitivity());
+        m.put("weight_bits", pick.bits());
+        Map<String, Object> s = new LinkedHashMap<>();
+        for (int i = 0; i < sens.layers().size(); i++) {
+            Map<String, Double> byBits = new LinkedHashMap<>();
+            for (int j = 0; j < MixedPrecision.CANDIDATES.length; j++) {
+                byBits.put(Integer.toString(MixedPrecision.CANDIDATES[j]), sens.mean(i, j));
+            }
+            s.put(sens.layers().get(i), byBits);
+        }
+        m.put("sensitivity", s);
+        List<List<Double>> f = new ArrayList<>();
+        int step = Math.max(1, front.size() / 200);
+        for (int i = 0; i < front.size(); i += step) {
+            f.add(List.of((double) front.get(i).weightBytes(), front.get(i).sensitivity()));
+        }
+        m.put("frontier_bytes_sensitivity", f);
+        return m;
     }
 
     private static Map<String, Integer> weightBitsOf(Map<String, Bits> m) {

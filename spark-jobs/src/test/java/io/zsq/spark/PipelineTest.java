@@ -118,6 +118,17 @@ class PipelineTest {
         for (byte w : convs.get(1).weights()) {
             assertTrue(w >= -7 && w <= 7, "4-bit restricted weights");
         }
+        // mixed precision at the size of uniform 4-bit weights
+        Map<String, Object> r3 = small(Path.of("../src/models/fmnist-resnet.onnx"), dir.resolve("mixed")).bits("w4a8").gaussianBaseline(false)
+                .calib(out.resolve("calib")).sizeBudget("0.5x").build().run(jsc);
+        Map<String, Object> mp = (Map<String, Object>) r3.get("mixed_precision");
+        long budget = ((Number) mp.get("budget_weight_bytes")).longValue(), chosen = ((Number) mp.get("chosen_weight_bytes")).longValue();
+        assertTrue(chosen <= budget && chosen > 0.9 * budget, chosen + " of " + budget);
+        assertEquals(budget * 2, ((Number) mp.get("int8_weight_bytes")).longValue(), 1.0);
+        java.util.Set<Integer> widths = new java.util.HashSet<>();
+        IntModel.load(dir.resolve("mixed/model.zsq")).layers().stream().filter(l -> l instanceof io.zsq.runtime.Layer.Conv)
+                .forEach(l -> widths.add(((io.zsq.runtime.Layer.Conv) l).weightBits()));
+        assertTrue(widths.size() > 1, "mixed widths " + widths);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> small(Path.of("../src/models/fmnist-resnet.onnx"), dir.resolve("bad")).calib(out.resolve("calib"))
                         .layerBits("/nope=w4a8").build().run(jsc));
