@@ -13,7 +13,10 @@ import java.util.Arrays;
  *   <li>{@code kl}: the entropy calibration of TensorRT (Migacz, "8-bit inference with TensorRT", GTC
  *       2017): the histogram of |x| (of x when nothing is negative) re-binned onto 2048 linear bins, and
  *       the threshold whose clipped distribution P and its quantized version Q (as many levels as the
- *       bit width gives to that side) have the least KL(P || Q).
+ *       bit width gives to that side) have the least KL(P || Q). Exact zeros are left out of the
+ *       histogram: they are represented exactly at any threshold, and ReLU's spike at 0 otherwise
+ *       dominates the divergence and drives the threshold far down (to a quarter of the range at 8 bits
+ *       on the bundled ResNet, costing 3.7 points; at 6 bits, 70).
  *   <li>{@code mse}: OMSE-style (Choukroun et al., ICCVW 2019) MSE-optimal clipping: the range
  *       {@code a * [min, max]} over a grid of a in (0, 1] minimizing the expected squared error of the
  *       b-bit quantizer, clipping error exact per bin and rounding error {@code step^2 / 12} inside.
@@ -169,6 +172,9 @@ public final class HistogramObserver {
             int bins = 2048, levels = oneSided ? (1 << bits) - 1 : (1 << (bits - 1)) - 1;
             double[] h = new double[bins];
             for (int i = 0; i < vc[0].length; i++) {
+                if (Math.abs(vc[0][i]) < Float.MIN_NORMAL) {
+                    continue; // zeros (ReLU's spike) are exact at every threshold: left out, or KL clips far too hard
+                }
                 h[Math.min(bins - 1, (int) (Math.abs(vc[0][i]) / amax * bins))] += vc[1][i];
             }
             double best = Double.POSITIVE_INFINITY;
