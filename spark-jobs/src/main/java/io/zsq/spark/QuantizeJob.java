@@ -225,6 +225,7 @@ public final class QuantizeJob {
 
     private final Map<String, Object> report0 = new LinkedHashMap<>();
 
+    @SuppressWarnings("unchecked")
     public Map<String, Object> run(JavaSparkContext jsc) throws IOException {
         Files.createDirectories(o.out());
         start("import");
@@ -358,6 +359,26 @@ public final class QuantizeJob {
         }
         report.put("results", rows);
         report.put("stage_seconds", stages);
+        Variant first = variants.get(0);
+        ArrowDataset.Read sample = ArrowDataset.read(files.get(0));
+        List<HtmlReport.LayerRow> layerRows = HtmlReport.layers(first.graph(), first.scheme(), first.points(), sample.images(), sample.size(),
+                (Map<String, Object>) report.get("mixed_precision"));
+        List<Map<String, Object>> layerJson = new ArrayList<>();
+        for (HtmlReport.LayerRow lr : layerRows) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("id", lr.id());
+            m.put("op", lr.op());
+            boolean weighted = !Double.isNaN(lr.weightSqnr()); // ADD has no weights
+            m.put("weight_bits", weighted ? lr.weightBits() : null);
+            m.put("weight_sqnr_db", weighted ? lr.weightSqnr() : null);
+            m.put("output_range", List.of(lr.lo(), lr.hi()));
+            m.put("activation_bits", lr.activationBits());
+            m.put("activation_sqnr_db", lr.activationSqnr());
+            m.put("sensitivity", lr.sensitivity());
+            layerJson.add(m);
+        }
+        report.put("layers", layerJson);
+        HtmlReport.write(o.out(), report, layerRows, first.bits() + (first.scheme().layerWeightBits().isEmpty() ? "" : " (mixed weights)"));
         Path json = o.out().resolve("report.json");
         Path tmp = o.out().resolve("report.json.tmp");
         Files.writeString(tmp, Json.write(report));

@@ -73,7 +73,9 @@ class PipelineTest {
         assertEquals(4, rows.size(), "w8a8 and w4a8, each with synthetic and Gaussian calibration");
         assertEquals(false, r.get("real_data_used_for_calibration"));
         String json = Files.readString(out.resolve("report.json"));
-        assertTrue(json.contains("\"fp32_top1\"") && json.contains("\"stage_seconds\""), json);
+        assertTrue(json.contains("\"fp32_top1\"") && json.contains("\"stage_seconds\"") && json.contains("\"activation_sqnr_db\""), json);
+        assertTrue(Files.readString(out.resolve("report.html")).contains("<h2>Layers"));
+        assertTrue(Files.exists(out.resolve("sqnr.png")));
         IntModel m = IntModel.load(out.resolve("model.zsq"));
         assertEquals("8", m.metadata().get("weightBits"));
         assertTrue(m.metadata().get("calibration.data").contains("no real data"));
@@ -129,6 +131,17 @@ class PipelineTest {
         IntModel.load(dir.resolve("mixed/model.zsq")).layers().stream().filter(l -> l instanceof io.zsq.runtime.Layer.Conv)
                 .forEach(l -> widths.add(((io.zsq.runtime.Layer.Conv) l).weightBits()));
         assertTrue(widths.size() > 1, "mixed widths " + widths);
+        String html = Files.readString(dir.resolve("mixed/report.html"));
+        assertTrue(html.contains("no real data was read") && html.contains("pareto.png") && html.contains("/l1/c1/Conv"), html);
+        for (String png : new String[] {"sqnr.png", "pareto.png"}) {
+            java.awt.image.BufferedImage img = javax.imageio.ImageIO.read(dir.resolve("mixed").resolve(png).toFile());
+            assertTrue(img != null && img.getWidth() == 900, png);
+        }
+        for (Map<String, Object> layer : (List<Map<String, Object>>) r.get("layers")) {
+            if (layer.get("weight_sqnr_db") instanceof Double d) {
+                assertTrue(d > 20, "per-tensor 8-bit weights keep > 20 dB: " + layer);
+            }
+        }
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> small(Path.of("../src/models/fmnist-resnet.onnx"), dir.resolve("bad")).calib(out.resolve("calib"))
                         .layerBits("/nope=w4a8").build().run(jsc));
