@@ -13,7 +13,9 @@ final class Conv {
     static float[] forward(ConvShape s, float[] x, float[] w, float[] bias) {
         float[] xp = pad(x, s.n(), s.h(), s.w(), s.c(), s.hp(), s.wp(), s.pt(), s.pl());
         float[] y = new float[s.n() * s.oh() * s.ow() * s.o()];
-        if (Simd.ENABLED && s.groups() == 1 && s.o() % Simd.LANES == 0) {
+        if (Simd.ENABLED && isDepthwise(s) && s.c() % Simd.LANES == 0) {
+            VectorConv.depthwise(s, xp, w, bias, y);
+        } else if (Simd.ENABLED && s.groups() == 1 && s.o() % Simd.LANES == 0) {
             VectorConv.gather(s, xp, w, bias, y);
         } else if (Simd.ENABLED && s.groups() == 1 && s.c() % Simd.LANES == 0) {
             VectorConv.dot(s, xp, w, bias, y);
@@ -30,7 +32,9 @@ final class Conv {
             return forward(t, dy, s.transposedWeights(w), null);
         }
         float[] dxp = new float[s.n() * s.hp() * s.wp() * s.c()];
-        if (Simd.ENABLED && s.groups() == 1 && s.c() % Simd.LANES == 0) {
+        if (Simd.ENABLED && isDepthwise(s) && s.c() % Simd.LANES == 0) {
+            VectorConv.depthwiseScatter(s, dy, w, dxp);
+        } else if (Simd.ENABLED && s.groups() == 1 && s.c() % Simd.LANES == 0) {
             // cols[p][tap*c + ci] = sum_oc dy[p][oc] W[oc][ci][tap]: a 1x1 convolution over all output pixels
             int pixels = s.n() * s.oh() * s.ow(), k = s.taps() * s.c();
             ConvShape cols = new ConvShape(1, s.o(), 1, pixels, k, 1, pixels, 1, 1, 1, 1, 0, 0, 1);
@@ -49,6 +53,11 @@ final class Conv {
             scatter(s, dy, w, dxp);
         }
         return crop(dxp, s.n(), s.h(), s.w(), s.c(), s.hp(), s.wp(), s.pt(), s.pl());
+    }
+
+    /** One input and one output channel per group. */
+    static boolean isDepthwise(ConvShape s) {
+        return s.groups() == s.c() && s.groups() == s.o() && s.groups() > 1;
     }
 
     /** Scalar forward over the padded input, any group count. */

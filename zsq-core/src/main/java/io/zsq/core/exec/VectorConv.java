@@ -278,4 +278,59 @@ final class VectorConv {
         }
         return i;
     }
+
+    /** Depthwise ({@code groups == c == o}, {@code c % LANES == 0}): channels in vectors, a flat loop over taps per output pixel. */
+    static void depthwise(ConvShape s, float[] xp, float[] w, float[] bias, float[] y) {
+        int c = s.c(), taps = s.taps(), hp = s.hp(), wp = s.wp(), pixels = s.oh() * s.ow();
+        float[] wt = new float[taps * c]; // wt[tap*c + ch]
+        for (int ch = 0; ch < c; ch++) {
+            for (int t = 0; t < taps; t++) {
+                wt[t * c + ch] = w[ch * taps + t];
+            }
+        }
+        int[] off = new int[taps];
+        for (int t = 0; t < taps; t++) {
+            off[t] = ((t / s.kw()) * wp + t % s.kw()) * c;
+        }
+        float[] b = bias != null ? bias : new float[c];
+        for (int img = 0; img < s.n(); img++) {
+            for (int p = 0; p < pixels; p++) {
+                int xb = ((img * hp + (p / s.ow()) * s.sh()) * wp + (p % s.ow()) * s.sw()) * c, yb = (img * pixels + p) * c;
+                for (int j = 0; j < c; j += LANES) {
+                    dwPixel(xp, xb + j, wt, j, off, taps, c, b, y, yb + j);
+                }
+            }
+        }
+    }
+
+    private static void dwPixel(float[] xp, int xb, float[] wt, int j, int[] off, int taps, int c, float[] b, float[] y, int at) {
+        FloatVector a = FloatVector.fromArray(S, b, j);
+        for (int t = 0; t < taps; t++) {
+            a = FloatVector.fromArray(S, xp, xb + off[t]).fma(FloatVector.fromArray(S, wt, t * c + j), a);
+        }
+        a.intoArray(y, at);
+    }
+
+    /** Depthwise input gradient, any stride: each output pixel adds dy * w[tap] under every tap, channels in vectors. */
+    static void depthwiseScatter(ConvShape s, float[] dy, float[] w, float[] dxp) {
+        int c = s.c(), taps = s.taps(), hp = s.hp(), wp = s.wp(), pixels = s.oh() * s.ow();
+        float[] wt = new float[taps * c];
+        for (int ch = 0; ch < c; ch++) {
+            for (int t = 0; t < taps; t++) {
+                wt[t * c + ch] = w[ch * taps + t];
+            }
+        }
+        for (int img = 0; img < s.n(); img++) {
+            for (int p = 0; p < pixels; p++) {
+                int xb = ((img * hp + (p / s.ow()) * s.sh()) * wp + (p % s.ow()) * s.sw()) * c, yb = (img * pixels + p) * c;
+                for (int t = 0; t < taps; t++) {
+                    int at = xb + ((t / s.kw()) * wp + t % s.kw()) * c;
+                    for (int j = 0; j < c; j += LANES) {
+                        FloatVector.fromArray(S, dy, yb + j).fma(FloatVector.fromArray(S, wt, t * c + j), FloatVector.fromArray(S, dxp, at + j))
+                                .intoArray(dxp, at + j);
+                    }
+                }
+            }
+        }
+    }
 }

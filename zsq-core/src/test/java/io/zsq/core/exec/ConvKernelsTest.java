@@ -48,6 +48,13 @@ class ConvKernelsTest {
                 VectorConv.gather(s, xp, wt, b, y = new float[y.length]);
                 check(s + " vector forward", ref[0], ref[1], y);
             }
+            if (Conv.isDepthwise(s) && c % lanes == 0) {
+                VectorConv.depthwise(s, xp, wt, b, y = new float[y.length]);
+                check(s + " vector depthwise", ref[0], ref[1], y);
+                float[] dxd = new float[n * s.hp() * s.wp() * c];
+                VectorConv.depthwiseScatter(s, dy, wt, dxd);
+                check(s + " vector depthwise scatter", ref[2], ref[3], Conv.crop(dxd, n, h, w, c, s.hp(), s.wp(), pt, pl));
+            }
             if (groups == 1 && c % lanes == 0) {
                 VectorConv.dot(s, xp, wt, b, y = new float[y.length]);
                 check(s + " vector dot forward", ref[0], ref[1], y);
