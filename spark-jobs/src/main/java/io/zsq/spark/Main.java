@@ -26,7 +26,8 @@ public final class Main {
               --eval-limit N     evaluate the first N images only (default: all)
               --mean V[,V...]    input preprocessing: pixels / 255, then (x - mean) / std; one value or one per channel (default 0)
               --std V[,V...]     (default 1)
-              --observer O       activation range observer: minmax (default), movingavg (mean of per-batch min/max),
+              --observer O       activation range observer: auto (default: minmax at 8-bit activations, mse below),
+                                 minmax, movingavg (mean of per-batch min/max),
                                  percentile[:P] (default P 99.99), kl (entropy threshold, TensorRT), mse (MSE-optimal clipping)
               --weight-granularity G
                                  channel (default), tensor, or group:N (N consecutive output channels share a scale)

@@ -7,7 +7,8 @@ import java.io.Serializable;
  * {@code movingavg}: the mean over calibration batches of each batch's min and max. {@code
  * percentile:P}: the P-th and (100-P)-th percentiles (e.g. 99.99); {@code kl}: the entropy
  * (KL-divergence) threshold; {@code mse}: the MSE-optimal clipping range; the last three from one
- * histogram on a fixed bin grid, so that merging two accumulators is adding their counts.
+ * histogram on a fixed bin grid, so that merging two accumulators is adding their counts. {@code auto}:
+ * min-max at 8 bits, mse below.
  */
 public interface ObserverSpec extends Serializable {
 
@@ -23,6 +24,7 @@ public interface ObserverSpec extends Serializable {
             case "entropy": return new HistogramObserver.Spec("kl", 0);
             case "mse":
             case "omse": return new HistogramObserver.Spec("mse", 0);
+            case "auto": return new HistogramObserver.Spec("auto", 0);
             default: break;
         }
         if (s.equals("percentile") || s.startsWith("percentile:")) {
@@ -33,7 +35,7 @@ public interface ObserverSpec extends Serializable {
                 throw new IllegalArgumentException("observer '" + s + "': percentile:P takes a number, e.g. percentile:99.99");
             }
         }
-        throw new IllegalArgumentException("unknown observer '" + s + "' (minmax, movingavg, percentile[:P], kl, mse)");
+        throw new IllegalArgumentException("unknown observer '" + s + "' (auto, minmax, movingavg, percentile[:P], kl, mse)");
     }
 
     /** Observed state of one tensor. {@link #merge} is associative and commutative; {@code empty()} is its identity. */

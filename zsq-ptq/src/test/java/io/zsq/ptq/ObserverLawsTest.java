@@ -12,7 +12,8 @@ import org.junit.jupiter.api.Test;
 /** merge is associative and commutative with empty() as identity, for every observer; ranges are right. */
 class ObserverLawsTest {
     static final List<ObserverSpec> SPECS = List.of(ObserverSpec.parse("minmax"), ObserverSpec.parse("percentile:99.9"),
-            ObserverSpec.parse("percentile"), ObserverSpec.parse("kl"), ObserverSpec.parse("mse"), ObserverSpec.parse("movingavg"));
+            ObserverSpec.parse("percentile"), ObserverSpec.parse("kl"), ObserverSpec.parse("mse"), ObserverSpec.parse("movingavg"),
+            ObserverSpec.parse("auto"));
 
     static ObserverSpec.Accumulator observed(ObserverSpec s, float[] v) {
         ObserverSpec.Accumulator a = s.empty();
@@ -125,6 +126,9 @@ class ObserverLawsTest {
             assertTrue(mse(v, ms[0], ms[1], bits) < mse(v, mm[0], mm[1], bits),
                     bits + " bits: mse clipping has lower error than min-max on the data itself");
         }
+        // auto: min-max at 8 bits, mse below
+        assertArrayEquals(observed(ObserverSpec.parse("minmax"), v).range(8), observed(ObserverSpec.parse("auto"), v).range(8), 0);
+        assertArrayEquals(observed(ObserverSpec.parse("mse"), v).range(4), observed(ObserverSpec.parse("auto"), v).range(4), 0);
         // at 4 bits the MSE-optimal range is tighter than at 8
         assertTrue(observed(ObserverSpec.parse("mse"), v).range(4)[1] < observed(ObserverSpec.parse("mse"), v).range(8)[1]);
     }
