@@ -96,7 +96,8 @@ class DfqTest {
                     after += Math.abs(channelMean(qc, ch, c) - channelMean(ref, ch, c));
                 }
             }
-            assertTrue(after < 0.25 * before, s.granularityName() + ": mean shift " + before + " -> " + after);
+            // 0.13 with the padding-aware weights, 0.22 without them
+            assertTrue(after < 0.18 * before, s.granularityName() + ": mean shift " + before + " -> " + after);
         }
     }
 

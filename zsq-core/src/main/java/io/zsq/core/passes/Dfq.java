@@ -272,11 +272,37 @@ public final class Dfq {
         }
     }
 
+    /** For each tap (ky, kx) of a CONV: the fraction of output positions whose input under that tap is inside the image. */
+    static double[] insideFraction(Node n, int[] xs, int[] ys) {
+        Tensor w = n.param("W");
+        int kh = w.dim(2), kw = w.dim(3);
+        int[] st = n.ints("strides", new int[] {1, 1}), pads = n.ints("pads", new int[] {0, 0, 0, 0});
+        double[] f = new double[kh * kw];
+        for (int ky = 0; ky < kh; ky++) {
+            int rows = 0;
+            for (int oy = 0; oy < ys[1]; oy++) {
+                int iy = oy * st[0] - pads[0] + ky;
+                rows += iy >= 0 && iy < xs[1] ? 1 : 0;
+            }
+            for (int kx = 0; kx < kw; kx++) {
+                int cols = 0;
+                for (int ox = 0; ox < ys[2]; ox++) {
+                    int ix = ox * st[1] - pads[1] + kx;
+                    cols += ix >= 0 && ix < xs[2] ? 1 : 0;
+                }
+                f[ky * kw + kx] = (double) rows / ys[1] * cols / ys[2];
+            }
+        }
+        return f;
+    }
+
     /**
      * Bias correction for the weight quantizer of {@code scheme}: every CONV/DENSE layer whose input has
      * a mean in {@code inputMeans} (per channel; per feature for dense) gets {@code b -= (W_q - W) E[x]}.
-     * Spatial padding is ignored (the mean is taken as the same at every position). Returns the graph
-     * and how many layers changed.
+     * Each kernel tap's term is weighted by the fraction of output positions where that tap reads
+     * inside the image rather than zero padding, so the correction is the exact mean over positions
+     * (on small feature maps, 7x7 with a 3x3 kernel, half the positions touch the border). Returns the
+     * graph and how many layers changed.
      */
     public static GraphPass.Result correctBias(Graph g, Scheme scheme, Map<String, float[]> inputMeans, String source) {
         List<Node> nodes = new ArrayList<>();
@@ -294,13 +320,14 @@ public final class Dfq {
             int k = n.op() == OpType.CONV ? w.dim(2) * w.dim(3) : 1, cpg = per / k;
             int groups = n.op() == OpType.CONV ? n.ints("group", new int[] {1})[0] : 1, opg = outC / groups;
             float[] b = n.param("B") != null ? n.param("B").data().clone() : new float[outC];
+            double[] inside = n.op() == OpType.CONV ? insideFraction(n, g.shape(n.input()), g.shape(n.output())) : new double[] {1};
             for (int oc = 0; oc < outC; oc++) {
                 double d = 0;
                 for (int ci = 0; ci < cpg; ci++) {
                     double m = mean[(oc / opg) * cpg + ci];
                     for (int t = 0; t < k; t++) {
                         int i = (oc * cpg + ci) * k + t;
-                        d += (fq[i] - w.data()[i]) * m;
+                        d += (fq[i] - w.data()[i]) * m * inside[t];
                     }
                 }
                 b[oc] -= (float) d;
