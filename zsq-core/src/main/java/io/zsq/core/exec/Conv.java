@@ -138,12 +138,7 @@ final class Conv {
             return x;
         }
         float[] xp = new float[n * hp * wp * c];
-        int cols = Math.min(w, wp - left);
-        for (int img = 0; img < n && cols > 0; img++) {
-            for (int iy = 0; iy < h && iy + top < hp; iy++) {
-                System.arraycopy(x, (img * h + iy) * w * c, xp, ((img * hp + iy + top) * wp + left) * c, cols * c);
-            }
-        }
+        window(x, xp, true, n, h, w, c, hp, wp, top, left);
         return xp;
     }
 
@@ -153,12 +148,22 @@ final class Conv {
             return xp;
         }
         float[] x = new float[n * h * w * c];
+        window(x, xp, false, n, h, w, c, hp, wp, top, left);
+        return x;
+    }
+
+    /** Row copies between a tensor and its window in the padded buffer; {@code toPadded} picks the direction. */
+    private static void window(float[] x, float[] xp, boolean toPadded, int n, int h, int w, int c, int hp, int wp, int top, int left) {
         int cols = Math.min(w, wp - left);
         for (int img = 0; img < n && cols > 0; img++) {
             for (int iy = 0; iy < h && iy + top < hp; iy++) {
-                System.arraycopy(xp, ((img * hp + iy + top) * wp + left) * c, x, (img * h + iy) * w * c, cols * c);
+                int at = (img * h + iy) * w * c, atp = ((img * hp + iy + top) * wp + left) * c;
+                if (toPadded) {
+                    System.arraycopy(x, at, xp, atp, cols * c);
+                } else {
+                    System.arraycopy(xp, atp, x, at, cols * c);
+                }
             }
         }
-        return x;
     }
 }
