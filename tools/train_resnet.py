@@ -63,22 +63,20 @@ class ResNet(nn.Module):
         return self.fc(x)
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--epochs", type=int, default=8)
-    ap.add_argument("--out", default="src/models/fmnist-resnet.onnx")
-    ap.add_argument("--seed", type=int, default=1)
-    a = ap.parse_args()
-    torch.manual_seed(a.seed)
+def fit_and_export(make_model, epochs, out, seed, weight_decay):
+    """Adam + one-cycle schedule, batch 128, random horizontal flips; ONNX export with BatchNorm kept.
+    Shared by the bundled models' training scripts."""
+    torch.manual_seed(seed)
     torch.set_num_threads(2)
     xtr, ytr = load("train")
     xte, yte = load("t10k")
-    m = ResNet()
-    opt = torch.optim.Adam(m.parameters(), lr=2e-3, weight_decay=1e-4)
-    steps = a.epochs * (len(xtr) // 128)
+    m = make_model()
+    opt = torch.optim.Adam(m.parameters(), lr=2e-3, weight_decay=weight_decay)
+    steps = epochs * (len(xtr) // 128)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=4e-3, total_steps=steps)
-    g = torch.Generator().manual_seed(a.seed)
-    for ep in range(a.epochs):
+    g = torch.Generator().manual_seed(seed)
+    acc = 0.0
+    for ep in range(epochs):
         m.train()
         t0 = time.time()
         perm = torch.randperm(len(xtr), generator=g)
@@ -100,14 +98,23 @@ def main():
     m.eval()
     # TrainingMode.PRESERVE with the module in eval mode skips the exporter's Conv+BN folding,
     # so the ONNX file keeps BatchNormalization nodes with their running statistics.
-    torch.onnx.export(m, xte[:1], a.out, opset_version=13, input_names=["input"], output_names=["logits"],
+    torch.onnx.export(m, xte[:1], out, opset_version=13, input_names=["input"], output_names=["logits"],
                       dynamic_axes={"input": {0: "N"}, "logits": {0: "N"}},
                       training=torch.onnx.TrainingMode.PRESERVE, do_constant_folding=False)
     import onnx
-    ops = [n.op_type for n in onnx.load(a.out).graph.node]
-    print("exported", a.out, "ops:", {o: ops.count(o) for o in sorted(set(ops))})
+    ops = [n.op_type for n in onnx.load(out).graph.node]
+    print("exported", out, "ops:", {o: ops.count(o) for o in sorted(set(ops))})
     assert ops.count("BatchNormalization") == ops.count("Conv"), "BatchNormalization nodes were folded away"
     print(f"final FP32 test top-1 {acc:.2f}%")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--epochs", type=int, default=8)
+    ap.add_argument("--out", default="src/models/fmnist-resnet.onnx")
+    ap.add_argument("--seed", type=int, default=1)
+    a = ap.parse_args()
+    fit_and_export(ResNet, a.epochs, a.out, a.seed, weight_decay=1e-4)
 
 
 if __name__ == "__main__":
