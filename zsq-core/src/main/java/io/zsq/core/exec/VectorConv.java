@@ -223,51 +223,6 @@ final class VectorConv {
         return a.reduceLanes(VectorOperators.ADD);
     }
 
-    /**
-     * Input gradient with input channels in vectors ({@code c % LANES == 0}, groups 1), any stride:
-     * each output pixel adds {@code sum_oc dy[oc] W[oc][.][tap]} to the padded input row under every tap.
-     */
-    static void scatter(ConvShape s, float[] dy, float[] w, float[] dxp) {
-        int c = s.c(), o = s.o(), taps = s.taps(), hp = s.hp(), wp = s.wp();
-        float[] wb = new float[taps * o * c]; // wb[(tap*o + oc)*c + ci]
-        for (int oc = 0; oc < o; oc++) {
-            for (int ci = 0; ci < c; ci++) {
-                for (int tap = 0; tap < taps; tap++) {
-                    wb[(tap * o + oc) * c + ci] = w[(oc * c + ci) * taps + tap];
-                }
-            }
-        }
-        for (int img = 0; img < s.n(); img++) {
-            for (int oy = 0; oy < s.oh(); oy++) {
-                for (int ox = 0; ox < s.ow(); ox++) {
-                    int yb = ((img * s.oh() + oy) * s.ow() + ox) * o;
-                    for (int tap = 0; tap < taps; tap++) {
-                        int at = ((img * hp + oy * s.sh() + tap / s.kw()) * wp + ox * s.sw() + tap % s.kw()) * c;
-                        for (int cv = 0; cv < c; cv += LANES) {
-                            spread(dxp, at + cv, dy, yb, wb, tap * o * c + cv, c, o);
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    /** dxp[at..at+LANES) += sum_oc dy[yb + oc] * wb[wi + oc*c ..], four partial sums for latency. */
-    private static void spread(float[] dxp, int at, float[] dy, int yb, float[] wb, int wi, int c, int o) {
-        FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
-        int oc = 0;
-        for (; oc + 4 <= o; oc += 4) {
-            a0 = FloatVector.broadcast(S, dy[yb + oc]).fma(FloatVector.fromArray(S, wb, wi + oc * c), a0);
-            a1 = FloatVector.broadcast(S, dy[yb + oc + 1]).fma(FloatVector.fromArray(S, wb, wi + (oc + 1) * c), a1);
-            a2 = FloatVector.broadcast(S, dy[yb + oc + 2]).fma(FloatVector.fromArray(S, wb, wi + (oc + 2) * c), a2);
-            a3 = FloatVector.broadcast(S, dy[yb + oc + 3]).fma(FloatVector.fromArray(S, wb, wi + (oc + 3) * c), a3);
-        }
-        for (; oc < o; oc++) {
-            a0 = FloatVector.broadcast(S, dy[yb + oc]).fma(FloatVector.fromArray(S, wb, wi + oc * c), a0);
-        }
-        a0.add(a1).add(a2.add(a3)).add(FloatVector.fromArray(S, dxp, at)).intoArray(dxp, at);
-    }
-
     /** {@code d[i] = lo < y[i] < hi ? dy[i] : 0} over the whole vectors; returns where the scalar tail starts. */
     static int maskInside(float[] dy, float[] y, float lo, float hi, float[] d) {
         int i = 0, bound = S.loopBound(d.length);
