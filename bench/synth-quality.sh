@@ -39,7 +39,7 @@ for model in sorted(os.listdir(out)):
             fp32, n = r["fp32_top1"], r["eval_images"]
             div = json.load(open(os.path.join(out, model, f"data-{m}", "synth.json"))).get("diversity_penultimate")
             for row in r["results"]:
-                src = m if row["calibration"] == "synthetic" else "gaussian"
+                src = m if row["calibration"] in ("synthetic", "real") else "gaussian"
                 rows.setdefault(src, [{}, div if src == m else None])[0][row["bits"]] = row["int_top1"]
         print(f"\n{model}, observer {obs}, {n} test images, FP32 {fp32:.2f}")
         print(f"{'source':24s} " + " ".join(f"{b:>7s}" for b in bits) + f" {'diversity':>10s}")

@@ -141,12 +141,13 @@ final class HtmlReport {
         } else {
             h.append("<p>No evaluation data given (--eval).</p>\n");
         }
-        h.append("<table><tr><th>bits</th><th>calibration</th><th>integer top-1 %</th><th>agreement with fake-quant %</th><th>model bytes</th></tr>\n");
+        h.append("<table><tr><th>bits</th><th>calibration</th><th>integer top-1 %</th><th>fake-quant top-1 %</th><th>agreement with fake-quant %</th><th>model bytes</th></tr>\n");
         @SuppressWarnings("unchecked")
         List<Map<String, Object>> results = (List<Map<String, Object>>) report.get("results");
         for (Map<String, Object> r : results) {
             h.append("<tr><td class=l>").append(r.get("bits")).append("</td><td class=l>").append(r.get("calibration")).append("</td><td>")
-                    .append(fmt(r.get("int_top1"))).append("</td><td>").append(fmt(r.get("agreement_with_fake_quant"))).append("</td><td>")
+                    .append(fmt(r.get("int_top1"))).append("</td><td>").append(fmt(r.get("fake_quant_top1"))).append("</td><td>")
+                    .append(fmt(r.get("agreement_with_fake_quant"))).append("</td><td>")
                     .append(r.get("model_bytes")).append("</td></tr>\n");
         }
         h.append("</table>\n<h2>Layers (").append(esc(bitsLabel)).append(", the written model)</h2>\n");

@@ -212,15 +212,17 @@ public final class Main {
         if (r.containsKey("fp32_top1")) {
             sb.append(String.format("evaluated on %s images of %s%n", r.get("eval_images"), r.get("eval_data")));
         }
-        sb.append(String.format("%n%-8s %-12s %10s %12s %12s%n", "bits", "calibration", "top-1 %", "agree w/ FQ", "size bytes"));
+        sb.append(String.format("%n%-8s %-12s %10s %10s %12s %12s%n", "bits", "calibration", "top-1 %", "FQ top-1", "agree w/ FQ", "size bytes"));
         if (r.containsKey("fp32_top1")) {
-            sb.append(String.format("%-8s %-12s %10.2f %12s %12d%n", "fp32", "-", (Double) r.get("fp32_top1"), "-",
+            sb.append(String.format("%-8s %-12s %10.2f %10s %12s %12d%n", "fp32", "-", (Double) r.get("fp32_top1"), "-", "-",
                     ((Number) r.get("fp32_model_bytes")).longValue()));
         }
         for (Map<String, Object> row : (List<Map<String, Object>>) r.get("results")) {
             Double top1 = (Double) row.get("int_top1"), agr = (Double) row.get("agreement_with_fake_quant");
-            sb.append(String.format("%-8s %-12s %10s %12s %12d%n", row.get("bits"), row.get("calibration"),
-                    top1 == null ? "-" : String.format("%.2f", top1), agr == null ? "-" : String.format("%.2f%%", agr),
+            Double fq = (Double) row.get("fake_quant_top1");
+            sb.append(String.format("%-8s %-12s %10s %10s %12s %12d%n", row.get("bits"), row.get("calibration"),
+                    top1 == null ? "-" : String.format("%.2f", top1), fq == null ? "-" : String.format("%.2f", fq),
+                    agr == null ? "-" : String.format("%.2f%%", agr),
                     ((Number) row.get("model_bytes")).longValue()));
         }
         sb.append("\nstage seconds:");

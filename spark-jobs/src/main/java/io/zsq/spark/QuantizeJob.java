@@ -321,7 +321,7 @@ public final class QuantizeJob {
         for (Bits b : o.bits()) {
             Scheme scheme = base.withBits(b.weights(), b.activations());
             Graph g = corrected(canonical, scheme, empiricalMeans, passReports, b == o.bits().get(0));
-            variants.add(variant(g, synthAcc, scheme, b, "synthetic", prov, inputRange));
+            variants.add(variant(g, synthAcc, scheme, b, o.method().equals("real") ? "real" : "synthetic", prov, inputRange));
             if (gaussAcc != null) {
                 variants.add(variant(g, gaussAcc, scheme, b, "gaussian", prov, inputRange));
             }
@@ -357,11 +357,11 @@ public final class QuantizeJob {
             report.put("preprocessing", o.pre().toString());
             report.put("fp32_top1", 100.0 * counts[1] / n);
             for (int v = 0; v < variants.size(); v++) {
-                rows.add(row(variants.get(v), 100.0 * counts[2 + 2 * v] / n, 100.0 * counts[3 + 2 * v] / n));
+                rows.add(row(variants.get(v), 100.0 * counts[2 + 3 * v] / n, 100.0 * counts[3 + 3 * v] / n, 100.0 * counts[4 + 3 * v] / n));
             }
         } else {
             for (Variant v : variants) {
-                rows.add(row(v, null, null));
+                rows.add(row(v, null, null, null));
             }
         }
         report.put("results", rows);
@@ -393,12 +393,13 @@ public final class QuantizeJob {
         return report;
     }
 
-    private Map<String, Object> row(Variant v, Double top1, Double agreement) {
+    private Map<String, Object> row(Variant v, Double top1, Double agreement, Double fakeQuantTop1) {
         Map<String, Object> r = new LinkedHashMap<>();
         r.put("bits", v.bits().toString());
         r.put("calibration", v.source());
         r.put("int_top1", top1);
         r.put("agreement_with_fake_quant", agreement);
+        r.put("fake_quant_top1", fakeQuantTop1);
         r.put("model_bytes", (long) v.bytes().length);
         if (!v.scheme().layerWeightBits().isEmpty()) {
             r.put("layer_weight_bits", v.scheme().layerWeightBits());
@@ -452,7 +453,7 @@ public final class QuantizeJob {
         return new Variant(bits, source, canonical, scheme, points, bo.toByteArray());
     }
 
-    /** counts: [images, fp32 correct, then per variant: int correct, int == fake-quant argmax]. */
+    /** counts: [images, fp32 correct, then per variant: int correct, int == fake-quant argmax, fake-quant correct]. */
     private long[] evaluate(JavaSparkContext jsc, Broadcast<Graph> bGraph, Broadcast<Graph> bCanon, List<Variant> variants) {
         IdxDataset data = IdxDataset.load(o.eval(), "t10k", o.evalLimit());
         Broadcast<IdxDataset> bData = jsc.broadcast(data);
@@ -470,7 +471,7 @@ public final class QuantizeJob {
             int from = c * chunk, n = Math.min(chunk, d.count() - from);
             float[] x = d.batch(from, n, pre);
             List<Variant> vs = bVar.value();
-            long[] k = new long[2 + 2 * vs.size()];
+            long[] k = new long[2 + 3 * vs.size()];
             k[0] = n;
             int[] fp = argmax(Fp32Engine.run(bGraph.value(), x, n), n);
             for (int i = 0; i < n; i++) {
@@ -483,8 +484,9 @@ public final class QuantizeJob {
                 int[] sim = argmax(FakeQuant.of(var.graph(), var.points(), var.scheme()).run(x, n), n);
                 for (int i = 0; i < n; i++) {
                     int p = IntRunner.argmax(runner.run(q[i]));
-                    k[2 + 2 * v] += p == d.labels()[from + i] ? 1 : 0;
-                    k[3 + 2 * v] += p == sim[i] ? 1 : 0;
+                    k[2 + 3 * v] += p == d.labels()[from + i] ? 1 : 0;
+                    k[3 + 3 * v] += p == sim[i] ? 1 : 0;
+                    k[4 + 3 * v] += sim[i] == d.labels()[from + i] ? 1 : 0;
                 }
             }
             return k;

@@ -8,6 +8,7 @@ import java.nio.file.Path;
 public final class Fixtures {
     public static final Path RESNET_ONNX = Path.of("../src/models/fmnist-resnet.onnx");
     public static final Path DL4J_CNN = Path.of("../src/models/fmnist-dl4j-cnn.zip");
+    public static final Path MOBILENET_ONNX = Path.of("../src/models/fmnist-mobilenet.onnx");
     public static final Path FASHION = Path.of("/usr/share/datasets/fashion-mnist");
     public static final Preprocessing PRE = Preprocessing.parse("0.2860", "0.3530");
 

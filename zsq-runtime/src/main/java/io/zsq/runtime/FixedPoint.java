@@ -1,49 +1,30 @@
 package io.zsq.runtime;
 
 /**
- * Fixed-point primitives of integer-only inference, with the rounding rule in each name (the
- * semantics of gemmlowp and TFLite). A real multiplier {@code M} is carried as {@code M0 * 2^shift}
- * with {@code M0} an int32 mantissa in {@code [2^30, 2^31)} read as Q0.31.
+ * Fixed-point primitives of integer-only inference. A real multiplier {@code M} is carried as
+ * {@code M0 * 2^shift} with {@code M0} an int32 mantissa in {@code [2^30, 2^31)} read as Q0.31.
+ * Every rounding in the runtime is to nearest with ties toward positive infinity, {@code floor(v + 1/2)},
+ * which is also what the FP32 fake-quantized simulation does ({@code Math.round}).
  */
 public final class FixedPoint {
     private FixedPoint() {}
 
     /**
-     * {@code round(a * b / 2^31)} with gemmlowp's nudge (ties round toward positive infinity), saturating the single overflow case
-     * {@code a == b == Integer.MIN_VALUE} to {@code Integer.MAX_VALUE}.
-     */
-    public static int saturatingRoundingDoublingHighMul(int a, int b) {
-        if (a == Integer.MIN_VALUE && b == Integer.MIN_VALUE) {
-            return Integer.MAX_VALUE;
-        }
-        long ab = (long) a * (long) b;
-        long nudge = ab >= 0 ? (1L << 30) : (1L - (1L << 30));
-        return (int) ((ab + nudge) / (1L << 31)); // Java long division truncates toward zero, as C++ does
-    }
-
-    /** {@code round(x / 2^exponent)}, rounding half away from zero; {@code 0 <= exponent <= 31}. */
-    public static int roundingDivideByPowerOfTwo(int x, int exponent) {
-        if (exponent < 0 || exponent > 31) {
-            throw new IllegalArgumentException("exponent out of [0, 31]: " + exponent);
-        }
-        if (exponent == 0) {
-            return x;
-        }
-        int mask = (int) ((1L << exponent) - 1);
-        int remainder = x & mask;
-        int threshold = (mask >> 1) + (x < 0 ? 1 : 0);
-        return (x >> exponent) + (remainder > threshold ? 1 : 0);
-    }
-
-    /**
-     * {@code x * multiplier * 2^shift / 2^31}, TFLite's MultiplyByQuantizedMultiplier: a positive
-     * shift is applied as a left shift before the high multiply, a negative one as a rounding right
-     * shift after it. {@code -31 <= shift <= 30}.
+     * {@code round(x * multiplier * 2^shift / 2^31)} with a single rounding, ties toward positive
+     * infinity (TFLite's {@code TFLITE_SINGLE_ROUNDING} path), saturated to int32;
+     * {@code -31 <= shift <= 30}. The exact 62-bit product is shifted once: gemmlowp's two-step
+     * form (a rounding high multiply, then a rounding right shift) rounds twice, which for the small
+     * accumulators of 4-bit grids is off by one level (e.g. {@code 20 * 0.219 = 4.38}: 17.53 -> 18,
+     * then 18 / 4 = 4.5 -> 5).
      */
     public static int multiplyByQuantizedMultiplier(int x, int multiplier, int shift) {
-        int left = shift > 0 ? shift : 0;
-        int right = shift > 0 ? 0 : -shift;
-        return roundingDivideByPowerOfTwo(saturatingRoundingDoublingHighMul(x * (1 << left), multiplier), right);
+        if (shift < -31 || shift > 30) {
+            throw new IllegalArgumentException("shift out of [-31, 30]: " + shift);
+        }
+        int total = 31 - shift; // 1..62
+        long p = (long) x * multiplier; // |p| <= 2^62
+        long r = (p + (1L << (total - 1))) >> total; // arithmetic shift = floor, so ties go up
+        return r > Integer.MAX_VALUE ? Integer.MAX_VALUE : (r < Integer.MIN_VALUE ? Integer.MIN_VALUE : (int) r);
     }
 
     /** Clamps to {@code [lo, hi]}. */

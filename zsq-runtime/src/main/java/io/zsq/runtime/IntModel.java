@@ -25,12 +25,14 @@ import java.util.Set;
  * <p>File format ({@code .zsq}), big-endian: magic {@code "ZSQM"}, int format version, metadata
  * (count, then UTF key/value pairs: provenance and the input/output quantization written by the
  * exporter as decimal strings, for callers at the float boundary), input name and shape, output
- * name and shape, layer count, layers ({@link Layer#write}). Version 1 is the only version so far.
+ * name and shape, layer count, layers ({@link Layer#write}). Version 2 changed no bytes, only the
+ * meaning of the requantization (one rounding instead of gemmlowp's two, see {@link FixedPoint});
+ * version 1 files are refused rather than run with a rounding they were not calibrated for.
  */
 public record IntModel(Map<String, String> metadata, String inputName, int[] inputShape, String outputName,
                        int[] outputShape, List<Layer> layers) {
 
-    public static final int FORMAT_VERSION = 1;
+    public static final int FORMAT_VERSION = 2;
     private static final int MAGIC = 0x5A53514D; // "ZSQM"
 
     public IntModel {
@@ -97,6 +99,10 @@ public record IntModel(Map<String, String> metadata, String inputName, int[] inp
             throw new IOException("not a zsq integer model (bad magic)");
         }
         int version = in.readInt();
+        if (version == 1) {
+            throw new IOException("zsq model format version 1 (two-step rounding in requantization) is no longer run; "
+                    + "re-run zsq quantize to write version " + FORMAT_VERSION);
+        }
         if (version != FORMAT_VERSION) {
             throw new IOException("zsq model format version " + version + " is not supported (this runtime reads " + FORMAT_VERSION + ")");
         }

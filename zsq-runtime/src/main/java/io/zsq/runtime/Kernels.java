@@ -136,8 +136,8 @@ public final class Kernels {
         return y;
     }
 
-    /** {@code round(num / den)} for {@code den > 0}, half away from zero. */
+    /** {@code floor(num / den + 1/2)} for {@code den > 0}: to nearest, ties toward positive infinity like every rounding here. */
     static int roundedDivide(int num, int den) {
-        return num >= 0 ? (num + den / 2) / den : -((-num + den / 2) / den);
+        return Math.floorDiv(2 * num + den, 2 * den);
     }
 }

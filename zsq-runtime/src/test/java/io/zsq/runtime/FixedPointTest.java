@@ -1,6 +1,7 @@
 package io.zsq.runtime;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
@@ -10,61 +11,63 @@ class FixedPointTest {
         Integer.MIN_VALUE, Integer.MAX_VALUE - 1, Integer.MIN_VALUE + 1, 1 << 30, -(1 << 30), (1 << 30) + 1};
 
     @Test
-    void highMulMatchesLongReferenceOnEdgesAndRandom() {
-        for (int a : EDGES) {
-            for (int b : EDGES) {
-                assertEquals(LongReference.multiplyByQuantizedMultiplier(a, b, 0), FixedPoint.saturatingRoundingDoublingHighMul(a, b),
-                        a + " * " + b);
-            }
-        }
-        SplittableRandom r = new SplittableRandom(1);
-        for (int i = 0; i < 200_000; i++) {
-            int a = r.nextInt(), b = r.nextInt();
-            assertEquals(LongReference.multiplyByQuantizedMultiplier(a, b, 0), FixedPoint.saturatingRoundingDoublingHighMul(a, b));
-        }
-    }
-
-    @Test
-    void minTimesMinSaturates() {
-        assertEquals(Integer.MAX_VALUE, FixedPoint.saturatingRoundingDoublingHighMul(Integer.MIN_VALUE, Integer.MIN_VALUE));
-    }
-
-    @Test
-    void roundingShiftBreaksTiesAwayFromZero() {
-        assertEquals(1, FixedPoint.roundingDivideByPowerOfTwo(1, 1));   // 0.5 -> 1
-        assertEquals(-1, FixedPoint.roundingDivideByPowerOfTwo(-1, 1)); // -0.5 -> -1
-        assertEquals(3, FixedPoint.roundingDivideByPowerOfTwo(5, 1));   // 2.5 -> 3
-        assertEquals(-3, FixedPoint.roundingDivideByPowerOfTwo(-5, 1)); // -2.5 -> -3
-        assertEquals(1, FixedPoint.roundingDivideByPowerOfTwo(5, 2));   // 1.25 -> 1
-    }
-
-    @Test
-    void roundingShiftExhaustiveOverSmallValuesAndAllExponents() {
-        for (int e = 0; e <= 31; e++) {
-            for (int x = -70_000; x <= 70_000; x += 7) {
-                assertEquals(LongReference.roundHalfAway(x, e), FixedPoint.roundingDivideByPowerOfTwo(x, e), x + " >> " + e);
-            }
-            for (int x : EDGES) {
-                assertEquals(LongReference.roundHalfAway(x, e), FixedPoint.roundingDivideByPowerOfTwo(x, e), x + " >> " + e);
-            }
-        }
-    }
-
-    @Test
-    void multiplyByQuantizedMultiplierMatchesReference() {
+    void requantizationMatchesExactRoundingOnRandomOperands() {
         SplittableRandom r = new SplittableRandom(2);
         for (int i = 0; i < 300_000; i++) {
             int m = (1 << 30) + r.nextInt(1 << 30); // normalized mantissa in [2^30, 2^31)
-            int shift = r.nextInt(-31, 8);
-            int x = shift > 0 ? r.nextInt(-(1 << (30 - shift)), 1 << (30 - shift)) : r.nextInt();
+            int shift = r.nextInt(-31, 31);
+            int x = r.nextInt();
             assertEquals(LongReference.multiplyByQuantizedMultiplier(x, m, shift), FixedPoint.multiplyByQuantizedMultiplier(x, m, shift),
                     x + " * " + m + " * 2^" + shift);
         }
-        // the largest mantissa, large right shifts, int8 x exhaustive
-        for (int x = -65536; x <= 65536; x++) {
-            for (int shift : new int[] {-31, -20, -1, 0, 1}) {
+    }
+
+    @Test
+    void requantizationEdges() {
+        int[] mantissas = {0, 1 << 30, (1 << 30) + 1, Integer.MAX_VALUE - 1, Integer.MAX_VALUE};
+        for (int x : EDGES) {
+            for (int m : mantissas) {
+                for (int shift = -31; shift <= 30; shift++) { // large right shifts, and left shifts that saturate
+                    assertEquals(LongReference.multiplyByQuantizedMultiplier(x, m, shift), FixedPoint.multiplyByQuantizedMultiplier(x, m, shift),
+                            x + " * " + m + " * 2^" + shift);
+                }
+            }
+        }
+        assertEquals(Integer.MAX_VALUE, FixedPoint.multiplyByQuantizedMultiplier(Integer.MAX_VALUE, Integer.MAX_VALUE, 30));
+        assertEquals(Integer.MIN_VALUE, FixedPoint.multiplyByQuantizedMultiplier(Integer.MIN_VALUE, Integer.MAX_VALUE, 30));
+        assertThrows(IllegalArgumentException.class, () -> FixedPoint.multiplyByQuantizedMultiplier(1, 1 << 30, 31));
+        assertThrows(IllegalArgumentException.class, () -> FixedPoint.multiplyByQuantizedMultiplier(1, 1 << 30, -32));
+    }
+
+    /** Small accumulators (4-bit grids) exhaustively, including exact ties, which go toward +infinity. */
+    @Test
+    void smallAccumulatorsRoundOnceAndTiesGoUp() {
+        for (int x = -70_000; x <= 70_000; x++) {
+            for (int shift : new int[] {-31, -20, -8, -2, -1, 0, 1}) {
                 assertEquals(LongReference.multiplyByQuantizedMultiplier(x, Integer.MAX_VALUE, shift),
                         FixedPoint.multiplyByQuantizedMultiplier(x, Integer.MAX_VALUE, shift));
+                assertEquals(LongReference.multiplyByQuantizedMultiplier(x, 1 << 30, shift),
+                        FixedPoint.multiplyByQuantizedMultiplier(x, 1 << 30, shift));
+            }
+        }
+        // the double-rounding case that motivated one rounding: 20 * 0.876 / 4 = 4.38 must give 4, not 5
+        int m = (int) Math.round(0.876 * (1L << 31));
+        assertEquals(4, FixedPoint.multiplyByQuantizedMultiplier(20, m, -2));
+        // exact ties: M = 1/2 (mantissa 2^30, shift 0)
+        assertEquals(2, FixedPoint.multiplyByQuantizedMultiplier(3, 1 << 30, 0));   // 1.5 -> 2
+        assertEquals(-1, FixedPoint.multiplyByQuantizedMultiplier(-3, 1 << 30, 0)); // -1.5 -> -1
+        assertEquals(0, FixedPoint.multiplyByQuantizedMultiplier(-1, 1 << 30, 0));  // -0.5 -> 0
+    }
+
+    @Test
+    void averageRoundingTiesGoUp() {
+        assertEquals(1, Kernels.roundedDivide(1, 2));
+        assertEquals(0, Kernels.roundedDivide(-1, 2));
+        assertEquals(-1, Kernels.roundedDivide(-3, 2));
+        for (int den = 1; den <= 64; den++) {
+            for (int num = -128 * den; num <= 127 * den; num++) {
+                // in double, num / den is within 1e-13 of exact, and a non-tie is at least 1 / (2 den) from a tie
+                assertEquals((long) Math.floor((double) num / den + 0.5), Kernels.roundedDivide(num, den), num + " / " + den);
             }
         }
     }

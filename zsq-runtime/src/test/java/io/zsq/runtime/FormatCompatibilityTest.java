@@ -2,25 +2,36 @@ package io.zsq.runtime;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayOutputStream;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
-/** A version-1 file written when the format was introduced still reads, and runs as the slow reference says. */
+/** The version-2 fixture still reads and runs as the slow reference says; version-1 files are refused, naming the file and why. */
 class FormatCompatibilityTest {
-    static final Path GOLDEN = Path.of("src/test/resources/golden-v1.zsq");
+    static final Path GOLDEN = Path.of("src/test/resources/golden-v2.zsq");
+    static final Path V1 = Path.of("src/test/resources/golden-v1.zsq");
 
     @Test
-    void version1FixtureReadsAndRewritesToTheSameBytes() throws Exception {
+    void version2FixtureReadsAndRewritesToTheSameBytes() throws Exception {
         IntModel m = IntModel.load(GOLDEN);
         ByteArrayOutputStream bo = new ByteArrayOutputStream();
         m.write(bo);
         assertArrayEquals(Files.readAllBytes(GOLDEN), bo.toByteArray());
         assertEquals("v", m.metadata().get("k"));
         assertEquals(3, m.layers().size());
+    }
+
+    @Test
+    void version1IsRefusedWithTheReason() {
+        IOException e = assertThrows(IOException.class, () -> IntModel.load(V1));
+        assertTrue(e.getMessage().contains("golden-v1.zsq") && e.getMessage().contains("version 1")
+                && e.getMessage().contains("re-run zsq quantize"), e.getMessage());
     }
 
     @Test

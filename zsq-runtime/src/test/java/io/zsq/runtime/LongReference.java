@@ -1,39 +1,26 @@
 package io.zsq.runtime;
 
+import java.math.BigDecimal;
+import java.math.BigInteger;
+import java.math.RoundingMode;
+
 /**
- * Slow reference arithmetic in {@code long}, written from the definitions (exact products, floor
- * division, explicit half-away-from-zero), not from the kernels it checks.
+ * Slow reference arithmetic in {@code long} and exact decimals, written from the definitions (exact
+ * products, explicit {@code floor(v + 1/2)}), not from the kernels it checks.
  */
 final class LongReference {
     private LongReference() {}
 
-    /** round_half_away(p / 2^e) for exact p. */
-    static long roundHalfAway(long p, int e) {
-        if (e == 0) {
-            return p;
-        }
-        long q = Math.floorDiv(p, 1L << e);
-        long r = p - q * (1L << e); // 0 <= r < 2^e
-        long half = 1L << (e - 1);
-        if (r > half || (r == half && p >= 0)) {
-            q++;
-        }
-        return q;
+    /** floor(p / 2^e + 1/2), exact, in decimal arithmetic: to nearest, ties toward positive infinity. */
+    static long roundHalfUp(BigInteger p, int e) {
+        return new BigDecimal(p).divide(new BigDecimal(BigInteger.ONE.shiftLeft(e)))
+                .add(new BigDecimal("0.5")).setScale(0, RoundingMode.FLOOR).longValueExact();
     }
 
-    /** x * m * 2^shift / 2^31 as TFLite defines it: left shift first (wrapping to int32), a high multiply rounding ties up, a shift rounding ties away from zero. */
+    /** x * m * 2^shift / 2^31 rounded once to nearest (ties up) and saturated to int32: the runtime's requantization. */
     static long multiplyByQuantizedMultiplier(int x, int m, int shift) {
-        int left = Math.max(shift, 0), right = Math.max(-shift, 0);
-        long xs = (int) ((long) x << left); // int32 arithmetic, as the definition uses
-        long high;
-        if (xs == Integer.MIN_VALUE && m == Integer.MIN_VALUE) {
-            high = Integer.MAX_VALUE;
-        } else {
-            long p = xs * m;
-            // round(p / 2^31), ties toward +infinity: gemmlowp's nudge of 1 - 2^30 for negative products
-            high = Math.floorDiv(p + (1L << 30), 1L << 31);
-        }
-        return roundHalfAway(high, right);
+        long v = roundHalfUp(BigInteger.valueOf(x).multiply(BigInteger.valueOf(m)), 31 - shift);
+        return Math.max(Integer.MIN_VALUE, Math.min(Integer.MAX_VALUE, v));
     }
 
     static byte[] conv(Layer.Conv c, byte[] x) {
