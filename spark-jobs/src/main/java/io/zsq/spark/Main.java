@@ -46,6 +46,9 @@ public final class Main {
                                  none (default), analytical (from the BatchNorm statistics, no data), empirical (per-
                                  channel input means on the synthetic calibration data), auto (analytical where a
                                  layer's input comes from a BatchNorm, else empirical)
+              --bn-ranges R      activation ranges of layers with a folded BatchNorm from its statistics instead of the
+                                 calibration data (the observer runs on clamp(N(beta, gamma^2)) per channel): on, off,
+                                 or auto (default: for activations of 4 bits or fewer, where it measured better)
               --method M         calibration data: zeroq (BN-statistics matching, ZeroQ), optionally with components
                                  joined by '+': label (cross-entropy towards a class per sample, GDFQ), di (DeepInversion
                                  priors: TV, L2, jitter, flips), dsg (DSG slack margin and per-sample layer terms);
@@ -140,6 +143,7 @@ public final class Main {
                         }
                         case "--layer-bits" -> b.layerBits(v);
                         case "--bias-correction" -> b.biasCorrection(v);
+                        case "--bn-ranges" -> b.bnRanges(v);
                         case "--size-budget" -> b.sizeBudget(v);
                         default -> throw new IllegalArgumentException("unknown option '" + a + "' (try zsq quantize --help)");
                     }

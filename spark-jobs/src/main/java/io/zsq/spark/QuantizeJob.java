@@ -13,6 +13,7 @@ import io.zsq.core.quant.FakeQuant;
 import io.zsq.core.quant.QParams;
 import io.zsq.core.quant.Scheme;
 import io.zsq.ptq.Bits;
+import io.zsq.ptq.BnRanges;
 import io.zsq.ptq.Calibrator;
 import io.zsq.ptq.MixedPrecision;
 import io.zsq.ptq.ObserverSpec;
@@ -33,8 +34,10 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.stream.IntStream;
 import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -79,11 +82,17 @@ public final class QuantizeJob {
     public record Options(Path model, Path out, List<Bits> bits, Path calib, Path eval, int evalLimit, Preprocessing pre,
                           String observer, String method, Path realData, int count, int batch, int steps, double lr, long seed, boolean gaussianBaseline,
                           boolean quiet, Scheme scheme, Map<String, Bits> layerBits, boolean equalize, String biasCorrection,
-                          String sizeBudget)
+                          String sizeBudget, String bnRanges)
             implements Serializable {}
 
     /** Values of {@link Builder#biasCorrection}. */
     public static final List<String> BIAS_CORRECTIONS = List.of("none", "analytical", "empirical", "auto");
+
+    /** Values of {@link Builder#bnRanges}. */
+    public static final List<String> BN_RANGES = List.of("off", "on", "auto");
+
+    /** {@code --bn-ranges auto} takes the BatchNorm-statistics ranges for activations of at most this many bits. */
+    public static final int BN_RANGES_AUTO_MAX_BITS = 4;
 
     public static Builder builder() {
         return new Builder();
@@ -98,7 +107,7 @@ public final class QuantizeJob {
         private double lr = 0.5;
         private long seed = 1;
         private boolean gaussian = true, quiet = false, weightFullRange = false, symmetricActivations = false, equalize = false;
-        private String granularity = "channel", biasCorrection = "none", sizeBudget = null;
+        private String granularity = "channel", biasCorrection = "none", sizeBudget = null, bnRanges = "auto";
         private Map<String, Bits> layerBits = new LinkedHashMap<>();
 
         public Builder model(Path p) { this.model = p; return this; }
@@ -157,6 +166,11 @@ public final class QuantizeJob {
         public Builder equalize(boolean e) { this.equalize = e; return this; }
         /** Bias correction: none, analytical (BN statistics), empirical (synthetic data), auto (analytical where possible, else empirical). */
         public Builder biasCorrection(String b) { this.biasCorrection = b; return this; }
+        /**
+         * Activation ranges of layers with folded BatchNorm statistics from those statistics ({@link BnRanges}) instead of the
+         * calibration data: {@code on}, {@code off}, or {@code auto} (default: for activations of at most 4 bits).
+         */
+        public Builder bnRanges(String b) { this.bnRanges = b; return this; }
 
         public QuantizeJob build() {
             if (model == null) {
@@ -170,10 +184,13 @@ public final class QuantizeJob {
             if (!BIAS_CORRECTIONS.contains(biasCorrection)) {
                 throw new IllegalArgumentException("--bias-correction must be one of " + BIAS_CORRECTIONS + ", not '" + biasCorrection + "'");
             }
+            if (!BN_RANGES.contains(bnRanges)) {
+                throw new IllegalArgumentException("--bn-ranges must be one of " + BN_RANGES + ", not '" + bnRanges + "'");
+            }
             Scheme scheme = new Scheme(bits.get(0).weights(), bits.get(0).activations(), Scheme.parseGranularity(granularity),
                     weightFullRange, symmetricActivations, Map.of(), Map.of());
             return new QuantizeJob(new Options(model, out, bits, calib, eval, evalLimit, Preprocessing.parse(mean, std), observer,
-                    method, realData, count, batch, steps, lr, seed, gaussian, quiet, scheme, layerBits, equalize, biasCorrection, sizeBudget));
+                    method, realData, count, batch, steps, lr, seed, gaussian, quiet, scheme, layerBits, equalize, biasCorrection, sizeBudget, bnRanges));
         }
     }
 
@@ -304,6 +321,7 @@ public final class QuantizeJob {
             log.printf("zsq: mixed precision: %d weight bytes (budget %d, int8 %d): %s%n", pick.weightBytes(), budget / 8,
                     MixedPrecision.uniformBits(canonical, 8) / 8, pick.bits().values());
         }
+        Map<String, ObserverSpec.Accumulator> bnAcc = o.bnRanges().equals("off") ? Map.of() : BnRanges.observe(canonical, spec);
         Map<String, ObserverSpec.Accumulator> gaussAcc = null;
         if (o.gaussianBaseline()) {
             SynthConfig g = cfg.withMethod("gaussian");
@@ -321,9 +339,9 @@ public final class QuantizeJob {
         for (Bits b : o.bits()) {
             Scheme scheme = base.withBits(b.weights(), b.activations());
             Graph g = corrected(canonical, scheme, empiricalMeans, passReports, b == o.bits().get(0));
-            variants.add(variant(g, synthAcc, scheme, b, o.method().equals("real") ? "real" : "synthetic", prov, inputRange));
+            variants.add(variant(g, synthAcc, bnAcc, scheme, b, o.method().equals("real") ? "real" : "synthetic", prov, inputRange));
             if (gaussAcc != null) {
-                variants.add(variant(g, gaussAcc, scheme, b, "gaussian", prov, inputRange));
+                variants.add(variant(g, gaussAcc, bnAcc, scheme, b, "gaussian", prov, inputRange));
             }
         }
         Path modelFile = o.out().resolve("model.zsq");
@@ -340,6 +358,7 @@ public final class QuantizeJob {
         report.putAll(report0);
         report.put("equalization", o.equalize());
         report.put("bias_correction", o.biasCorrection());
+        report.put("bn_ranges", o.bnRanges());
         report.put("synthesis", synthReport);
         report.put("fp32_parameters", canonical.parameterCount());
         report.put("fp32_model_bytes", Files.size(o.model()));
@@ -379,6 +398,7 @@ public final class QuantizeJob {
             m.put("weight_bits", weighted ? lr.weightBits() : null);
             m.put("weight_sqnr_db", weighted ? lr.weightSqnr() : null);
             m.put("output_range", List.of(lr.lo(), lr.hi()));
+            m.put("range_source", first.bnRanged().contains(lr.output()) ? "batchnorm statistics" : "calibration data");
             m.put("activation_bits", lr.activationBits());
             m.put("activation_sqnr_db", lr.activationSqnr());
             m.put("sensitivity", lr.sensitivity());
@@ -416,13 +436,15 @@ public final class QuantizeJob {
                 : "synthetic (" + o.method() + "); no real data read");
         m.put("calibration.observer", o.observer());
         m.put("dfq", "equalize=" + o.equalize() + " bias-correction=" + o.biasCorrection());
+        m.put("calibration.bnRanges", o.bnRanges());
         m.put("synthesis", "count=" + o.count() + " batch=" + o.batch() + " steps=" + o.steps() + " lr=" + o.lr() + " seed=" + o.seed());
         m.put("passes", String.join("; ", passes));
         return m;
     }
 
     /** One lowered model: bits, calibration source, activation parameters, serialized bytes. */
-    record Variant(Bits bits, String source, Graph graph, Scheme scheme, Map<String, QParams> points, byte[] bytes) implements Serializable {
+    record Variant(Bits bits, String source, Graph graph, Scheme scheme, Map<String, QParams> points, Set<String> bnRanged, byte[] bytes)
+            implements Serializable {
         IntModel model() {
             try {
                 return IntModel.read(new ByteArrayInputStream(bytes));
@@ -432,8 +454,17 @@ public final class QuantizeJob {
         }
     }
 
-    private static Variant variant(Graph canonical, Map<String, ObserverSpec.Accumulator> acc, Scheme scheme, Bits bits, String source,
-                                   Map<String, String> prov, float[][] inputRange) throws IOException {
+    private Variant variant(Graph canonical, Map<String, ObserverSpec.Accumulator> data, Map<String, ObserverSpec.Accumulator> bn,
+                            Scheme scheme, Bits bits, String source, Map<String, String> prov, float[][] inputRange) throws IOException {
+        Map<String, ObserverSpec.Accumulator> acc = new LinkedHashMap<>(data);
+        Set<String> bnRanged = new LinkedHashSet<>();
+        for (Map.Entry<String, ObserverSpec.Accumulator> e : bn.entrySet()) {
+            if (o.bnRanges().equals("on")
+                    || o.bnRanges().equals("auto") && scheme.activationBits(canonical, e.getKey()) <= BN_RANGES_AUTO_MAX_BITS) {
+                acc.put(e.getKey(), e.getValue());
+                bnRanged.add(e.getKey());
+            }
+        }
         Map<String, QParams> points = Calibrator.finish(acc, canonical, scheme);
         // the input's range is known from the preprocessing (pixels 0..1), not estimated from samples
         double lo = Double.MAX_VALUE, hi = -Double.MAX_VALUE;
@@ -450,7 +481,7 @@ public final class QuantizeJob {
         IntModel m = LowerToInteger.lower(canonical, points, scheme, meta);
         ByteArrayOutputStream bo = new ByteArrayOutputStream();
         m.write(bo);
-        return new Variant(bits, source, canonical, scheme, points, bo.toByteArray());
+        return new Variant(bits, source, canonical, scheme, points, bnRanged, bo.toByteArray());
     }
 
     /** counts: [images, fp32 correct, then per variant: int correct, int == fake-quant argmax, fake-quant correct]. */

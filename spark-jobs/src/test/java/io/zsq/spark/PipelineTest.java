@@ -111,8 +111,15 @@ class PipelineTest {
         // per-layer bits, on the dataset just made
         Path out2 = dir.resolve("layer-bits");
         Map<String, Object> r2 = small(Path.of("../src/models/fmnist-resnet.onnx"), out2).bits("w8a8").gaussianBaseline(false)
-                .calib(out.resolve("calib")).layerBits("/l1/c1/Conv=w4a8").build().run(jsc);
+                .calib(out.resolve("calib")).layerBits("/l1/c1/Conv=w4a4").build().run(jsc);
         assertTrue((Double) ((List<Map<String, Object>>) r2.get("results")).get(0).get("agreement_with_fake_quant") >= 98.5);
+        assertEquals("auto", r2.get("bn_ranges"));
+        for (Map<String, Object> layer : (List<Map<String, Object>>) r2.get("layers")) {
+            // --bn-ranges auto: only the 4-bit activation takes its range from the BatchNorm statistics
+            assertEquals(layer.get("id").equals("/l1/c1/Conv") ? "batchnorm statistics" : "calibration data", layer.get("range_source"),
+                    layer.toString());
+            assertEquals(layer.get("id").equals("/l1/c1/Conv") ? 4 : 8, layer.get("activation_bits"), layer.toString());
+        }
         List<io.zsq.runtime.Layer.Conv> convs = IntModel.load(out2.resolve("model.zsq")).layers().stream()
                 .filter(l -> l instanceof io.zsq.runtime.Layer.Conv).map(l -> (io.zsq.runtime.Layer.Conv) l).toList();
         assertEquals(1, convs.stream().filter(c -> c.weightBits() == 4).count(), "one layer at 4 bits");
