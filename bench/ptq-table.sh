@@ -7,7 +7,7 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DATA=/usr/share/datasets/fashion-mnist
-LIMIT="${1:-10000}"; OBSERVERS="${2:-minmax percentile kl mse}"; BITS="${3:-w8a8,w6a6,w4a8,w4a4}"
+LIMIT="${1:-10000}"; OBSERVERS="${2:-minmax percentile kl mse}"; BITS="${3:-w8a8,w4a8,w4a4}"
 OUT="${BENCH_OUT:-$ROOT/target/bench-table}"
 PRE=(--mean 0.2860 --std 0.3530)
 MODELS="${MODELS:-fmnist-resnet.onnx fmnist-dl4j-cnn.zip fmnist-mobilenet.onnx}"

@@ -42,6 +42,8 @@ public final class Main {
                                  (output KL with one layer quantized) within S bytes of weights, or a ratio of the
                                  int8 weights: 0.5x or 50%% (0.5x = the size of uniform 4-bit weights)
               --equalize         cross-layer equalization before calibration (DFQ; ReLU6 becomes ReLU in equalized layers)
+              --absorb-high-bias high-bias absorption (DFQ): a ReLU layer whose BatchNorm says its input stays above
+                                 c = max(0, beta - 3 gamma) hands c to the next layer's bias; use with --equalize
               --bias-correction B
                                  none (default), analytical (from the BatchNorm statistics, no data), empirical (per-
                                  channel input means on the synthetic calibration data), auto (analytical where a
@@ -111,6 +113,7 @@ public final class Main {
                 case "--no-gaussian" -> b.gaussianBaseline(false);
                 case "--quiet" -> b.quiet(true);
                 case "--equalize" -> b.equalize(true);
+                case "--absorb-high-bias" -> b.absorbHighBias(true);
                 case "--symmetric-activations" -> b.symmetricActivations(true);
                 default -> {
                     if (i + 1 >= args.length || !a.startsWith("--")) {

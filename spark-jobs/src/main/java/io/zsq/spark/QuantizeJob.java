@@ -82,7 +82,7 @@ public final class QuantizeJob {
     public record Options(Path model, Path out, List<Bits> bits, Path calib, Path eval, int evalLimit, Preprocessing pre,
                           String observer, String method, Path realData, int count, int batch, int steps, double lr, long seed, boolean gaussianBaseline,
                           boolean quiet, Scheme scheme, Map<String, Bits> layerBits, boolean equalize, String biasCorrection,
-                          String sizeBudget, String bnRanges)
+                          String sizeBudget, String bnRanges, boolean absorbHighBias)
             implements Serializable {}
 
     /** Values of {@link Builder#biasCorrection}. */
@@ -107,6 +107,7 @@ public final class QuantizeJob {
         private double lr = 0.5;
         private long seed = 1;
         private boolean gaussian = true, quiet = false, weightFullRange = false, symmetricActivations = false, equalize = false;
+        private boolean absorbHighBias = false;
         private String granularity = "channel", biasCorrection = "none", sizeBudget = null, bnRanges = "auto";
         private Map<String, Bits> layerBits = new LinkedHashMap<>();
 
@@ -164,6 +165,8 @@ public final class QuantizeJob {
         public Builder sizeBudget(String b) { this.sizeBudget = b; return this; }
         /** Cross-layer equalization (DFQ) before calibration. */
         public Builder equalize(boolean e) { this.equalize = e; return this; }
+        /** High-bias absorption (DFQ) after equalization: ReLU layers hand {@code max(0, beta - 3 gamma)} to the next layer's bias. */
+        public Builder absorbHighBias(boolean a) { this.absorbHighBias = a; return this; }
         /** Bias correction: none, analytical (BN statistics), empirical (synthetic data), auto (analytical where possible, else empirical). */
         public Builder biasCorrection(String b) { this.biasCorrection = b; return this; }
         /**
@@ -190,7 +193,7 @@ public final class QuantizeJob {
             Scheme scheme = new Scheme(bits.get(0).weights(), bits.get(0).activations(), Scheme.parseGranularity(granularity),
                     weightFullRange, symmetricActivations, Map.of(), Map.of());
             return new QuantizeJob(new Options(model, out, bits, calib, eval, evalLimit, Preprocessing.parse(mean, std), observer,
-                    method, realData, count, batch, steps, lr, seed, gaussian, quiet, scheme, layerBits, equalize, biasCorrection, sizeBudget, bnRanges));
+                    method, realData, count, batch, steps, lr, seed, gaussian, quiet, scheme, layerBits, equalize, biasCorrection, sizeBudget, bnRanges, absorbHighBias));
         }
     }
 
@@ -264,6 +267,11 @@ public final class QuantizeJob {
             GraphPass.Result eq = Dfq.equalize(canonical);
             canonical = eq.graph();
             passReports.add("cross-layer-equalization: " + eq.report());
+        }
+        if (o.absorbHighBias()) {
+            GraphPass.Result hb = Dfq.absorbHighBias(canonical);
+            canonical = hb.graph();
+            passReports.add("high-bias-absorption: " + hb.report());
         }
         Scheme base = o.scheme().withLayerBits(weightBitsOf(o.layerBits()), activationBitsOf(o.layerBits()));
         base.checkLayers(canonical);
@@ -357,6 +365,7 @@ public final class QuantizeJob {
         report.put("observer", spec.name());
         report.putAll(report0);
         report.put("equalization", o.equalize());
+        report.put("high_bias_absorption", o.absorbHighBias());
         report.put("bias_correction", o.biasCorrection());
         report.put("bn_ranges", o.bnRanges());
         report.put("synthesis", synthReport);
@@ -435,7 +444,7 @@ public final class QuantizeJob {
         m.put("calibration.data", o.method().equals("real") ? "REAL images from " + o.realData() + " (upper bound; not data-free)"
                 : "synthetic (" + o.method() + "); no real data read");
         m.put("calibration.observer", o.observer());
-        m.put("dfq", "equalize=" + o.equalize() + " bias-correction=" + o.biasCorrection());
+        m.put("dfq", "equalize=" + o.equalize() + " absorb-high-bias=" + o.absorbHighBias() + " bias-correction=" + o.biasCorrection());
         m.put("calibration.bnRanges", o.bnRanges());
         m.put("synthesis", "count=" + o.count() + " batch=" + o.batch() + " steps=" + o.steps() + " lr=" + o.lr() + " seed=" + o.seed());
         m.put("passes", String.join("; ", passes));

@@ -101,6 +101,69 @@ class DfqTest {
         }
     }
 
+    /**
+     * The bundled models have no channel with beta > 3 gamma (largest ratio 1.08), so a high-bias layer
+     * is made: /l1/c1's pre-activation is shifted up by 5 gamma per channel. Absorption must then move
+     * beta + 2 gamma of each channel into /l1/c2's bias, shrink /l1/c1's output range by that much, and
+     * keep the network's function up to its two approximations (inputs below c, and /l1/c2's padded
+     * border, which now stands for -c instead of 0).
+     */
+    @Test
+    void highBiasAbsorptionMovesTheBiasAndKeepsTheFunction() {
+        java.util.List<Node> nodes = new java.util.ArrayList<>(CANON.nodes());
+        int at = nodes.indexOf(find(CANON, "/l1/c1/Conv"));
+        Node c1 = nodes.get(at);
+        float[] b = c1.param("B").data().clone(), beta = c1.param(Node.STATS_BETA).data().clone();
+        float[] gamma = c1.param(Node.STATS_GAMMA).data();
+        for (int i = 0; i < b.length; i++) {
+            b[i] += 5 * gamma[i];
+            beta[i] += 5 * gamma[i];
+        }
+        Map<String, io.zsq.core.ir.Tensor> p = new java.util.LinkedHashMap<>(c1.params());
+        p.put("B", new io.zsq.core.ir.Tensor(new int[] {b.length}, b));
+        p.put(Node.STATS_BETA, new io.zsq.core.ir.Tensor(new int[] {b.length}, beta));
+        nodes.set(at, c1.withParams(p));
+        Graph high = CANON.withNodes(nodes, null);
+        io.zsq.core.passes.GraphPass.Result r = Dfq.absorbHighBias(high);
+        assertTrue(r.report().startsWith("16 channels of 1 layers"), r.report());
+        Node a = find(r.graph(), "/l1/c1/Conv");
+        for (int i = 0; i < b.length; i++) {
+            assertEquals(b[i] - (beta[i] - 3 * gamma[i]), a.param("B").data()[i], 1e-4 * Math.abs(b[i]) + 1e-5, "bias of channel " + i);
+        }
+        int n = 200;
+        float[] x = Fixtures.test(n).batch(0, n, Fixtures.PRE);
+        Fp32Engine.Trace before = Fp32Engine.forward(high, x, n, null), after = Fp32Engine.forward(r.graph(), x, n, null);
+        float maxBefore = 0, maxAfter = 0;
+        for (float v : before.get(c1.output())) {
+            maxBefore = Math.max(maxBefore, v);
+        }
+        for (float v : after.get(c1.output())) {
+            maxAfter = Math.max(maxAfter, v);
+        }
+        assertTrue(maxAfter < 0.85 * maxBefore, "output range " + maxBefore + " -> " + maxAfter);
+        float[] lb = before.nchw(high, high.output()), la = after.nchw(r.graph(), r.graph().output());
+        int classes = lb.length / n, same = 0;
+        double err = 0, norm = 0;
+        for (int i = 0; i < n; i++) {
+            int ab = 0, aa = 0;
+            for (int j = 1; j < classes; j++) {
+                ab = lb[i * classes + j] > lb[i * classes + ab] ? j : ab;
+                aa = la[i * classes + j] > la[i * classes + aa] ? j : aa;
+            }
+            same += ab == aa ? 1 : 0;
+        }
+        for (int i = 0; i < lb.length; i++) {
+            err += (lb[i] - la[i]) * (lb[i] - la[i]);
+            norm += lb[i] * lb[i];
+        }
+        System.out.printf("high-bias absorption: argmax kept on %d of %d, relative logit error %.4f, range %.3f -> %.3f%n", same, n,
+                Math.sqrt(err / norm), maxBefore, maxAfter);
+        assertTrue(same >= 0.97 * n, same + " of " + n + " argmaxes kept");
+        assertTrue(Math.sqrt(err / norm) < 0.1, "relative logit error " + Math.sqrt(err / norm));
+        // on the bundled models nothing qualifies
+        assertTrue(Dfq.absorbHighBias(CANON).report().startsWith("0 channels"), Dfq.absorbHighBias(CANON).report());
+    }
+
     private static float[] layerOutput(Node n, Graph g, Fp32Engine.Trace t, int batch) {
         Graph one = Graph.of(n.input(), g.shape(n.input()), n.output(), java.util.List.of(n), java.util.Set.of(), Map.of());
         return Fp32Engine.forward(one, t.nchw(g, n.input()), batch, null).get(n.output());

@@ -28,6 +28,7 @@ import java.util.Map;
  *       of the layer's input either from the folded BatchNorm's statistics (the pre-activation is taken
  *       as N(beta, gamma^2) and pushed through the fused clamp in closed form: data-free, analytical)
  *       or measured on the synthetic calibration data (empirical).
+ *   <li>High-bias absorption ({@link #absorbHighBias}).
  * </ul>
  */
 public final class Dfq {
@@ -37,32 +38,18 @@ public final class Dfq {
     public static GraphPass.Result equalize(Graph g) {
         g.require(Graph.ACTIVATIONS_FUSED, "cross-layer equalization");
         List<Node> nodes = new ArrayList<>(g.nodes());
-        Map<String, List<Node>> consumers = g.consumers();
         List<int[]> pairs = new ArrayList<>();
-        Map<String, Integer> byOutput = new HashMap<>();
-        for (int i = 0; i < nodes.size(); i++) {
-            byOutput.put(nodes.get(i).output(), i);
-        }
         int relu6 = 0;
-        for (int j = 0; j < nodes.size(); j++) {
-            Node b = nodes.get(j);
-            Integer ai = byOutput.get(b.input());
-            if (ai == null || !layer(b) || b.inputs().size() != 1) {
+        for (int[] p : chains(g, nodes)) {
+            Node a = nodes.get(p[0]);
+            if (!homogeneousOrRelu6(a)) {
                 continue;
-            }
-            Node a = nodes.get(ai);
-            if (!layer(a) || consumers.get(a.output()).size() != 1 || a.op() != b.op() && b.op() != OpType.DENSE
-                    || !homogeneousOrRelu6(a) || !channelWise(b)) {
-                continue;
-            }
-            if (b.op() == OpType.DENSE && a.op() == OpType.CONV) {
-                continue; // a flatten sits between them in our graphs; not equalized
             }
             if (a.hasFusedActivation() && a.f("fusedMax", Float.POSITIVE_INFINITY) != Float.POSITIVE_INFINITY) {
-                nodes.set(ai, a.withFloat("fusedMax", Float.POSITIVE_INFINITY));
+                nodes.set(p[0], a.withFloat("fusedMax", Float.POSITIVE_INFINITY));
                 relu6++;
             }
-            pairs.add(new int[] {ai, j});
+            pairs.add(p);
         }
         int sweeps = 0;
         double change = Double.POSITIVE_INFINITY;
@@ -75,6 +62,98 @@ public final class Dfq {
         }
         return new GraphPass.Result(g.withNodes(nodes, null), pairs.size() + " layer pairs equalized in " + sweeps + " sweeps"
                 + (relu6 > 0 ? ", ReLU6 -> ReLU in " + relu6 + " layers" : ""));
+    }
+
+    /**
+     * Index pairs (A, B) of layers where A's output feeds only B, directly, and B's input channel i is
+     * a slice of its weights (ungrouped or depthwise): where a per-channel change of A's output can be
+     * compensated in B. A conv feeding a dense layer is left out (a flatten sits between them).
+     */
+    private static List<int[]> chains(Graph g, List<Node> nodes) {
+        Map<String, List<Node>> consumers = g.consumers();
+        Map<String, Integer> byOutput = new HashMap<>();
+        for (int i = 0; i < nodes.size(); i++) {
+            byOutput.put(nodes.get(i).output(), i);
+        }
+        List<int[]> pairs = new ArrayList<>();
+        for (int j = 0; j < nodes.size(); j++) {
+            Node b = nodes.get(j);
+            Integer ai = byOutput.get(b.input());
+            if (ai == null || !layer(b) || b.inputs().size() != 1) {
+                continue;
+            }
+            Node a = nodes.get(ai);
+            if (!layer(a) || consumers.get(a.output()).size() != 1 || a.op() != b.op() && b.op() != OpType.DENSE || !channelWise(b)
+                    || b.op() == OpType.DENSE && a.op() == OpType.CONV) {
+                continue;
+            }
+            pairs.add(new int[] {ai, j});
+        }
+        return pairs;
+    }
+
+    /**
+     * High-bias absorption (DFQ, section 4.2): where A ends in a ReLU and its folded BatchNorm says the
+     * pre-activation of channel i is N(beta_i, gamma_i^2), {@code c_i = max(0, beta_i - 3 gamma_i)} is
+     * almost always below it, so {@code relu(z) = relu(z - c) + c}: A's bias loses c, B's bias gains
+     * {@code W_B c} (summed over B's taps), and A's output range shrinks by c. Exact except for inputs
+     * below c (0.13% of a Gaussian) and at B's zero-padded borders, where the padding stands for 0
+     * instead of -c. Runs after equalization, whose ReLU6 -> ReLU makes the clamp shift-free.
+     */
+    public static GraphPass.Result absorbHighBias(Graph g) {
+        g.require(Graph.ACTIVATIONS_FUSED, "high-bias absorption");
+        List<Node> nodes = new ArrayList<>(g.nodes());
+        int layers = 0, channels = 0;
+        for (int[] p : chains(g, nodes)) {
+            Node a = nodes.get(p[0]), b = nodes.get(p[1]);
+            if (a.param(Node.STATS_BETA) == null || !a.hasFusedActivation() || a.f("fusedMin", Float.NEGATIVE_INFINITY) != 0f
+                    || a.f("fusedMax", Float.POSITIVE_INFINITY) != Float.POSITIVE_INFINITY) {
+                continue; // no statistics, or not a plain ReLU
+            }
+            float[] beta = a.param(Node.STATS_BETA).data(), gamma = a.param(Node.STATS_GAMMA).data();
+            float[] c = new float[beta.length];
+            int moved = 0;
+            for (int i = 0; i < c.length; i++) {
+                c[i] = Math.max(0f, beta[i] - 3 * gamma[i]);
+                moved += c[i] > 0 ? 1 : 0;
+            }
+            if (moved == 0) {
+                continue;
+            }
+            Map<String, Tensor> pa = new LinkedHashMap<>(a.params());
+            pa.put("B", new Tensor(new int[] {c.length}, subtract(a.param("B"), c)));
+            pa.put(Node.STATS_BETA, new Tensor(new int[] {c.length}, subtract(a.param(Node.STATS_BETA), c)));
+            Tensor wb = b.param("W");
+            int outB = wb.dim(0), k = b.op() == OpType.CONV ? wb.dim(2) * wb.dim(3) : 1;
+            boolean dwB = depthwise(b);
+            int inB = dwB ? 1 : wb.data().length / outB / k;
+            float[] bb = b.param("B") == null ? new float[outB] : b.param("B").data().clone();
+            for (int o = 0; o < outB; o++) {
+                double add = 0;
+                for (int i = 0; i < inB; i++) {
+                    double ci = c[dwB ? o : i];
+                    for (int t = 0; t < k; t++) {
+                        add += wb.data()[(o * inB + i) * k + t] * ci;
+                    }
+                }
+                bb[o] += (float) add;
+            }
+            Map<String, Tensor> pb = new LinkedHashMap<>(b.params());
+            pb.put("B", new Tensor(new int[] {outB}, bb));
+            nodes.set(p[0], a.withParams(pa));
+            nodes.set(p[1], b.withParams(pb));
+            layers++;
+            channels += moved;
+        }
+        return new GraphPass.Result(g.withNodes(nodes, null), channels + " channels of " + layers + " layers absorbed into the next layer");
+    }
+
+    private static float[] subtract(Tensor t, float[] c) {
+        float[] v = t == null ? new float[c.length] : t.data().clone();
+        for (int i = 0; i < c.length; i++) {
+            v[i] -= c[i];
+        }
+        return v;
     }
 
     private static boolean layer(Node n) {
