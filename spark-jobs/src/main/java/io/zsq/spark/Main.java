@@ -234,7 +234,8 @@ public final class Main {
         }
         sb.append("\nstage seconds:");
         ((Map<String, Double>) r.get("stage_seconds")).forEach((k, v) -> sb.append(String.format("  %s %.1f", k, v)));
-        sb.append(String.format("%nwrote %s, report.json and report.html%n", r.get("output_model")));
+        sb.append(String.format("%nwrote %s, model.qop.onnx and model.qdq.onnx (ONNX exports), report.json and report.html%n",
+                r.get("output_model")));
         return sb.toString();
     }
 }

@@ -3,6 +3,7 @@ package io.zsq.spark;
 import io.zsq.core.data.IdxDataset;
 import io.zsq.core.data.Preprocessing;
 import io.zsq.core.exec.Fp32Engine;
+import io.zsq.core.export.OnnxExport;
 import io.zsq.core.imports.ModelImporter;
 import io.zsq.core.ir.Graph;
 import io.zsq.core.passes.Canonicalize;
@@ -354,6 +355,14 @@ public final class QuantizeJob {
         }
         Path modelFile = o.out().resolve("model.zsq");
         variants.get(0).model().save(modelFile);
+        Map<String, Object> exports = new LinkedHashMap<>();
+        for (OnnxExport.Form f : OnnxExport.Form.values()) {
+            Path p = o.out().resolve(f == OnnxExport.Form.QOPERATOR ? "model.qop.onnx" : "model.qdq.onnx");
+            OnnxExport.write(variants.get(0).model(), f, p);
+            exports.put(f.name().toLowerCase(java.util.Locale.ROOT), Map.of("file", p.toString(), "bytes", Files.size(p),
+                    "opsets", "ai.onnx " + OnnxExport.OPSET + ", " + OnnxExport.MS + " 1"));
+        }
+        report0.put("onnx_exports", exports);
         end("lower");
 
         Map<String, Object> report = new LinkedHashMap<>();

@@ -114,6 +114,11 @@ class PipelineTest {
                 .calib(out.resolve("calib")).layerBits("/l1/c1/Conv=w4a4").build().run(jsc);
         assertTrue((Double) ((List<Map<String, Object>>) r2.get("results")).get(0).get("agreement_with_fake_quant") >= 98.5);
         assertEquals("auto", r2.get("bn_ranges"));
+        Map<String, Object> onnx = (Map<String, Object>) r2.get("onnx_exports");
+        for (String f : new String[] {"model.qop.onnx", "model.qdq.onnx"}) {
+            assertTrue(Files.size(out2.resolve(f)) > 1000, f); // run in ONNX Runtime by zsq-core's OnnxExportTest
+        }
+        assertEquals(2, onnx.size(), onnx.toString());
         for (Map<String, Object> layer : (List<Map<String, Object>>) r2.get("layers")) {
             // --bn-ranges auto: only the 4-bit activation takes its range from the BatchNorm statistics
             assertEquals(layer.get("id").equals("/l1/c1/Conv") ? "batchnorm statistics" : "calibration data", layer.get("range_source"),

@@ -38,17 +38,7 @@ class IntegerMatchesSimulationTest {
         int n = 48;
         float[] x = Fixtures.test(2 * n).batch(0, 2 * n, Fixtures.PRE);
         float[] calib = java.util.Arrays.copyOfRange(x, 0, x.length / 2), eval = java.util.Arrays.copyOfRange(x, x.length / 2, x.length);
-        Fp32Engine.Trace t = Fp32Engine.forward(g, calib, n, null);
-        Map<String, QParams> points = new LinkedHashMap<>();
-        for (String tensor : QuantPoints.of(g)) {
-            double lo = 0, hi = 0;
-            for (float v : t.get(tensor)) {
-                lo = Math.min(lo, v);
-                hi = Math.max(hi, v);
-            }
-            double shrink = tensor.equals(g.input()) ? 1 : 0.6;
-            points.put(tensor, scheme.activation(shrink * lo, shrink * hi, bits));
-        }
+        Map<String, QParams> points = Fixtures.minMaxPoints(g, scheme, calib, n, 0.6);
         IntModel m = LowerToInteger.lower(g, points, scheme, Map.of());
         FakeQuant.Simulation sim = FakeQuant.of(g, points, scheme);
         Fp32Engine.Trace st = Fp32Engine.forward(sim.graph(), eval, n, sim.hook());

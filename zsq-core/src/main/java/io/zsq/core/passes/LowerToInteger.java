@@ -114,8 +114,30 @@ public final class LowerToInteger {
             meta.put("layerBits", "weights " + scheme.layerWeightBits() + ", activations " + scheme.layerActivationBits());
         }
         meta.put("activationBits", Integer.toString(bitsOf(qi)));
+        // every tensor's real scale, zero point and integer range, for exporters (ONNX) and callers at the float boundary
+        meta.put(TENSOR_PREFIX + g.input(), describe(qi));
+        for (Node n : g.nodes()) {
+            meta.put(TENSOR_PREFIX + n.output(), describe(act.get(n.output())));
+        }
         int[] outShape = g.shape(g.output()).length == 1 ? new int[] {g.shape(g.output())[0], 1, 1} : g.shape(g.output());
         return new IntModel(meta, g.input(), g.inputShape(), g.output(), outShape, layers);
+    }
+
+    /** Metadata key prefix of a tensor's quantization: value {@code "scale zeroPoint qmin qmax"}. */
+    public static final String TENSOR_PREFIX = "tensor.";
+
+    private static String describe(QParams q) {
+        return q.scale() + " " + q.zeroPoint() + " " + q.qmin() + " " + q.qmax();
+    }
+
+    /** The quantization of {@code tensor} written by {@link #lower}, or null. */
+    public static QParams tensorQuantization(IntModel m, String tensor) {
+        String v = m.metadata().get(TENSOR_PREFIX + tensor);
+        if (v == null) {
+            return null;
+        }
+        String[] f = v.split(" ");
+        return new QParams(Float.parseFloat(f[0]), Integer.parseInt(f[1]), Integer.parseInt(f[2]), Integer.parseInt(f[3]));
     }
 
     private static int bitsOf(QParams q) {
