@@ -25,9 +25,10 @@ import java.util.Set;
  * <p>File format ({@code .zsq}), big-endian: magic {@code "ZSQM"}, int format version, metadata
  * (count, then UTF key/value pairs: provenance and the input/output quantization written by the
  * exporter as decimal strings, for callers at the float boundary), input name and shape, output
- * name and shape, layer count, layers ({@link Layer#write}). Version 2 changed no bytes, only the
- * meaning of the requantization (one rounding instead of gemmlowp's two, see {@link FixedPoint});
- * version 1 files are refused rather than run with a rounding they were not calibrated for.
+ * name and shape, layer count, layers ({@link Layer#write}). Version 2: requantization rounds once
+ * instead of gemmlowp's twice (see {@link FixedPoint}), and weights of 4 bits or fewer are stored
+ * packed, two per byte, low nibble first; version 1 files are refused rather than run with a rounding
+ * they were not calibrated for.
  */
 public record IntModel(Map<String, String> metadata, String inputName, int[] inputShape, String outputName,
                        int[] outputShape, List<Layer> layers) {

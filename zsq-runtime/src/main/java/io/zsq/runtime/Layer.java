@@ -40,6 +40,16 @@ public sealed interface Layer {
             if (bias.length != outC || multiplier.length != outC || shift.length != outC) {
                 throw new IllegalArgumentException("conv " + output + ": per-channel arrays must have " + outC + " entries");
             }
+            if (weightBits < 2 || weightBits > 8) {
+                throw new IllegalArgumentException("conv " + output + ": weight bits must be 2..8, got " + weightBits);
+            }
+            int wMin = -(1 << (weightBits - 1)), wMax = (1 << (weightBits - 1)) - 1;
+            for (int i = 0; i < weights.length; i++) {
+                if (weights[i] < wMin || weights[i] > wMax) {
+                    throw new IllegalArgumentException("conv " + output + ": weight " + i + " = " + weights[i] + " is outside the "
+                            + weightBits + "-bit range [" + wMin + ", " + wMax + "]");
+                }
+            }
             for (int i = 0; i < outC; i++) {
                 if (shift[i] < -31 || shift[i] > 30) {
                     throw new IllegalArgumentException("conv " + output + ": shift out of [-31, 30] at channel " + i + ": " + shift[i]);
@@ -127,7 +137,8 @@ public sealed interface Layer {
                 ints(out, c.inShape()); ints(out, c.outShape());
                 ints(out, new int[] {c.kh(), c.kw(), c.strideH(), c.strideW(), c.padTop(), c.padLeft(), c.groups(),
                         c.weightBits(), c.inZeroPoint(), c.outZeroPoint(), c.actMin(), c.actMax()});
-                out.writeInt(c.weights().length); out.write(c.weights());
+                out.writeInt(c.weights().length);
+                out.write(c.weightBits() <= 4 ? pack4(c.weights()) : c.weights());
                 ints(out, c.bias()); ints(out, c.multiplier()); ints(out, c.shift());
         } else if (l instanceof Add a) {
                 out.writeUTF(a.a()); out.writeUTF(a.b()); out.writeUTF(a.output());
@@ -156,7 +167,13 @@ public sealed interface Layer {
                 String i = in.readUTF(), o = in.readUTF();
                 int[] is = ints(in), os = ints(in), p = ints(in);
                 byte[] w = new byte[checkedLength(in.readInt())];
-                in.readFully(w);
+                if (p[7] <= 4) {
+                    byte[] packed = new byte[(w.length + 1) / 2];
+                    in.readFully(packed);
+                    unpack4(packed, w);
+                } else {
+                    in.readFully(w);
+                }
                 return new Conv(i, o, is, os, p[0], p[1], p[2], p[3], p[4], p[5], p[6], w, p[7], ints(in), ints(in), ints(in),
                         p[8], p[9], p[10], p[11]);
             }
@@ -180,6 +197,22 @@ public sealed interface Layer {
                 return new Reshape(i, o, ints(in));
             }
             default -> throw new IOException("unknown layer tag " + tag);
+        }
+    }
+
+    /** Two 4-bit two's-complement values per byte, the first in the low nibble; an odd count leaves the last high nibble 0. */
+    static byte[] pack4(byte[] w) {
+        byte[] p = new byte[(w.length + 1) / 2];
+        for (int i = 0; i < w.length; i++) {
+            p[i / 2] |= (byte) ((w[i] & 0xF) << (4 * (i % 2)));
+        }
+        return p;
+    }
+
+    static void unpack4(byte[] packed, byte[] w) {
+        for (int i = 0; i < w.length; i++) {
+            int nibble = (packed[i / 2] >> (4 * (i % 2))) & 0xF;
+            w[i] = (byte) ((nibble << 28) >> 28); // sign-extend
         }
     }
 

@@ -144,8 +144,12 @@ class KernelsTest {
 
     static IntModel tinyModel(SplittableRandom r) {
         Layer.Conv c1 = randomConv(r, "in", "c1", 3, 8, 8, false);
+        byte[] w4 = new byte[c1.outShape()[0] * c1.outShape()[0] * 9]; // 4-bit weights: stored packed
+        for (int i = 0; i < w4.length; i++) {
+            w4[i] = (byte) r.nextInt(-8, 8);
+        }
         Layer.Conv c2 = new Layer.Conv("c1", "c2", c1.outShape(), c1.outShape(), 3, 3, 1, 1, 1, 1, 1,
-                new byte[c1.outShape()[0] * c1.outShape()[0] * 9], 8, new int[c1.outShape()[0]], fill(c1.outShape()[0], 1 << 30),
+                w4, 4, new int[c1.outShape()[0]], fill(c1.outShape()[0], 1 << 30),
                 new int[c1.outShape()[0]], 0, 0, -128, 127);
         List<Layer> layers = new ArrayList<>(List.of(c1, c2));
         layers.add(new Layer.Add("c1", "c2", "sum", c1.outShape(), 0, 1 << 30, 0, 0, 1 << 30, 0, 20, 0, 1 << 30, -20, 0, 127));
