@@ -15,6 +15,12 @@ public final class Main {
             usage: zsq quantize --model M --out DIR [options]
                    zsq synth --model M --out DIR --count N [--batch B] [--steps S] [--method M] [--seed X] [--threads T]
                              [--lr X] [--mean V --std V] [--real-data DIR] [--quiet]
+                   zsq bench --model M [--threads T[,T...]] [--batch B[,B...]] [--seconds S] [--mean V --std V] [--out DIR]
+                             [--data DIR]
+                             M: an FP32 model (quantized with the defaults first, into --out or a temporary folder)
+                             or an output folder of zsq quantize; prints images/s of zsq-runtime int8, ONNX Runtime
+                             int8 (the QOperator export) and FP32, and the IR executor FP32, for each batch size and
+                             thread count (default 1,64 and 1,2; 3 s per cell), and the file sizes
 
             quantize options:
 
@@ -98,6 +104,9 @@ public final class Main {
         if (args[0].equals("synth")) {
             return synth(args);
         }
+        if (args[0].equals("bench")) {
+            return bench(args);
+        }
         if (!args[0].equals("quantize")) {
             throw new IllegalArgumentException("unknown command '" + args[0] + "' (try zsq --help)");
         }
@@ -158,6 +167,37 @@ public final class Main {
         Map<String, Object> report = job.run();
         System.out.print(table(report));
         return 0;
+    }
+
+    /** {@code zsq bench}: inference speed on every engine, one table. */
+    static int bench(String[] args) throws Exception {
+        Map<String, String> o = new LinkedHashMap<>();
+        List<String> known = List.of("--model", "--out", "--threads", "--batch", "--seconds", "--mean", "--std", "--data");
+        for (int i = 1; i < args.length; i++) {
+            if (args[i].equals("--help")) {
+                System.out.printf(HELP, QuantizeJob.VERSION);
+                return 0;
+            } else if (known.contains(args[i]) && i + 1 < args.length) {
+                o.put(args[i], args[++i]);
+            } else {
+                throw new IllegalArgumentException("unknown or incomplete option '" + args[i] + "' (try zsq --help)");
+            }
+        }
+        if (!o.containsKey("--model")) {
+            throw new IllegalArgumentException("--model is required for zsq bench (an FP32 model, or an output folder of zsq quantize)");
+        }
+        return Bench.run(Path.of(o.get("--model")), o.containsKey("--out") ? Path.of(o.get("--out")) : null, ints("--threads",
+                o.getOrDefault("--threads", "1,2")), ints("--batch", o.getOrDefault("--batch", "1,64")),
+                Double.parseDouble(o.getOrDefault("--seconds", "3")), o.getOrDefault("--mean", "0"), o.getOrDefault("--std", "1"),
+                Path.of(o.getOrDefault("--data", "/usr/share/datasets/fashion-mnist")));
+    }
+
+    private static List<Integer> ints(String name, String v) {
+        List<Integer> l = new ArrayList<>();
+        for (String s : v.split(",")) {
+            l.add(intArg(name, s.trim()));
+        }
+        return l;
     }
 
     /** {@code zsq synth}: the calibration dataset alone. */

@@ -3,16 +3,22 @@ package io.zsq.runtime;
 import static io.zsq.runtime.FixedPoint.clamp;
 import static io.zsq.runtime.FixedPoint.multiplyByQuantizedMultiplier;
 
-/** Scalar integer kernels, one image at a time, NCHW. */
+/** Integer kernels, one image at a time, NCHW; convolutions go to {@link VectorKernels} when {@link IntSimd#ENABLED}. */
 public final class Kernels {
     private Kernels() {}
 
+    /** Convolution or dense layer: the Vector API kernel when enabled, else {@link #scalarConv}; the same bits either way. */
+    public static byte[] conv(Layer.Conv c, byte[] x) {
+        return IntSimd.ENABLED ? VectorKernels.conv(c, x) : scalarConv(c, x);
+    }
+
     /**
+     * The scalar convolution (the fallback, and the reference the vector kernel is tested against):
      * im2col of the zero-point-shifted input (padding contributes 0), then for each output channel a
      * multiply-accumulate over contiguous output positions, which the JIT vectorizes. Integer sums are
      * exact in any order, so this equals the definition bit for bit.
      */
-    public static byte[] conv(Layer.Conv c, byte[] x) {
+    public static byte[] scalarConv(Layer.Conv c, byte[] x) {
         int inC = c.inShape()[0], inH = c.inShape()[1], inW = c.inShape()[2];
         int outC = c.outShape()[0], outH = c.outShape()[1], outW = c.outShape()[2];
         int cpg = inC / c.groups(), opg = outC / c.groups();

@@ -1,0 +1,249 @@
+package io.zsq.spark;
+
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import io.zsq.core.data.IdxDataset;
+import io.zsq.core.data.Preprocessing;
+import io.zsq.core.exec.Fp32Engine;
+import io.zsq.core.exec.Simd;
+import io.zsq.core.export.OnnxExport;
+import io.zsq.core.imports.ModelImporter;
+import io.zsq.core.ir.Graph;
+import io.zsq.core.passes.LowerToInteger;
+import io.zsq.core.quant.FakeQuant;
+import io.zsq.core.quant.QParams;
+import io.zsq.runtime.IntModel;
+import io.zsq.runtime.IntRunner;
+import io.zsq.runtime.IntSimd;
+import java.io.IOException;
+import java.nio.FloatBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+/**
+ * {@code zsq bench}: inference speed of one model on every engine, measured in one run. An engine runs
+ * T worker threads, each a stream of batches of B images, single-threaded per call (ONNX Runtime with
+ * one intra-op thread), after a warm-up; images/s count all streams. Engines: zsq-runtime int8 (input
+ * quantization included), ONNX Runtime int8 on the QOperator export, ONNX Runtime FP32 on the source
+ * ONNX model, and the IR executor in FP32 (zsq-core: Vector API convolutions, ND4J dense layers).
+ */
+final class Bench {
+    private Bench() {}
+
+    interface Engine {
+        /** Runs one batch of {@code n} NCHW float images; returns something to keep the JIT honest. */
+        float run(float[] x, int n) throws Exception;
+    }
+
+    static int run(Path model, Path out, List<Integer> threads, List<Integer> batches, double seconds, String mean, String std,
+                   Path data) throws Exception {
+        Preprocessing pre = Preprocessing.parse(mean, std);
+        Path dir;
+        Path fp32;
+        if (Files.isDirectory(model) && Files.exists(model.resolve("model.zsq"))) {
+            dir = model;
+            java.util.regex.Matcher mm = java.util.regex.Pattern.compile("\"model\"\\s*:\\s*\"([^\"]*)\"")
+                    .matcher(Files.readString(dir.resolve("report.json")));
+            if (!mm.find()) {
+                throw new IOException(dir.resolve("report.json") + ": no \"model\" entry (the FP32 model the folder was quantized from)");
+            }
+            fp32 = Path.of(mm.group(1));
+        } else {
+            dir = out != null ? out : Files.createTempDirectory("zsq-bench");
+            fp32 = model;
+            if (!Files.exists(dir.resolve("model.zsq"))) {
+                System.err.println("zsq bench: quantizing " + model + " with the defaults (W8A8) into " + dir);
+                QuantizeJob.builder().model(model).out(dir).preprocessing(mean, std).gaussianBaseline(false).quiet(true)
+                        .build().run();
+            }
+        }
+        IntModel m = IntModel.load(dir.resolve("model.zsq"));
+        Graph g = ModelImporter.load(fp32);
+        int[] in = g.inputShape();
+        int per = in[0] * in[1] * in[2];
+        int maxBatch = batches.stream().mapToInt(Integer::intValue).max().orElse(1);
+        float[] pool = images(data, pre, per, Math.max(256, maxBatch), in);
+        QParams qi = LowerToInteger.tensorQuantization(m, m.inputName());
+        OrtEnvironment env = ortEnvironment();
+        OrtSession.SessionOptions opts = new OrtSession.SessionOptions();
+        opts.setIntraOpNumThreads(1);
+        opts.setInterOpNumThreads(1);
+        byte[] qop = OnnxExport.export(m, OnnxExport.Form.QOPERATOR);
+        List<String> names = new ArrayList<>();
+        List<Engine> engines = new ArrayList<>();
+        IntRunner runner = new IntRunner(m);
+        names.add("zsq-runtime int8");
+        engines.add((x, n) -> {
+            byte[][] q = FakeQuant.quantizeInput(x, n, qi);
+            float s = 0;
+            for (byte[] img : q) {
+                s += runner.run(img)[0];
+            }
+            return s;
+        });
+        OrtSession ortInt8 = env.createSession(qop, opts);
+        names.add("ONNX Runtime int8 (QOperator export)");
+        engines.add((x, n) -> ort(env, ortInt8, x, n, in));
+        OrtSession ortFp32 = fp32.toString().endsWith(".onnx") ? env.createSession(fp32.toString(), opts) : null;
+        if (ortFp32 != null) {
+            names.add("ONNX Runtime FP32 (source model)");
+            engines.add((x, n) -> ort(env, ortFp32, x, n, in));
+        }
+        names.add("IR executor FP32 (ND4J + Vector API)");
+        engines.add((x, n) -> Fp32Engine.run(g, x, n)[0]);
+
+        StringBuilder t = new StringBuilder();
+        t.append(String.format("zsq bench: %s (%s)%n", fp32, dir.resolve("model.zsq")));
+        t.append(String.format("machine: %d cores, %s %s, Java %s; %s; FP32 convolutions: %s%n", Runtime.getRuntime().availableProcessors(),
+                System.getProperty("os.arch"), System.getProperty("os.name"), System.getProperty("java.version"), IntSimd.describe(),
+                Simd.describe()));
+        t.append(String.format("each cell: T streams of batch B for %.1f s after a %.1f s warm-up; ONNX Runtime %s, 1 intra-op thread per call%n%n",
+                seconds, warmup(seconds), ortVersion()));
+        t.append(String.format("%-38s", "images/s"));
+        for (int b : batches) {
+            for (int th : threads) {
+                t.append(String.format(" %14s", "B=" + b + " T=" + th));
+            }
+        }
+        t.append('\n');
+        double[][] ips = new double[engines.size()][batches.size() * threads.size()];
+        for (int e = 0; e < engines.size(); e++) {
+            t.append(String.format("%-38s", names.get(e)));
+            int col = 0;
+            for (int b : batches) {
+                for (int th : threads) {
+                    ips[e][col] = measure(engines.get(e), pool, per, b, th, seconds);
+                    t.append(String.format(" %14.1f", ips[e][col]));
+                    col++;
+                }
+            }
+            t.append('\n');
+            System.err.printf("zsq bench: %s done%n", names.get(e));
+        }
+        t.append(String.format("%-38s", "zsq int8 / ORT int8"));
+        for (int c = 0; c < ips[0].length; c++) {
+            t.append(String.format(" %14.2f", ips[0][c] / ips[1][c]));
+        }
+        t.append("\n\nfile sizes (bytes)\n");
+        t.append(String.format("  FP32 source model            %10d  %s%n", Files.size(fp32), fp32.getFileName()));
+        t.append(String.format("  zsq integer model            %10d  model.zsq (%s-bit weights%s)%n", Files.size(dir.resolve("model.zsq")),
+                m.metadata().get("weightBits"), Integer.parseInt(m.metadata().getOrDefault("weightBits", "8")) <= 4 ? ", packed two per byte" : ""));
+        t.append(String.format("  ONNX QOperator export        %10d%n", qop.length));
+        t.append(String.format("  ONNX QDQ export              %10d%n", OnnxExport.export(m, OnnxExport.Form.QDQ).length));
+        System.out.print(t);
+        ortInt8.close();
+        if (ortFp32 != null) {
+            ortFp32.close();
+        }
+        return 0;
+    }
+
+    /**
+     * ONNX Runtime's environment, created on a thread with a 64 MB stack: with the CLI's long class path
+     * (Spark's ~220 jars), creating it on the main thread (1 MB stack) crashes the JVM in native code
+     * (measured: ORT 1.29, JDK 17; a short class path or -Xss8m avoids it).
+     */
+    static OrtEnvironment ortEnvironment() throws InterruptedException {
+        OrtEnvironment[] env = new OrtEnvironment[1];
+        Thread t = new Thread(null, () -> env[0] = OrtEnvironment.getEnvironment(), "ort-init", 64L << 20);
+        t.start();
+        t.join();
+        if (env[0] == null) {
+            throw new IllegalStateException("ONNX Runtime did not start (see the error above)");
+        }
+        return env[0];
+    }
+
+    private static String ortVersion() {
+        try {
+            return OrtEnvironment.getEnvironment().getVersion();
+        } catch (Exception e) {
+            return "?";
+        }
+    }
+
+    private static float ort(OrtEnvironment env, OrtSession s, float[] x, int n, int[] in) throws OrtException {
+        try (OnnxTensor t = OnnxTensor.createTensor(env, FloatBuffer.wrap(x, 0, n * in[0] * in[1] * in[2]), new long[] {n, in[0], in[1], in[2]});
+             OrtSession.Result r = s.run(Map.of(s.getInputNames().iterator().next(), t))) {
+            return ((float[][]) r.get(0).getValue())[0][0];
+        }
+    }
+
+    /** Test images when the dataset is there (speed does not depend on it much), else uniform noise in the valid range. */
+    private static float[] images(Path data, Preprocessing pre, int per, int n, int[] in) {
+        if (data != null && Files.isDirectory(data)) {
+            try {
+                IdxDataset d = IdxDataset.load(data, "t10k", n);
+                if (d.channels() == in[0] && d.height() == in[1] && d.width() == in[2]) {
+                    return d.batch(0, n, pre);
+                }
+            } catch (RuntimeException e) {
+                // fall through to noise
+            }
+        }
+        float[][] range = pre.inputRange(in[0]);
+        SplittableRandom r = new SplittableRandom(1);
+        float[] x = new float[n * per];
+        for (int i = 0; i < x.length; i++) {
+            int c = (i % per) / (in[1] * in[2]);
+            x[i] = (float) (range[0][c] + r.nextDouble() * (range[1][c] - range[0][c]));
+        }
+        return x;
+    }
+
+    /** Long enough for the JIT to compile the vector kernels (about 1-2 s of a run). */
+    static double warmup(double seconds) {
+        return Math.max(2.0, seconds / 2);
+    }
+
+    /** Images/s of T threads, each running batches of B from its own slice of the pool, for {@code seconds}. */
+    private static double measure(Engine e, float[] pool, int per, int batch, int threads, double seconds) throws Exception {
+        int images = pool.length / per;
+        ExecutorService ex = Executors.newFixedThreadPool(threads);
+        try {
+            for (int phase = 0; phase < 2; phase++) {
+                double limit = phase == 0 ? warmup(seconds) : seconds;
+                List<Future<long[]>> fs = new ArrayList<>();
+                long start = System.nanoTime();
+                for (int t = 0; t < threads; t++) {
+                    int id = t;
+                    Callable<long[]> task = () -> {
+                        long done = 0;
+                        int at = (id * batch) % (images - batch + 1);
+                        float[] x = new float[batch * per];
+                        while (System.nanoTime() - start < limit * 1e9) {
+                            System.arraycopy(pool, at * per, x, 0, batch * per);
+                            e.run(x, batch);
+                            done += batch;
+                            at = (at + batch) % (images - batch + 1);
+                        }
+                        return new long[] {done, System.nanoTime()};
+                    };
+                    fs.add(ex.submit(task));
+                }
+                long total = 0, end = start;
+                for (Future<long[]> f : fs) {
+                    long[] r = f.get();
+                    total += r[0];
+                    end = Math.max(end, r[1]);
+                }
+                if (phase == 1) {
+                    return total / ((end - start) / 1e9);
+                }
+            }
+            throw new IllegalStateException("unreachable");
+        } finally {
+            ex.shutdown();
+        }
+    }
+}

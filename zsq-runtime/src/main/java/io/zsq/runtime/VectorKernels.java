@@ -1,0 +1,173 @@
+package io.zsq.runtime;
+
+import static io.zsq.runtime.FixedPoint.clamp;
+import static io.zsq.runtime.FixedPoint.multiplyByQuantizedMultiplier;
+
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * int8 convolution with the JDK Vector API: an im2col of the raw int8 input (padding holds the input
+ * zero point) and, per group, a GEMM {@code acc[o][p] = sum_k w[o][k] x[k][p]} whose int8 operands
+ * are widened to int32 lanes ({@code B2I}) and multiplied-accumulated in a register tile of 4 output
+ * channels x 2 vectors of output positions. The zero point comes out as a per-channel constant,
+ * {@code acc = bias - zx * sum_k w[o][k] + sum_k w[o][k] x[k]}. When there are fewer output positions
+ * than lanes (dense layers) the product runs along k instead. Integer sums are exact in any order, so
+ * the results equal {@link Kernels}' scalar loops bit for bit (tested). Only loaded when the
+ * {@code jdk.incubator.vector} module is present (see {@link IntSimd}). As in zsq-core's float
+ * kernels, vectors live only inside one flat loop (JDK 17's C2 boxes vectors carried through nested
+ * loops).
+ */
+final class VectorKernels {
+    static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
+    static final VectorSpecies<Byte> B = VectorSpecies.of(byte.class, VectorShape.forBitSize(I.length() * 8));
+    static final int L = I.length();
+
+    private VectorKernels() {}
+
+    static byte[] conv(Layer.Conv c, byte[] x) {
+        int inC = c.inShape()[0], inH = c.inShape()[1], inW = c.inShape()[2];
+        int outC = c.outShape()[0], outH = c.outShape()[1], outW = c.outShape()[2];
+        int groups = c.groups(), cpg = inC / groups, opg = outC / groups;
+        int kh = c.kh(), kw = c.kw(), k = cpg * kh * kw, p = outH * outW;
+        byte[] w = c.weights();
+        byte zx = (byte) c.inZeroPoint();
+        int pp = p >= L ? (p + 2 * L - 1) / (2 * L) * (2 * L) : p; // positions padded to whole tiles
+        byte[] cols = new byte[k * pp];
+        int[] acc = new int[opg * pp];
+        byte[] y = new byte[outC * p];
+        for (int g = 0; g < groups; g++) {
+            im2col(c, x, g * cpg, cpg, cols, pp, zx);
+            if (p >= L) {
+                gemm(w, g * opg * k, opg, k, cols, pp, acc);
+            } else {
+                dots(w, g * opg * k, opg, k, cols, pp, p, acc);
+            }
+            for (int oo = 0; oo < opg; oo++) {
+                int o = g * opg + oo;
+                int wsum = 0;
+                for (int kk = 0; kk < k; kk++) {
+                    wsum += w[o * k + kk];
+                }
+                int base = c.bias()[o] - c.inZeroPoint() * wsum;
+                int m = c.multiplier()[o], s = c.shift()[o], zo = c.outZeroPoint(), lo = c.actMin(), hi = c.actMax();
+                for (int i = 0; i < p; i++) {
+                    y[o * p + i] = (byte) clamp(zo + multiplyByQuantizedMultiplier(base + acc[oo * pp + i], m, s), lo, hi);
+                }
+            }
+        }
+        return y;
+    }
+
+    /** Rows {@code (ic, ky, kx)} of the group's raw input, {@code pp} wide; outside the image, the zero point. */
+    private static void im2col(Layer.Conv c, byte[] x, int c0, int cpg, byte[] cols, int pp, byte zx) {
+        int inH = c.inShape()[1], inW = c.inShape()[2], outH = c.outShape()[1], outW = c.outShape()[2];
+        int kh = c.kh(), kw = c.kw(), sh = c.strideH(), sw = c.strideW(), pt = c.padTop(), pl = c.padLeft();
+        java.util.Arrays.fill(cols, zx);
+        for (int ic = 0; ic < cpg; ic++) {
+            int plane = (c0 + ic) * inH;
+            for (int ky = 0; ky < kh; ky++) {
+                for (int kx = 0; kx < kw; kx++) {
+                    int row = ((ic * kh + ky) * kw + kx) * pp;
+                    for (int oy = 0; oy < outH; oy++) {
+                        int iy = oy * sh - pt + ky;
+                        if (iy < 0 || iy >= inH) {
+                            continue;
+                        }
+                        int src = (plane + iy) * inW, dst = row + oy * outW;
+                        if (sw == 1) {
+                            int ox0 = Math.max(0, pl - kx), ox1 = Math.min(outW, inW + pl - kx); // ix = ox - pl + kx inside
+                            if (ox1 > ox0) {
+                                System.arraycopy(x, src + ox0 - pl + kx, cols, dst + ox0, ox1 - ox0);
+                            }
+                        } else {
+                            for (int ox = 0; ox < outW; ox++) {
+                                int ix = ox * sw - pl + kx;
+                                if (ix >= 0 && ix < inW) {
+                                    cols[dst + ox] = x[src + ix];
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * {@code acc[o][p] = sum_k w[w0 + o*k + kk] * cols[kk][p]} for {@code pp} a multiple of 2L: tiles of
+     * 4 (or 1) channels x 2 vectors, one flat loop over k per tile.
+     */
+    private static void gemm(byte[] w, int w0, int rows, int k, byte[] cols, int pp, int[] acc) {
+        int o = 0;
+        for (; o + 4 <= rows; o += 4) {
+            int r0 = w0 + o * k, r1 = r0 + k, r2 = r1 + k, r3 = r2 + k;
+            for (int p = 0; p < pp; p += 2 * L) {
+                IntVector a00 = IntVector.zero(I), a01 = IntVector.zero(I), a10 = IntVector.zero(I), a11 = IntVector.zero(I);
+                IntVector a20 = IntVector.zero(I), a21 = IntVector.zero(I), a30 = IntVector.zero(I), a31 = IntVector.zero(I);
+                for (int kk = 0, off = p; kk < k; kk++, off += pp) {
+                    IntVector x0 = (IntVector) ByteVector.fromArray(B, cols, off).convertShape(VectorOperators.B2I, I, 0);
+                    IntVector x1 = (IntVector) ByteVector.fromArray(B, cols, off + L).convertShape(VectorOperators.B2I, I, 0);
+                    int v0 = w[r0 + kk], v1 = w[r1 + kk], v2 = w[r2 + kk], v3 = w[r3 + kk];
+                    a00 = x0.mul(v0).add(a00);
+                    a01 = x1.mul(v0).add(a01);
+                    a10 = x0.mul(v1).add(a10);
+                    a11 = x1.mul(v1).add(a11);
+                    a20 = x0.mul(v2).add(a20);
+                    a21 = x1.mul(v2).add(a21);
+                    a30 = x0.mul(v3).add(a30);
+                    a31 = x1.mul(v3).add(a31);
+                }
+                a00.intoArray(acc, o * pp + p);
+                a01.intoArray(acc, o * pp + p + L);
+                a10.intoArray(acc, (o + 1) * pp + p);
+                a11.intoArray(acc, (o + 1) * pp + p + L);
+                a20.intoArray(acc, (o + 2) * pp + p);
+                a21.intoArray(acc, (o + 2) * pp + p + L);
+                a30.intoArray(acc, (o + 3) * pp + p);
+                a31.intoArray(acc, (o + 3) * pp + p + L);
+            }
+        }
+        for (; o < rows; o++) {
+            int r0 = w0 + o * k;
+            for (int p = 0; p < pp; p += 2 * L) {
+                IntVector a0 = IntVector.zero(I), a1 = IntVector.zero(I);
+                for (int kk = 0, off = p; kk < k; kk++, off += pp) {
+                    int v0 = w[r0 + kk];
+                    a0 = ((IntVector) ByteVector.fromArray(B, cols, off).convertShape(VectorOperators.B2I, I, 0)).mul(v0).add(a0);
+                    a1 = ((IntVector) ByteVector.fromArray(B, cols, off + L).convertShape(VectorOperators.B2I, I, 0)).mul(v0).add(a1);
+                }
+                a0.intoArray(acc, o * pp + p);
+                a1.intoArray(acc, o * pp + p + L);
+            }
+        }
+    }
+
+    /** Few positions (a dense layer has one): for each row and position, a dot product along k in vectors. */
+    private static void dots(byte[] w, int w0, int rows, int k, byte[] cols, int pp, int p, int[] acc) {
+        byte[] col = new byte[k];
+        int kv = k - k % L;
+        for (int i = 0; i < p; i++) {
+            for (int kk = 0; kk < k; kk++) {
+                col[kk] = cols[kk * pp + i];
+            }
+            for (int o = 0; o < rows; o++) {
+                int r = w0 + o * k;
+                IntVector a = IntVector.zero(I);
+                for (int kk = 0; kk < kv; kk += L) {
+                    IntVector xv = (IntVector) ByteVector.fromArray(B, col, kk).convertShape(VectorOperators.B2I, I, 0);
+                    IntVector wv = (IntVector) ByteVector.fromArray(B, w, r + kk).convertShape(VectorOperators.B2I, I, 0);
+                    a = xv.mul(wv).add(a);
+                }
+                int s = a.reduceLanes(VectorOperators.ADD);
+                for (int kk = kv; kk < k; kk++) {
+                    s += w[r + kk] * col[kk];
+                }
+                acc[o * pp + i] = s;
+            }
+        }
+    }
+}
