@@ -31,4 +31,9 @@ public final class FixedPoint {
     public static int clamp(int v, int lo, int hi) {
         return v < lo ? lo : (v > hi ? hi : v);
     }
+
+    /** Clamps to {@code [lo, hi]}; for {@code zeroPoint + requantized} sums, which may leave the int range. */
+    public static int clamp(long v, int lo, int hi) {
+        return v < lo ? lo : (v > hi ? hi : (int) v);
+    }
 }

@@ -68,7 +68,7 @@ public final class Kernels {
                 }
                 int m = c.multiplier()[o], s = c.shift()[o], zo = c.outZeroPoint(), lo = c.actMin(), hi = c.actMax();
                 for (int i = 0; i < p; i++) {
-                    y[o * p + i] = (byte) clamp(zo + multiplyByQuantizedMultiplier(acc[i], m, s), lo, hi);
+                    y[o * p + i] = (byte) clamp((long) zo + multiplyByQuantizedMultiplier(acc[i], m, s), lo, hi);
                 }
             }
         }
@@ -81,7 +81,7 @@ public final class Kernels {
         for (int i = 0; i < xa.length; i++) {
             int va = multiplyByQuantizedMultiplier((xa[i] - a.aZeroPoint()) * ls, a.aMultiplier(), a.aShift());
             int vb = multiplyByQuantizedMultiplier((xb[i] - a.bZeroPoint()) * ls, a.bMultiplier(), a.bShift());
-            int v = a.outZeroPoint() + multiplyByQuantizedMultiplier(va + vb, a.outMultiplier(), a.outShift());
+            long v = (long) a.outZeroPoint() + multiplyByQuantizedMultiplier(va + vb, a.outMultiplier(), a.outShift());
             y[i] = (byte) clamp(v, a.actMin(), a.actMax());
         }
         return y;

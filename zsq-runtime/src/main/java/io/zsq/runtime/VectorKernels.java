@@ -5,6 +5,7 @@ import static io.zsq.runtime.FixedPoint.multiplyByQuantizedMultiplier;
 
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.LongVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
@@ -25,6 +26,7 @@ final class VectorKernels {
     static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
     static final VectorSpecies<Byte> B = VectorSpecies.of(byte.class, VectorShape.forBitSize(I.length() * 8));
     static final int L = I.length();
+    static final VectorSpecies<Long> LS = VectorSpecies.of(long.class, I.vectorShape());
 
     private VectorKernels() {}
 
@@ -53,19 +55,48 @@ final class VectorKernels {
                     wsum += w[o * k + kk];
                 }
                 int base = c.bias()[o] - c.inZeroPoint() * wsum;
-                int m = c.multiplier()[o], s = c.shift()[o], zo = c.outZeroPoint(), lo = c.actMin(), hi = c.actMax();
-                for (int i = 0; i < p; i++) {
-                    y[o * p + i] = (byte) clamp(zo + multiplyByQuantizedMultiplier(base + acc[oo * pp + i], m, s), lo, hi);
-                }
+                requantize(acc, oo * pp, p, base, c.multiplier()[o], c.shift()[o], c.outZeroPoint(), c.actMin(), c.actMax(), y, o * p);
             }
         }
         return y;
+    }
+
+    /**
+     * {@code y = clamp(zo + round((base + acc) * m * 2^s / 2^31), lo, hi)}, the single rounding of
+     * {@link FixedPoint#multiplyByQuantizedMultiplier}, in 64-bit lanes: the two halves of each int
+     * vector are widened, multiplied, rounded by an arithmetic shift, clamped (which makes int32
+     * saturation moot) and narrowed back.
+     */
+    private static void requantize(int[] acc, int off, int n, int base, int m, int s, int zo, int lo, int hi, byte[] y, int yoff) {
+        int t = 31 - s;
+        long round = 1L << (t - 1), lo2 = (long) lo - zo, hi2 = (long) hi - zo;
+        int nv = n - n % L;
+        for (int i = 0; i < nv; i += L) {
+            IntVector a = IntVector.fromArray(I, acc, off + i).add(base);
+            LongVector v0 = ((LongVector) a.convertShape(VectorOperators.I2L, LS, 0)).mul(m).add(round)
+                    .lanewise(VectorOperators.ASHR, t).max(lo2).min(hi2).add(zo);
+            LongVector v1 = ((LongVector) a.convertShape(VectorOperators.I2L, LS, 1)).mul(m).add(round)
+                    .lanewise(VectorOperators.ASHR, t).max(lo2).min(hi2).add(zo);
+            IntVector r = ((IntVector) v0.convertShape(VectorOperators.L2I, I, 0)).add((IntVector) v1.convertShape(VectorOperators.L2I, I, -1));
+            ((ByteVector) r.convertShape(VectorOperators.I2B, B, 0)).intoArray(y, yoff + i);
+        }
+        for (int i = nv; i < n; i++) {
+            y[yoff + i] = (byte) clamp((long) zo + multiplyByQuantizedMultiplier(base + acc[off + i], m, s), lo, hi);
+        }
     }
 
     /** Rows {@code (ic, ky, kx)} of the group's raw input, {@code pp} wide; outside the image, the zero point. */
     private static void im2col(Layer.Conv c, byte[] x, int c0, int cpg, byte[] cols, int pp, byte zx) {
         int inH = c.inShape()[1], inW = c.inShape()[2], outH = c.outShape()[1], outW = c.outShape()[2];
         int kh = c.kh(), kw = c.kw(), sh = c.strideH(), sw = c.strideW(), pt = c.padTop(), pl = c.padLeft();
+        if (kh == 1 && kw == 1 && sh == 1 && sw == 1 && pt == 0 && pl == 0 && outH == inH && outW == inW) {
+            int p = inH * inW; // pointwise: each row is an input plane
+            for (int ic = 0; ic < cpg; ic++) {
+                System.arraycopy(x, (c0 + ic) * p, cols, ic * pp, p);
+                java.util.Arrays.fill(cols, ic * pp + p, (ic + 1) * pp, zx);
+            }
+            return;
+        }
         java.util.Arrays.fill(cols, zx);
         for (int ic = 0; ic < cpg; ic++) {
             int plane = (c0 + ic) * inH;
