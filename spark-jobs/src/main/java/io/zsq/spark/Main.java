@@ -1,6 +1,7 @@
 package io.zsq.spark;
 
 import io.zsq.core.imports.ModelImportException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -15,6 +16,9 @@ public final class Main {
             usage: zsq quantize --model M --out DIR [options]
                    zsq synth --model M --out DIR --count N [--batch B] [--steps S] [--method M] [--seed X] [--threads T]
                              [--lr X] [--mean V --std V] [--real-data DIR] [--quiet]
+                   zsq run --model DIR|FILE.zsq --data DIR [--limit N] [--threads T] [--mean V --std V]
+                             the integer model alone (zsq-runtime) on an idx test set, T threads (default: all
+                             cores; the same predictions for any T); preprocessing from the model unless given
                    zsq bench --model M [--threads T[,T...]] [--batch B[,B...]] [--seconds S] [--mean V --std V] [--out DIR]
                              [--data DIR]
                              M: an FP32 model (quantized with the defaults first, into --out or a temporary folder)
@@ -107,6 +111,9 @@ public final class Main {
         if (args[0].equals("bench")) {
             return bench(args);
         }
+        if (args[0].equals("run")) {
+            return runModel(args);
+        }
         if (!args[0].equals("quantize")) {
             throw new IllegalArgumentException("unknown command '" + args[0] + "' (try zsq --help)");
         }
@@ -166,6 +173,52 @@ public final class Main {
         QuantizeJob job = b.build();
         Map<String, Object> report = job.run();
         System.out.print(table(report));
+        return 0;
+    }
+
+    /**
+     * {@code zsq run}: the integer model alone (zsq-runtime, no Spark) on an idx test set, on T threads;
+     * the input preprocessing comes from the model's metadata unless given.
+     */
+    static int runModel(String[] args) throws Exception {
+        Map<String, String> o = new LinkedHashMap<>();
+        List<String> known = List.of("--model", "--data", "--limit", "--threads", "--mean", "--std");
+        for (int i = 1; i < args.length; i++) {
+            if (known.contains(args[i]) && i + 1 < args.length) {
+                o.put(args[i], args[++i]);
+            } else {
+                throw new IllegalArgumentException("unknown or incomplete option '" + args[i] + "' (try zsq --help)");
+            }
+        }
+        for (String req : List.of("--model", "--data")) {
+            if (!o.containsKey(req)) {
+                throw new IllegalArgumentException(req + " is required for zsq run");
+            }
+        }
+        Path path = Path.of(o.get("--model"));
+        io.zsq.runtime.IntModel m = io.zsq.runtime.IntModel.load(Files.isDirectory(path) ? path.resolve("model.zsq") : path);
+        String mean = o.getOrDefault("--mean", m.metadata().get("input.mean")), std = o.getOrDefault("--std", m.metadata().get("input.std"));
+        if (mean == null || std == null) {
+            throw new IllegalArgumentException(path + ": the model does not record its input preprocessing; give --mean and --std");
+        }
+        io.zsq.core.data.IdxDataset d = io.zsq.core.data.IdxDataset.load(Path.of(o.get("--data")), "t10k",
+                o.containsKey("--limit") ? intArg("--limit", o.get("--limit")) : 0);
+        io.zsq.core.quant.QParams qi = io.zsq.core.passes.LowerToInteger.tensorQuantization(m, m.inputName());
+        if (qi == null) {
+            throw new IllegalArgumentException(path + ": no input quantization in the model metadata (re-run zsq quantize)");
+        }
+        int threads = intArg("--threads", o.getOrDefault("--threads", Integer.toString(Runtime.getRuntime().availableProcessors())));
+        byte[][] q = io.zsq.core.quant.FakeQuant.quantizeInput(d.batch(0, d.count(), io.zsq.core.data.Preprocessing.parse(mean, std)),
+                d.count(), qi);
+        long t0 = System.nanoTime();
+        byte[][] out = new io.zsq.runtime.IntRunner(m).runBatch(q, threads);
+        double secs = (System.nanoTime() - t0) / 1e9;
+        int correct = 0;
+        for (int i = 0; i < out.length; i++) {
+            correct += io.zsq.runtime.IntRunner.argmax(out[i]) == d.labels()[i] ? 1 : 0;
+        }
+        System.out.printf("zsq run: %s on %d images of %s: top-1 %.2f%%, %.1f images/s on %d threads (%s)%n", path, d.count(), o.get("--data"),
+                100.0 * correct / d.count(), d.count() / secs, threads, io.zsq.runtime.IntSimd.describe());
         return 0;
     }
 

@@ -83,7 +83,7 @@ public final class QuantizeJob {
     public record Options(Path model, Path out, List<Bits> bits, Path calib, Path eval, int evalLimit, Preprocessing pre,
                           String observer, String method, Path realData, int count, int batch, int steps, double lr, long seed, boolean gaussianBaseline,
                           boolean quiet, Scheme scheme, Map<String, Bits> layerBits, boolean equalize, String biasCorrection,
-                          String sizeBudget, String bnRanges, boolean absorbHighBias)
+                          String sizeBudget, String bnRanges, boolean absorbHighBias, String meanText, String stdText)
             implements Serializable {}
 
     /** Values of {@link Builder#biasCorrection}. */
@@ -194,7 +194,7 @@ public final class QuantizeJob {
             Scheme scheme = new Scheme(bits.get(0).weights(), bits.get(0).activations(), Scheme.parseGranularity(granularity),
                     weightFullRange, symmetricActivations, Map.of(), Map.of());
             return new QuantizeJob(new Options(model, out, bits, calib, eval, evalLimit, Preprocessing.parse(mean, std), observer,
-                    method, realData, count, batch, steps, lr, seed, gaussian, quiet, scheme, layerBits, equalize, biasCorrection, sizeBudget, bnRanges, absorbHighBias));
+                    method, realData, count, batch, steps, lr, seed, gaussian, quiet, scheme, layerBits, equalize, biasCorrection, sizeBudget, bnRanges, absorbHighBias, mean, std));
         }
     }
 
@@ -455,6 +455,9 @@ public final class QuantizeJob {
         m.put("calibration.observer", o.observer());
         m.put("dfq", "equalize=" + o.equalize() + " absorb-high-bias=" + o.absorbHighBias() + " bias-correction=" + o.biasCorrection());
         m.put("calibration.bnRanges", o.bnRanges());
+        // what the float input must go through before quantization (zsq run reads it back)
+        m.put("input.mean", o.meanText());
+        m.put("input.std", o.stdText());
         m.put("synthesis", "count=" + o.count() + " batch=" + o.batch() + " steps=" + o.steps() + " lr=" + o.lr() + " seed=" + o.seed());
         m.put("passes", String.join("; ", passes));
         return m;

@@ -119,6 +119,22 @@ class PipelineTest {
             assertTrue(Files.size(out2.resolve(f)) > 1000, f); // run in ONNX Runtime by zsq-core's OnnxExportTest
         }
         assertEquals(2, onnx.size(), onnx.toString());
+        // zsq run: the written model alone, preprocessing from its metadata, the same predictions on 1 and 2 threads
+        IntModel written = IntModel.load(out2.resolve("model.zsq"));
+        assertEquals("0.2860", written.metadata().get("input.mean"));
+        assertEquals(0, Main.run(new String[] {"run", "--model", out2.toString(), "--data", FASHION.toString(), "--limit", "100", "--threads", "2"}));
+        byte[][] imgs = new byte[40][];
+        java.util.SplittableRandom rnd = new java.util.SplittableRandom(2);
+        for (int i = 0; i < imgs.length; i++) {
+            imgs[i] = new byte[784];
+            for (int j = 0; j < 784; j++) {
+                imgs[i][j] = (byte) rnd.nextInt(-128, 128);
+            }
+        }
+        byte[][] one = new io.zsq.runtime.IntRunner(written).runBatch(imgs, 1), two = new io.zsq.runtime.IntRunner(written).runBatch(imgs, 2);
+        for (int i = 0; i < imgs.length; i++) {
+            org.junit.jupiter.api.Assertions.assertArrayEquals(one[i], two[i], "image " + i);
+        }
         for (Map<String, Object> layer : (List<Map<String, Object>>) r2.get("layers")) {
             // --bn-ranges auto: only the 4-bit activation takes its range from the BatchNorm statistics
             assertEquals(layer.get("id").equals("/l1/c1/Conv") ? "batchnorm statistics" : "calibration data", layer.get("range_source"),
