@@ -181,14 +181,9 @@ public final class Main {
      * the input preprocessing comes from the model's metadata unless given.
      */
     static int runModel(String[] args) throws Exception {
-        Map<String, String> o = new LinkedHashMap<>();
-        List<String> known = List.of("--model", "--data", "--limit", "--threads", "--mean", "--std");
-        for (int i = 1; i < args.length; i++) {
-            if (known.contains(args[i]) && i + 1 < args.length) {
-                o.put(args[i], args[++i]);
-            } else {
-                throw new IllegalArgumentException("unknown or incomplete option '" + args[i] + "' (try zsq --help)");
-            }
+        Map<String, String> o = options(args, List.of("--model", "--data", "--limit", "--threads", "--mean", "--std"), List.of());
+        if (o == null) {
+            return 0;
         }
         for (String req : List.of("--model", "--data")) {
             if (!o.containsKey(req)) {
@@ -224,17 +219,10 @@ public final class Main {
 
     /** {@code zsq bench}: inference speed on every engine, one table. */
     static int bench(String[] args) throws Exception {
-        Map<String, String> o = new LinkedHashMap<>();
-        List<String> known = List.of("--model", "--out", "--threads", "--batch", "--seconds", "--mean", "--std", "--data");
-        for (int i = 1; i < args.length; i++) {
-            if (args[i].equals("--help")) {
-                System.out.printf(HELP, QuantizeJob.VERSION);
-                return 0;
-            } else if (known.contains(args[i]) && i + 1 < args.length) {
-                o.put(args[i], args[++i]);
-            } else {
-                throw new IllegalArgumentException("unknown or incomplete option '" + args[i] + "' (try zsq --help)");
-            }
+        Map<String, String> o = options(args, List.of("--model", "--out", "--threads", "--batch", "--seconds", "--mean", "--std", "--data"),
+                List.of());
+        if (o == null) {
+            return 0;
         }
         if (!o.containsKey("--model")) {
             throw new IllegalArgumentException("--model is required for zsq bench (an FP32 model, or an output folder of zsq quantize)");
@@ -243,6 +231,27 @@ public final class Main {
                 o.getOrDefault("--threads", "1,2")), ints("--batch", o.getOrDefault("--batch", "1,64")),
                 Double.parseDouble(o.getOrDefault("--seconds", "3")), o.getOrDefault("--mean", "0"), o.getOrDefault("--std", "1"),
                 Path.of(o.getOrDefault("--data", "/usr/share/datasets/fashion-mnist")));
+    }
+
+    /**
+     * A subcommand's options: {@code --name value} for the names in {@code valued}, {@code --flag} (value
+     * "true") for those in {@code flags}; null after printing the help for {@code --help}.
+     */
+    private static Map<String, String> options(String[] args, List<String> valued, List<String> flags) {
+        Map<String, String> o = new LinkedHashMap<>();
+        for (int i = 1; i < args.length; i++) {
+            if (args[i].equals("--help")) {
+                System.out.printf(HELP, QuantizeJob.VERSION);
+                return null;
+            } else if (flags.contains(args[i])) {
+                o.put(args[i], "true");
+            } else if (valued.contains(args[i]) && i + 1 < args.length) {
+                o.put(args[i], args[++i]);
+            } else {
+                throw new IllegalArgumentException("unknown or incomplete option '" + args[i] + "' (try zsq --help)");
+            }
+        }
+        return o;
     }
 
     private static List<Integer> ints(String name, String v) {
@@ -255,22 +264,12 @@ public final class Main {
 
     /** {@code zsq synth}: the calibration dataset alone. */
     static int synth(String[] args) throws Exception {
-        Map<String, String> o = new LinkedHashMap<>();
-        boolean quiet = false;
-        List<String> known = List.of("--model", "--out", "--count", "--batch", "--steps", "--method", "--seed", "--threads", "--lr",
-                "--mean", "--std", "--real-data");
-        for (int i = 1; i < args.length; i++) {
-            if (args[i].equals("--quiet")) {
-                quiet = true;
-            } else if (args[i].equals("--help")) {
-                System.out.printf(HELP, QuantizeJob.VERSION);
-                return 0;
-            } else if (known.contains(args[i]) && i + 1 < args.length) {
-                o.put(args[i], args[++i]);
-            } else {
-                throw new IllegalArgumentException("unknown or incomplete option '" + args[i] + "' (try zsq --help)");
-            }
+        Map<String, String> o = options(args, List.of("--model", "--out", "--count", "--batch", "--steps", "--method", "--seed", "--threads",
+                "--lr", "--mean", "--std", "--real-data"), List.of("--quiet"));
+        if (o == null) {
+            return 0;
         }
+        boolean quiet = o.containsKey("--quiet");
         for (String req : List.of("--model", "--out", "--count")) {
             if (!o.containsKey(req)) {
                 throw new IllegalArgumentException(req + " is required for zsq synth");
