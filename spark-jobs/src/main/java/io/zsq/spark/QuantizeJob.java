@@ -396,6 +396,9 @@ public final class QuantizeJob {
             for (int v = 0; v < variants.size(); v++) {
                 rows.add(row(variants.get(v), 100.0 * counts[2 + 3 * v] / n, 100.0 * counts[3 + 3 * v] / n, 100.0 * counts[4 + 3 * v] / n));
             }
+            start("check-onnx");
+            checkExports(variants.get(0).model(), exports);
+            end("check-onnx");
         } else {
             for (Variant v : variants) {
                 rows.add(row(v, null, null, null));
@@ -503,6 +506,58 @@ public final class QuantizeJob {
         ByteArrayOutputStream bo = new ByteArrayOutputStream();
         m.write(bo);
         return new Variant(bits, source, canonical, scheme, points, bnRanged, bo.toByteArray());
+    }
+
+    /**
+     * Runs both ONNX exports of the written model in ONNX Runtime (on the driver) over the evaluation
+     * images and records, per form, the argmax agreement with zsq-runtime and the largest output
+     * difference in quantization steps.
+     */
+    private void checkExports(IntModel m, Map<String, Object> exports) throws IOException {
+        try {
+            checkExportsInOrt(m, exports);
+        } catch (ai.onnxruntime.OrtException | InterruptedException e) {
+            throw new IOException("checking the ONNX exports in ONNX Runtime: " + e.getMessage(), e);
+        }
+    }
+
+    private void checkExportsInOrt(IntModel m, Map<String, Object> exports) throws ai.onnxruntime.OrtException, InterruptedException {
+        IdxDataset data = IdxDataset.load(o.eval(), "t10k", o.evalLimit());
+        QParams qi = LowerToInteger.tensorQuantization(m, m.inputName()), qo = LowerToInteger.tensorQuantization(m, m.outputName());
+        int[] in = m.inputShape();
+        IntRunner runner = new IntRunner(m);
+        ai.onnxruntime.OrtEnvironment env = Bench.ortEnvironment();
+        for (Map.Entry<String, Object> e : exports.entrySet()) {
+            @SuppressWarnings("unchecked")
+            Map<String, Object> info = new LinkedHashMap<>((Map<String, Object>) e.getValue());
+            int agree = 0;
+            double worst = 0;
+            try (ai.onnxruntime.OrtSession s = env.createSession((String) info.get("file"), new ai.onnxruntime.OrtSession.SessionOptions())) {
+                for (int from = 0; from < data.count(); from += 500) {
+                    int n = Math.min(500, data.count() - from);
+                    float[] x = data.batch(from, n, o.pre());
+                    byte[][] ours = runner.runBatch(FakeQuant.quantizeInput(x, n, qi), Runtime.getRuntime().availableProcessors());
+                    float[][] ort;
+                    try (ai.onnxruntime.OnnxTensor t = ai.onnxruntime.OnnxTensor.createTensor(env, java.nio.FloatBuffer.wrap(x),
+                            new long[] {n, in[0], in[1], in[2]}); ai.onnxruntime.OrtSession.Result r = s.run(Map.of(s.getInputNames().iterator().next(), t))) {
+                        ort = (float[][]) r.get(0).getValue();
+                    }
+                    for (int i = 0; i < n; i++) {
+                        int a = 0;
+                        for (int j = 0; j < ort[i].length; j++) {
+                            worst = Math.max(worst, Math.abs(ort[i][j] - qo.dequantize(ours[i][j])) / qo.scale());
+                            a = ort[i][j] > ort[i][a] ? j : a;
+                        }
+                        agree += a == IntRunner.argmax(ours[i]) ? 1 : 0;
+                    }
+                }
+            }
+            info.put("onnxruntime_argmax_agreement_with_zsq_runtime", 100.0 * agree / data.count());
+            info.put("onnxruntime_max_output_difference_steps", worst);
+            exports.put(e.getKey(), info);
+            log.printf("zsq: %s export in ONNX Runtime: argmax agreement with zsq-runtime %.2f%% on %d images, outputs within %.2f steps%n",
+                    e.getKey(), 100.0 * agree / data.count(), data.count(), worst);
+        }
     }
 
     /** counts: [images, fp32 correct, then per variant: int correct, int == fake-quant argmax, fake-quant correct]. */

@@ -116,9 +116,14 @@ class PipelineTest {
         assertEquals("auto", r2.get("bn_ranges"));
         Map<String, Object> onnx = (Map<String, Object>) r2.get("onnx_exports");
         for (String f : new String[] {"model.qop.onnx", "model.qdq.onnx"}) {
-            assertTrue(Files.size(out2.resolve(f)) > 1000, f); // run in ONNX Runtime by zsq-core's OnnxExportTest
+            assertTrue(Files.size(out2.resolve(f)) > 1000, f);
         }
         assertEquals(2, onnx.size(), onnx.toString());
+        for (Object form : onnx.values()) { // run in ONNX Runtime on the evaluation images by the job itself
+            Map<String, Object> f = (Map<String, Object>) form;
+            assertTrue((Double) f.get("onnxruntime_argmax_agreement_with_zsq_runtime") >= 99.5, f.toString());
+            assertTrue((Double) f.get("onnxruntime_max_output_difference_steps") <= 1.001, f.toString());
+        }
         // zsq run: the written model alone, preprocessing from its metadata, the same predictions on 1 and 2 threads
         IntModel written = IntModel.load(out2.resolve("model.zsq"));
         assertEquals("0.2860", written.metadata().get("input.mean"));
