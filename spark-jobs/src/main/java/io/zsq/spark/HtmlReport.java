@@ -131,8 +131,11 @@ final class HtmlReport {
         row(h, "synthesis", report.get("synthesis"));
         row(h, "observer", report.get("observer"));
         row(h, "scheme", report.get("scheme"));
-        row(h, "equalization / bias correction", report.get("equalization") + " / " + report.get("bias_correction"));
+        row(h, "equalization / high-bias absorption / bias correction", report.get("equalization") + " / "
+                + report.get("high_bias_absorption") + " / " + report.get("bias_correction"));
+        row(h, "BatchNorm-statistics ranges", report.get("bn_ranges"));
         row(h, "passes", report.get("passes"));
+        row(h, "ONNX exports", report.get("onnx_exports"));
         h.append("</table>\n");
         h.append("<h2>Accuracy</h2>\n");
         if (report.get("fp32_top1") != null) {
@@ -151,12 +154,20 @@ final class HtmlReport {
                     .append(r.get("model_bytes")).append("</td></tr>\n");
         }
         h.append("</table>\n<h2>Layers (").append(esc(bitsLabel)).append(", the written model)</h2>\n");
-        h.append("<table><tr><th>layer</th><th>op</th><th>weight bits</th><th>weight SQNR dB</th><th>output range</th>")
+        Map<String, Object> source = new java.util.HashMap<>();
+        if (report.get("layers") instanceof List<?> layers) {
+            for (Object l : layers) {
+                Map<?, ?> m = (Map<?, ?>) l;
+                source.put(String.valueOf(m.get("id")), m.get("range_source"));
+            }
+        }
+        h.append("<table><tr><th>layer</th><th>op</th><th>weight bits</th><th>weight SQNR dB</th><th>output range</th><th>range from</th>")
                 .append("<th>activation bits</th><th>activation SQNR dB</th><th>sensitivity (KL)</th></tr>\n");
         for (LayerRow r : rows) {
             h.append("<tr><td class=l>").append(esc(r.id())).append("</td><td class=l>").append(r.op()).append("</td><td>")
                     .append(r.weightBits() == 0 ? "" : r.weightBits()).append("</td><td>").append(fmt(r.weightSqnr())).append("</td><td>")
-                    .append(String.format("[%.4g, %.4g]", r.lo(), r.hi())).append("</td><td>").append(r.activationBits()).append("</td><td>")
+                    .append(String.format("[%.4g, %.4g]", r.lo(), r.hi())).append("</td><td class=l>")
+                    .append(esc(String.valueOf(source.getOrDefault(r.id(), "")))).append("</td><td>").append(r.activationBits()).append("</td><td>")
                     .append(fmt(r.activationSqnr())).append("</td><td>").append(r.sensitivity() == null ? "" : String.format("%.3g", r.sensitivity()))
                     .append("</td></tr>\n");
         }

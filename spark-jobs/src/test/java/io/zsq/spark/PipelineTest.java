@@ -165,7 +165,8 @@ class PipelineTest {
                 .forEach(l -> widths.add(((io.zsq.runtime.Layer.Conv) l).weightBits()));
         assertTrue(widths.size() > 1, "mixed widths " + widths);
         String html = Files.readString(dir.resolve("mixed/report.html"));
-        assertTrue(html.contains("no real data was read") && html.contains("pareto.png") && html.contains("/l1/c1/Conv"), html);
+        assertTrue(html.contains("no real data was read") && html.contains("pareto.png") && html.contains("/l1/c1/Conv")
+                && html.contains("calibration data") && html.contains("model.qop.onnx"), html);
         for (String png : new String[] {"sqnr.png", "pareto.png"}) {
             java.awt.image.BufferedImage img = javax.imageio.ImageIO.read(dir.resolve("mixed").resolve(png).toFile());
             assertTrue(img != null && img.getWidth() == 900, png);
