@@ -31,6 +31,9 @@ final class VectorKernels {
     private VectorKernels() {}
 
     static byte[] conv(Layer.Conv c, byte[] x) {
+        if (c.groups() > 1 && c.groups() == c.inShape()[0] && c.groups() == c.outShape()[0] && c.strideW() == 1) {
+            return depthwise(c, x);
+        }
         int inC = c.inShape()[0], inH = c.inShape()[1], inW = c.inShape()[2];
         int outC = c.outShape()[0], outH = c.outShape()[1], outW = c.outShape()[2];
         int groups = c.groups(), cpg = inC / groups, opg = outC / groups;
@@ -57,6 +60,59 @@ final class VectorKernels {
                 int base = c.bias()[o] - c.inZeroPoint() * wsum;
                 requantize(acc, oo * pp, p, base, c.multiplier()[o], c.shift()[o], c.outZeroPoint(), c.actMin(), c.actMax(), y, o * p);
             }
+        }
+        return y;
+    }
+
+    /**
+     * Depthwise convolution with unit horizontal stride, without im2col: each channel's plane is copied
+     * into a buffer padded with the input zero point (and L columns of slack), and every output row
+     * is a sum over the taps of the weight times a contiguous slice of a padded input row, L positions
+     * at a time.
+     */
+    private static byte[] depthwise(Layer.Conv c, byte[] x) {
+        int ch = c.inShape()[0], inH = c.inShape()[1], inW = c.inShape()[2], outH = c.outShape()[1], outW = c.outShape()[2];
+        int kh = c.kh(), kw = c.kw(), sh = c.strideH(), pt = c.padTop(), pl = c.padLeft(), taps = kh * kw;
+        int rows = (outH - 1) * sh + kh, pw = (outW + L - 1) / L * L + kw; // padded plane: rows x pw
+        byte zx = (byte) c.inZeroPoint();
+        byte[] plane = new byte[rows * pw];
+        int owv = (outW + L - 1) / L * L, p = outH * outW;
+        int[] acc = new int[outH * owv];
+        int[] off = new int[taps];
+        byte[] y = new byte[ch * p];
+        int[] packed = new int[p];
+        for (int t = 0; t < taps; t++) {
+            off[t] = (t / kw) * pw + t % kw;
+        }
+        for (int o = 0; o < ch; o++) {
+            java.util.Arrays.fill(plane, zx);
+            for (int r = 0; r < rows; r++) {
+                int iy = r - pt;
+                if (iy >= 0 && iy < inH) {
+                    int ix0 = Math.max(0, -pl), ix1 = Math.min(inW, pw - pl);
+                    System.arraycopy(x, (o * inH + iy) * inW + ix0, plane, r * pw + ix0 + pl, ix1 - ix0);
+                }
+            }
+            int w0 = o * taps, wsum = 0;
+            for (int t = 0; t < taps; t++) {
+                wsum += c.weights()[w0 + t];
+            }
+            for (int oy = 0; oy < outH; oy++) {
+                int rowBase = oy * sh * pw;
+                for (int ox = 0; ox < owv; ox += L) {
+                    IntVector a = IntVector.zero(I);
+                    for (int t = 0; t < taps; t++) {
+                        a = ((IntVector) ByteVector.fromArray(B, plane, rowBase + off[t] + ox).convertShape(VectorOperators.B2I, I, 0))
+                                .mul(c.weights()[w0 + t]).add(a);
+                    }
+                    a.intoArray(acc, oy * owv + ox);
+                }
+            }
+            for (int oy = 0; oy < outH; oy++) {
+                System.arraycopy(acc, oy * owv, packed, oy * outW, outW);
+            }
+            requantize(packed, 0, p, c.bias()[o] - c.inZeroPoint() * wsum, c.multiplier()[o], c.shift()[o], c.outZeroPoint(), c.actMin(),
+                    c.actMax(), y, o * p);
         }
         return y;
     }
