@@ -12,7 +12,7 @@ import io.zsq.core.quant.QParams;
 import io.zsq.core.quant.QuantPoints;
 import io.zsq.core.quant.Scheme;
 import io.zsq.runtime.IntModel;
-import io.zsq.runtime.Kernels;
+import io.zsq.runtime.IntRunner;
 import io.zsq.runtime.Layer;
 import java.nio.file.Path;
 import java.util.HashMap;
@@ -56,7 +56,7 @@ class IntegerMatchesSimulationTest {
             for (Layer l : m.layers()) {
                 float[] s = simulated.get(l.output());
                 QParams p = act.get(l.output());
-                byte[] y = run(l, v);
+                byte[] y = IntRunner.step(l, v);
                 byte[] ys = new byte[y.length];
                 for (int j = 0; j < y.length; j++) {
                     ys[j] = (byte) p.quantize(s[i * y.length + j]);
@@ -73,18 +73,5 @@ class IntegerMatchesSimulationTest {
         }
         diff.forEach((tensor, d) -> assertTrue(d[1] <= d[0] / 10_000 && d[2] <= 1,
                 model + " W" + bits + "A" + bits + " " + tensor + ": " + d[1] + " of " + d[0] + " values differ, by up to " + d[2] + " levels"));
-    }
-
-    private static byte[] run(Layer l, Map<String, byte[]> v) {
-        if (l instanceof Layer.Conv c) {
-            return Kernels.conv(c, v.get(c.input()));
-        } else if (l instanceof Layer.Add a) {
-            return Kernels.add(a, v.get(a.a()), v.get(a.b()));
-        } else if (l instanceof Layer.MaxPool p) {
-            return Kernels.maxPool(p, v.get(p.input()));
-        } else if (l instanceof Layer.AvgPool p) {
-            return Kernels.avgPool(p, v.get(p.input()));
-        }
-        return v.get(((Layer.Reshape) l).input());
     }
 }

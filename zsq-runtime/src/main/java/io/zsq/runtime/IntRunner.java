@@ -31,21 +31,23 @@ public final class IntRunner {
         Map<String, byte[]> t = new HashMap<>();
         t.put(model.inputName(), input);
         for (Layer l : model.layers()) {
-            byte[] y;
-            if (l instanceof Layer.Conv c) {
-                y = Kernels.conv(c, t.get(c.input()));
-            } else if (l instanceof Layer.Add a) {
-                y = Kernels.add(a, t.get(a.a()), t.get(a.b()));
-            } else if (l instanceof Layer.MaxPool m) {
-                y = Kernels.maxPool(m, t.get(m.input()));
-            } else if (l instanceof Layer.AvgPool p) {
-                y = Kernels.avgPool(p, t.get(p.input()));
-            } else {
-                y = t.get(((Layer.Reshape) l).input());
-            }
-            t.put(l.output(), y);
+            t.put(l.output(), step(l, t));
         }
         return t.get(model.outputName());
+    }
+
+    /** One layer's output from the tensors computed so far (by name). */
+    public static byte[] step(Layer l, Map<String, byte[]> tensors) {
+        if (l instanceof Layer.Conv c) {
+            return Kernels.conv(c, tensors.get(c.input()));
+        } else if (l instanceof Layer.Add a) {
+            return Kernels.add(a, tensors.get(a.a()), tensors.get(a.b()));
+        } else if (l instanceof Layer.MaxPool m) {
+            return Kernels.maxPool(m, tensors.get(m.input()));
+        } else if (l instanceof Layer.AvgPool p) {
+            return Kernels.avgPool(p, tensors.get(p.input()));
+        }
+        return tensors.get(((Layer.Reshape) l).input());
     }
 
     /** Runs a batch on {@code threads} threads; the result does not depend on the thread count. */
