@@ -3,7 +3,11 @@ package io.zsq.runtime;
 import static io.zsq.runtime.FixedPoint.clamp;
 import static io.zsq.runtime.FixedPoint.multiplyByQuantizedMultiplier;
 
-/** Integer kernels, one image at a time, NCHW; convolutions go to {@link VectorKernels} when {@link IntSimd#ENABLED}. */
+/**
+ * Integer kernels, one image at a time, NCHW. Each public kernel goes to {@link VectorKernels} when
+ * {@link IntSimd#ENABLED}, else to the scalar loop here ({@code scalar*}), which is also the reference
+ * the vector kernels are tested against; the bits are the same either way.
+ */
 public final class Kernels {
     private Kernels() {}
 
@@ -75,7 +79,12 @@ public final class Kernels {
         return y;
     }
 
+    /** Residual addition of two int8 tensors with their own scales, into a third (TFLite's integer ADD). */
     public static byte[] add(Layer.Add a, byte[] xa, byte[] xb) {
+        return IntSimd.ENABLED ? VectorKernels.add(a, xa, xb) : scalarAdd(a, xa, xb);
+    }
+
+    public static byte[] scalarAdd(Layer.Add a, byte[] xa, byte[] xb) {
         byte[] y = new byte[xa.length];
         int ls = 1 << a.leftShift();
         for (int i = 0; i < xa.length; i++) {
@@ -88,6 +97,11 @@ public final class Kernels {
     }
 
     public static byte[] maxPool(Layer.MaxPool p, byte[] x) {
+        return IntSimd.ENABLED && VectorKernels.windowsTouchInput(p.inShape(), p.outShape(), p.kh(), p.kw(), p.strideH(), p.strideW(),
+                p.padTop(), p.padLeft()) ? VectorKernels.maxPool(p, x) : scalarMaxPool(p, x);
+    }
+
+    public static byte[] scalarMaxPool(Layer.MaxPool p, byte[] x) {
         int c = p.inShape()[0], inH = p.inShape()[1], inW = p.inShape()[2];
         int outH = p.outShape()[1], outW = p.outShape()[2];
         byte[] y = new byte[c * outH * outW];
@@ -115,6 +129,11 @@ public final class Kernels {
     }
 
     public static byte[] avgPool(Layer.AvgPool p, byte[] x) {
+        return IntSimd.ENABLED && VectorKernels.windowsTouchInput(p.inShape(), p.outShape(), p.kh(), p.kw(), p.strideH(), p.strideW(),
+                p.padTop(), p.padLeft()) ? VectorKernels.avgPool(p, x) : scalarAvgPool(p, x);
+    }
+
+    public static byte[] scalarAvgPool(Layer.AvgPool p, byte[] x) {
         int c = p.inShape()[0], inH = p.inShape()[1], inW = p.inShape()[2];
         int outH = p.outShape()[1], outW = p.outShape()[2];
         byte[] y = new byte[c * outH * outW];

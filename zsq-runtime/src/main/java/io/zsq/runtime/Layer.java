@@ -88,7 +88,7 @@ public sealed interface Layer {
 
     /**
      * Average pooling (a global average pool is one with the whole plane as its window); the mean is
-     * rounded half away from zero. Padded positions count as real zeros ({@code zeroPoint}) when
+     * rounded to nearest, ties up ({@code floor(mean + 1/2)}). Padded positions count as real zeros ({@code zeroPoint}) when
      * {@code countIncludePad}. Same scale and zero point in and out.
      */
     record AvgPool(String input, String output, int[] inShape, int[] outShape, int kh, int kw, int strideH,

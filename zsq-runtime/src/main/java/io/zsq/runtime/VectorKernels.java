@@ -16,8 +16,10 @@ import jdk.incubator.vector.VectorSpecies;
  * are widened to int32 lanes ({@code B2I}) and multiplied-accumulated in a register tile of 4 output
  * channels x 2 vectors of output positions. The zero point comes out as a per-channel constant,
  * {@code acc = bias - zx * sum_k w[o][k] + sum_k w[o][k] x[k]}. When there are fewer output positions
- * than lanes (dense layers) the product runs along k instead. Integer sums are exact in any order, so
- * the results equal {@link Kernels}' scalar loops bit for bit (tested). Only loaded when the
+ * than lanes (dense layers) the product runs along k instead; depthwise layers skip im2col. Residual
+ * adds rescale in 64-bit lanes; pooling runs over padded planes in byte (max) or int (average) lanes.
+ * Integer sums are exact in any order, so the results equal {@link Kernels}' scalar loops bit for bit
+ * (tested). Only loaded when the
  * {@code jdk.incubator.vector} module is present (see {@link IntSimd}). As in zsq-core's float
  * kernels, vectors live only inside one flat loop (JDK 17's C2 boxes vectors carried through nested
  * loops).
@@ -31,7 +33,7 @@ final class VectorKernels {
     private VectorKernels() {}
 
     static byte[] conv(Layer.Conv c, byte[] x) {
-        if (c.groups() > 1 && c.groups() == c.inShape()[0] && c.groups() == c.outShape()[0] && c.strideW() == 1) {
+        if (c.groups() > 1 && c.groups() == c.inShape()[0] && c.groups() == c.outShape()[0]) {
             return depthwise(c, x);
         }
         int inC = c.inShape()[0], inH = c.inShape()[1], inW = c.inShape()[2];
@@ -65,32 +67,42 @@ final class VectorKernels {
     }
 
     /**
-     * Depthwise convolution with unit horizontal stride, without im2col: each channel's plane is copied
-     * into a buffer padded with the input zero point (and L columns of slack), and every output row
-     * is a sum over the taps of the weight times a contiguous slice of a padded input row, L positions
-     * at a time.
+     * Depthwise convolution without im2col: each channel's plane is copied into a buffer padded with
+     * the input zero point (and a vector of slack), its columns split into {@code strideW} phases
+     * (column {@code j} goes to phase {@code j % sw}, index {@code j / sw}), so that every tap of an
+     * output row reads a contiguous slice of one phase of one padded input row, L positions at a time.
      */
     private static byte[] depthwise(Layer.Conv c, byte[] x) {
         int ch = c.inShape()[0], inH = c.inShape()[1], inW = c.inShape()[2], outH = c.outShape()[1], outW = c.outShape()[2];
-        int kh = c.kh(), kw = c.kw(), sh = c.strideH(), pt = c.padTop(), pl = c.padLeft(), taps = kh * kw;
-        int rows = (outH - 1) * sh + kh, pw = (outW + L - 1) / L * L + kw; // padded plane: rows x pw
+        int kh = c.kh(), kw = c.kw(), sh = c.strideH(), sw = c.strideW(), pt = c.padTop(), pl = c.padLeft(), taps = kh * kw;
+        int owv = (outW + L - 1) / L * L, pw = owv + kw, rows = (outH - 1) * sh + kh; // plane: rows x sw phases x pw
         byte zx = (byte) c.inZeroPoint();
-        byte[] plane = new byte[rows * pw];
-        int owv = (outW + L - 1) / L * L, p = outH * outW;
+        byte[] plane = new byte[rows * sw * pw];
+        int p = outH * outW;
         int[] acc = new int[outH * owv];
         int[] off = new int[taps];
         byte[] y = new byte[ch * p];
         int[] packed = new int[p];
         for (int t = 0; t < taps; t++) {
-            off[t] = (t / kw) * pw + t % kw;
+            int ky = t / kw, kx = t % kw;
+            off[t] = (ky * sw + kx % sw) * pw + kx / sw;
         }
+        int ix1 = Math.min(inW, sw * pw - pl); // columns of the input that land in the plane
         for (int o = 0; o < ch; o++) {
             java.util.Arrays.fill(plane, zx);
             for (int r = 0; r < rows; r++) {
                 int iy = r - pt;
-                if (iy >= 0 && iy < inH) {
-                    int ix0 = Math.max(0, -pl), ix1 = Math.min(inW, pw - pl);
-                    System.arraycopy(x, (o * inH + iy) * inW + ix0, plane, r * pw + ix0 + pl, ix1 - ix0);
+                if (iy < 0 || iy >= inH) {
+                    continue;
+                }
+                int src = (o * inH + iy) * inW, dst = r * sw * pw;
+                if (sw == 1) {
+                    System.arraycopy(x, src, plane, dst + pl, ix1);
+                } else {
+                    for (int ix = 0; ix < ix1; ix++) {
+                        int j = ix + pl;
+                        plane[dst + (j % sw) * pw + j / sw] = x[src + ix];
+                    }
                 }
             }
             int w0 = o * taps, wsum = 0;
@@ -98,7 +110,7 @@ final class VectorKernels {
                 wsum += c.weights()[w0 + t];
             }
             for (int oy = 0; oy < outH; oy++) {
-                int rowBase = oy * sh * pw;
+                int rowBase = oy * sh * sw * pw;
                 for (int ox = 0; ox < owv; ox += L) {
                     IntVector a = IntVector.zero(I);
                     for (int t = 0; t < taps; t++) {
@@ -115,6 +127,163 @@ final class VectorKernels {
                     c.actMax(), y, o * p);
         }
         return y;
+    }
+
+    /**
+     * {@link Kernels#scalarAdd}: both inputs widened to int lanes, shifted left, and rescaled to the
+     * common scale in 64-bit lanes (saturated to int32 like the scalar multiply); their int sum then
+     * goes through {@link #requantize}.
+     */
+    static byte[] add(Layer.Add a, byte[] xa, byte[] xb) {
+        int n = xa.length, nv = n - n % L, ls = a.leftShift(), za = a.aZeroPoint(), zb = a.bZeroPoint();
+        int am = a.aMultiplier(), bm = a.bMultiplier(), ta = 31 - a.aShift(), tb = 31 - a.bShift();
+        long ra = 1L << (ta - 1), rb = 1L << (tb - 1);
+        int[] sum = new int[n];
+        for (int i = 0; i < nv; i += L) {
+            IntVector va = ((IntVector) ByteVector.fromArray(B, xa, i).convertShape(VectorOperators.B2I, I, 0)).sub(za)
+                    .lanewise(VectorOperators.LSHL, ls);
+            IntVector vb = ((IntVector) ByteVector.fromArray(B, xb, i).convertShape(VectorOperators.B2I, I, 0)).sub(zb)
+                    .lanewise(VectorOperators.LSHL, ls);
+            rescale(va, am, ta, ra).add(rescale(vb, bm, tb, rb)).intoArray(sum, i);
+        }
+        for (int i = nv; i < n; i++) {
+            sum[i] = multiplyByQuantizedMultiplier((xa[i] - za) << ls, am, a.aShift())
+                    + multiplyByQuantizedMultiplier((xb[i] - zb) << ls, bm, a.bShift());
+        }
+        byte[] y = new byte[n];
+        requantize(sum, 0, n, 0, a.outMultiplier(), a.outShift(), a.outZeroPoint(), a.actMin(), a.actMax(), y, 0);
+        return y;
+    }
+
+    /** {@link FixedPoint#multiplyByQuantizedMultiplier} on int lanes, {@code t = 31 - shift}, {@code round = 2^(t-1)}. */
+    private static IntVector rescale(IntVector a, int m, int t, long round) {
+        LongVector v0 = ((LongVector) a.convertShape(VectorOperators.I2L, LS, 0)).mul(m).add(round).lanewise(VectorOperators.ASHR, t)
+                .max(Integer.MIN_VALUE).min(Integer.MAX_VALUE);
+        LongVector v1 = ((LongVector) a.convertShape(VectorOperators.I2L, LS, 1)).mul(m).add(round).lanewise(VectorOperators.ASHR, t)
+                .max(Integer.MIN_VALUE).min(Integer.MAX_VALUE);
+        return ((IntVector) v0.convertShape(VectorOperators.L2I, I, 0)).add((IntVector) v1.convertShape(VectorOperators.L2I, I, -1));
+    }
+
+    /**
+     * Whether every pooling window holds at least one input position (so a padded value never decides
+     * a max and no average divides by zero); the vector pooling kernels are used only then.
+     */
+    static boolean windowsTouchInput(int[] in, int[] out, int kh, int kw, int sh, int sw, int pt, int pl) {
+        return kh - 1 - pt >= 0 && kw - 1 - pl >= 0 && (out[1] - 1) * sh - pt <= in[1] - 1 && (out[2] - 1) * sw - pl <= in[2] - 1;
+    }
+
+    /**
+     * Max pooling in byte lanes: per output row, the column-wise max over the window's rows of a
+     * plane padded with -128, then the max over the window's columns at every column, of which each
+     * {@code strideW}-th is an output.
+     */
+    static byte[] maxPool(Layer.MaxPool p, byte[] x) {
+        Window w = new Window(p.inShape(), p.outShape(), p.kh(), p.kw(), p.strideH(), p.strideW(), p.padTop(), p.padLeft());
+        byte[] plane = new byte[w.rows * w.pw], vm = new byte[w.pw], y = new byte[w.ch * w.outH * w.outW];
+        int bl = B.length();
+        for (int o = 0; o < w.ch; o++) {
+            w.fill(plane, x, o, Byte.MIN_VALUE);
+            for (int oy = 0; oy < w.outH; oy++) {
+                int r0 = oy * w.sh * w.pw;
+                for (int j = 0; j < w.pw; j += bl) {
+                    ByteVector m = ByteVector.fromArray(B, plane, r0 + j);
+                    for (int ky = 1; ky < w.kh; ky++) {
+                        m = m.max(ByteVector.fromArray(B, plane, r0 + ky * w.pw + j));
+                    }
+                    m.intoArray(vm, j);
+                }
+                for (int j = 0; j < w.hw; j += bl) {
+                    ByteVector m = ByteVector.fromArray(B, vm, j);
+                    for (int kx = 1; kx < w.kw; kx++) {
+                        m = m.max(ByteVector.fromArray(B, vm, j + kx));
+                    }
+                    m.intoArray(vm, j); // reads of j + kx >= j + bl come later in this row, from still-vertical values
+                }
+                int yo = (o * w.outH + oy) * w.outW;
+                for (int ox = 0; ox < w.outW; ox++) {
+                    y[yo + ox] = vm[ox * w.sw];
+                }
+            }
+        }
+        return y;
+    }
+
+    /**
+     * Average pooling in int lanes: per output row, the column-wise sum over the window's rows of a
+     * plane padded with the zero point (or 0 when padding is not counted), the sum over the window's
+     * columns, then each output's {@code floor(sum / count + 1/2)}.
+     */
+    static byte[] avgPool(Layer.AvgPool p, byte[] x) {
+        Window w = new Window(p.inShape(), p.outShape(), p.kh(), p.kw(), p.strideH(), p.strideW(), p.padTop(), p.padLeft());
+        byte[] plane = new byte[w.rows * w.pw], y = new byte[w.ch * w.outH * w.outW];
+        int[] vs = new int[w.pw], hs = new int[w.hw];
+        for (int o = 0; o < w.ch; o++) {
+            w.fill(plane, x, o, (byte) (p.countIncludePad() ? p.zeroPoint() : 0));
+            for (int oy = 0; oy < w.outH; oy++) {
+                int r0 = oy * w.sh * w.pw;
+                for (int j = 0; j < w.pw; j += L) {
+                    IntVector s = IntVector.zero(I);
+                    for (int ky = 0; ky < w.kh; ky++) {
+                        s = s.add((IntVector) ByteVector.fromArray(B, plane, r0 + ky * w.pw + j).convertShape(VectorOperators.B2I, I, 0));
+                    }
+                    s.intoArray(vs, j);
+                }
+                for (int j = 0; j < w.hw; j += L) {
+                    IntVector s = IntVector.zero(I);
+                    for (int kx = 0; kx < w.kw; kx++) {
+                        s = s.add(IntVector.fromArray(I, vs, j + kx));
+                    }
+                    s.intoArray(hs, j);
+                }
+                int iy = oy * w.sh - w.pt, rowsIn = Math.min(w.inH, iy + w.kh) - Math.max(0, iy);
+                int yo = (o * w.outH + oy) * w.outW;
+                for (int ox = 0; ox < w.outW; ox++) {
+                    int ix = ox * w.sw - w.pl, count = p.countIncludePad() ? w.kh * w.kw
+                            : rowsIn * (Math.min(w.inW, ix + w.kw) - Math.max(0, ix));
+                    y[yo + ox] = (byte) Kernels.roundedDivide(hs[ox * w.sw], count);
+                }
+            }
+        }
+        return y;
+    }
+
+    /**
+     * The geometry shared by the pooling kernels: one channel's plane padded to {@code rows x pw}, where
+     * {@code hw} (a whole number of vectors) covers every window start {@code ox * sw} and {@code pw}
+     * covers {@code hw + kw} plus a vector of slack.
+     */
+    private static final class Window {
+        final int ch, inH, inW, outH, outW, kh, kw, sh, sw, pt, pl, rows, hw, pw;
+
+        Window(int[] in, int[] out, int kh, int kw, int sh, int sw, int pt, int pl) {
+            this.ch = in[0];
+            this.inH = in[1];
+            this.inW = in[2];
+            this.outH = out[1];
+            this.outW = out[2];
+            this.kh = kh;
+            this.kw = kw;
+            this.sh = sh;
+            this.sw = sw;
+            this.pt = pt;
+            this.pl = pl;
+            int v = B.length();
+            this.rows = (outH - 1) * sh + kh;
+            this.hw = ((outW - 1) * sw + 1 + v - 1) / v * v;
+            this.pw = (hw + kw + v - 1) / v * v + v;
+        }
+
+        /** Channel {@code o} of {@code x} into {@code plane} at offset (pt, pl); everything else {@code pad}. */
+        void fill(byte[] plane, byte[] x, int o, byte pad) {
+            java.util.Arrays.fill(plane, pad);
+            int n = Math.min(inW, pw - pl);
+            for (int r = 0; r < rows; r++) {
+                int iy = r - pt;
+                if (iy >= 0 && iy < inH) {
+                    System.arraycopy(x, (o * inH + iy) * inW, plane, r * pw + pl, n);
+                }
+            }
+        }
     }
 
     /**

@@ -51,4 +51,64 @@ final class LongReference {
         }
         return y;
     }
+
+    /** The integer ADD: each input rescaled to the common scale, summed, rescaled to the output. */
+    static byte[] add(Layer.Add a, byte[] xa, byte[] xb) {
+        byte[] y = new byte[xa.length];
+        for (int i = 0; i < y.length; i++) {
+            long va = multiplyByQuantizedMultiplier((int) (((long) xa[i] - a.aZeroPoint()) << a.leftShift()), a.aMultiplier(), a.aShift());
+            long vb = multiplyByQuantizedMultiplier((int) (((long) xb[i] - a.bZeroPoint()) << a.leftShift()), a.bMultiplier(), a.bShift());
+            long v = a.outZeroPoint() + multiplyByQuantizedMultiplier((int) (va + vb), a.outMultiplier(), a.outShift());
+            y[i] = (byte) Math.max(a.actMin(), Math.min(a.actMax(), v));
+        }
+        return y;
+    }
+
+    /** Max over the window's positions inside the input. */
+    static byte[] maxPool(Layer.MaxPool p, byte[] x) {
+        int c = p.inShape()[0], inH = p.inShape()[1], inW = p.inShape()[2], outH = p.outShape()[1], outW = p.outShape()[2];
+        byte[] y = new byte[c * outH * outW];
+        for (int ch = 0; ch < c; ch++) {
+            for (int oy = 0; oy < outH; oy++) {
+                for (int ox = 0; ox < outW; ox++) {
+                    long best = Long.MIN_VALUE;
+                    for (int ky = 0; ky < p.kh(); ky++) {
+                        for (int kx = 0; kx < p.kw(); kx++) {
+                            long iy = (long) oy * p.strideH() - p.padTop() + ky, ix = (long) ox * p.strideW() - p.padLeft() + kx;
+                            if (iy >= 0 && iy < inH && ix >= 0 && ix < inW) {
+                                best = Math.max(best, x[(int) ((ch * inH + iy) * inW + ix)]);
+                            }
+                        }
+                    }
+                    y[(ch * outH + oy) * outW + ox] = (byte) best;
+                }
+            }
+        }
+        return y;
+    }
+
+    /** Mean over the window (padding counted as the zero point, or not counted), rounded to nearest, ties up, in doubles. */
+    static byte[] avgPool(Layer.AvgPool p, byte[] x) {
+        int c = p.inShape()[0], inH = p.inShape()[1], inW = p.inShape()[2], outH = p.outShape()[1], outW = p.outShape()[2];
+        byte[] y = new byte[c * outH * outW];
+        for (int ch = 0; ch < c; ch++) {
+            for (int oy = 0; oy < outH; oy++) {
+                for (int ox = 0; ox < outW; ox++) {
+                    long sum = 0, count = 0;
+                    for (int ky = 0; ky < p.kh(); ky++) {
+                        for (int kx = 0; kx < p.kw(); kx++) {
+                            long iy = (long) oy * p.strideH() - p.padTop() + ky, ix = (long) ox * p.strideW() - p.padLeft() + kx;
+                            boolean inside = iy >= 0 && iy < inH && ix >= 0 && ix < inW;
+                            if (inside || p.countIncludePad()) {
+                                sum += inside ? x[(int) ((ch * inH + iy) * inW + ix)] : p.zeroPoint();
+                                count++;
+                            }
+                        }
+                    }
+                    y[(ch * outH + oy) * outW + ox] = (byte) Math.floor((double) sum / count + 0.5); // exact: small integers, halves representable
+                }
+            }
+        }
+        return y;
+    }
 }
