@@ -67,41 +67,38 @@ final class VectorKernels {
     }
 
     /**
-     * Depthwise convolution without im2col: each channel's plane is copied into a buffer padded with
-     * the input zero point (and a vector of slack), its columns split into {@code strideW} phases
-     * (column {@code j} goes to phase {@code j % sw}, index {@code j / sw}), so that every tap of an
-     * output row reads a contiguous slice of one phase of one padded input row, L positions at a time.
+     * Depthwise convolution without im2col. Each channel's plane, padded with the input zero point, is
+     * split into {@code strideH x strideW} phase planes (padded row {@code r} and column {@code j} go
+     * to phase {@code (r % sh, j % sw)} at {@code (r / sh, j / sw)}), each {@code outW + (kw - 1) / sw}
+     * wide. Then output {@code (oy, ox)} is {@code sum_t w_t * phase_t[(oy + ky / sh) * pw + ox + kx / sw]},
+     * so over the flat index {@code q = oy * pw + ox} every tap reads one contiguous run: the whole
+     * channel is one loop over q, L positions at a time, across rows (the columns past {@code outW}
+     * are computed and dropped).
      */
     private static byte[] depthwise(Layer.Conv c, byte[] x) {
         int ch = c.inShape()[0], inH = c.inShape()[1], inW = c.inShape()[2], outH = c.outShape()[1], outW = c.outShape()[2];
         int kh = c.kh(), kw = c.kw(), sh = c.strideH(), sw = c.strideW(), pt = c.padTop(), pl = c.padLeft(), taps = kh * kw;
-        int owv = (outW + L - 1) / L * L, pw = owv + kw, rows = (outH - 1) * sh + kh; // plane: rows x sw phases x pw
+        int pw = outW + (kw - 1) / sw, prow = outH + (kh - 1) / sh, phase = prow * pw;
+        int nq = (outH * pw + L - 1) / L * L, p = outH * outW;
         byte zx = (byte) c.inZeroPoint();
-        byte[] plane = new byte[rows * sw * pw];
-        int p = outH * outW;
-        int[] acc = new int[outH * owv];
-        int[] off = new int[taps];
+        byte[] plane = new byte[sh * sw * phase + pw + L]; // slack: lanes past the last output read beyond the phases
+        int[] acc = new int[nq], packed = new int[p], off = new int[taps];
         byte[] y = new byte[ch * p];
-        int[] packed = new int[p];
         for (int t = 0; t < taps; t++) {
             int ky = t / kw, kx = t % kw;
-            off[t] = (ky * sw + kx % sw) * pw + kx / sw;
+            off[t] = ((ky % sh) * sw + kx % sw) * phase + (ky / sh) * pw + kx / sw;
         }
-        int ix1 = Math.min(inW, sw * pw - pl); // columns of the input that land in the plane
+        int rows = Math.min(inH, prow * sh - pt), cols = Math.min(inW, pw * sw - pl); // input rows and columns that land in a phase
         for (int o = 0; o < ch; o++) {
             java.util.Arrays.fill(plane, zx);
-            for (int r = 0; r < rows; r++) {
-                int iy = r - pt;
-                if (iy < 0 || iy >= inH) {
-                    continue;
-                }
-                int src = (o * inH + iy) * inW, dst = r * sw * pw;
+            for (int iy = Math.max(0, -pt); iy < rows; iy++) {
+                int r = iy + pt, src = (o * inH + iy) * inW, dst = (r % sh) * sw * phase + (r / sh) * pw;
                 if (sw == 1) {
-                    System.arraycopy(x, src, plane, dst + pl, ix1);
+                    System.arraycopy(x, src, plane, dst + pl, cols);
                 } else {
-                    for (int ix = 0; ix < ix1; ix++) {
+                    for (int ix = 0; ix < cols; ix++) {
                         int j = ix + pl;
-                        plane[dst + (j % sw) * pw + j / sw] = x[src + ix];
+                        plane[dst + (j % sw) * phase + j / sw] = x[src + ix];
                     }
                 }
             }
@@ -109,19 +106,16 @@ final class VectorKernels {
             for (int t = 0; t < taps; t++) {
                 wsum += c.weights()[w0 + t];
             }
-            for (int oy = 0; oy < outH; oy++) {
-                int rowBase = oy * sh * sw * pw;
-                for (int ox = 0; ox < owv; ox += L) {
-                    IntVector a = IntVector.zero(I);
-                    for (int t = 0; t < taps; t++) {
-                        a = ((IntVector) ByteVector.fromArray(B, plane, rowBase + off[t] + ox).convertShape(VectorOperators.B2I, I, 0))
-                                .mul(c.weights()[w0 + t]).add(a);
-                    }
-                    a.intoArray(acc, oy * owv + ox);
+            for (int q = 0; q < nq; q += L) {
+                IntVector a = IntVector.zero(I);
+                for (int t = 0; t < taps; t++) {
+                    a = ((IntVector) ByteVector.fromArray(B, plane, off[t] + q).convertShape(VectorOperators.B2I, I, 0)).mul(c.weights()[w0 + t])
+                            .add(a);
                 }
+                a.intoArray(acc, q);
             }
             for (int oy = 0; oy < outH; oy++) {
-                System.arraycopy(acc, oy * owv, packed, oy * outW, outW);
+                System.arraycopy(acc, oy * pw, packed, oy * outW, outW);
             }
             requantize(packed, 0, p, c.bias()[o] - c.inZeroPoint() * wsum, c.multiplier()[o], c.shift()[o], c.outZeroPoint(), c.actMin(),
                     c.actMax(), y, o * p);
