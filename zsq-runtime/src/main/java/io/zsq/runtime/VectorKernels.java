@@ -96,9 +96,11 @@ final class VectorKernels {
                 if (sw == 1) {
                     System.arraycopy(x, src, plane, dst + pl, cols);
                 } else {
-                    for (int ix = 0; ix < cols; ix++) {
-                        int j = ix + pl;
-                        plane[dst + (j % sw) * phase + j / sw] = x[src + ix];
+                    for (int b = 0; b < sw; b++) { // phase b holds the input columns with (ix + pl) % sw == b
+                        int ix = Math.floorMod(b - pl, sw);
+                        for (int d = dst + b * phase + (ix + pl) / sw; ix < cols; ix += sw, d++) {
+                            plane[d] = x[src + ix];
+                        }
                     }
                 }
             }
