@@ -3,9 +3,11 @@ package io.zsq.runtime;
 import static io.zsq.runtime.FixedPoint.clamp;
 import static io.zsq.runtime.FixedPoint.multiplyByQuantizedMultiplier;
 
+import java.nio.ByteOrder;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.LongVector;
+import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
@@ -29,6 +31,7 @@ final class VectorKernels {
     static final VectorSpecies<Byte> B = VectorSpecies.of(byte.class, VectorShape.forBitSize(I.length() * 8));
     static final int L = I.length();
     static final VectorSpecies<Long> LS = VectorSpecies.of(long.class, I.vectorShape());
+    static final VectorSpecies<Short> S = VectorSpecies.of(short.class, VectorShape.forBitSize(L * 16));
 
     private VectorKernels() {}
 
@@ -88,6 +91,8 @@ final class VectorKernels {
             int ky = t / kw, kx = t % kw;
             off[t] = ((ky % sh) * sw + kx % sw) * phase + (ky / sh) * pw + kx / sw;
         }
+        byte[] row = new byte[2 * pw]; // stride 2: one padded input row
+        java.util.Arrays.fill(row, zx);
         int rows = Math.min(inH, prow * sh - pt), cols = Math.min(inW, pw * sw - pl); // input rows and columns that land in a phase
         for (int o = 0; o < ch; o++) {
             java.util.Arrays.fill(plane, zx);
@@ -95,6 +100,18 @@ final class VectorKernels {
                 int r = iy + pt, src = (o * inH + iy) * inW, dst = (r % sh) * sw * phase + (r / sh) * pw;
                 if (sw == 1) {
                     System.arraycopy(x, src, plane, dst + pl, cols);
+                } else if (sw == 2) { // the padded row as little-endian shorts: low bytes are the even columns, high bytes the odd
+                    System.arraycopy(x, src, row, pl, cols);
+                    int i = 0;
+                    for (; i + L <= pw; i += L) {
+                        ShortVector v = ShortVector.fromByteArray(S, row, 2 * i, ByteOrder.LITTLE_ENDIAN);
+                        ((ByteVector) v.convertShape(VectorOperators.S2B, B, 0)).intoArray(plane, dst + i);
+                        ((ByteVector) v.lanewise(VectorOperators.ASHR, 8).convertShape(VectorOperators.S2B, B, 0)).intoArray(plane, dst + phase + i);
+                    }
+                    for (; i < pw; i++) {
+                        plane[dst + i] = row[2 * i];
+                        plane[dst + phase + i] = row[2 * i + 1];
+                    }
                 } else {
                     for (int b = 0; b < sw; b++) { // phase b holds the input columns with (ix + pl) % sw == b
                         int ix = Math.floorMod(b - pl, sw);

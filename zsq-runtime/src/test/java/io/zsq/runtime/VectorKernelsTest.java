@@ -19,10 +19,10 @@ class VectorKernelsTest {
     void vectorConvMatchesScalarAndReferenceOverRandomShapes() {
         SplittableRandom r = new SplittableRandom(11);
         for (int t = 0; t < 480; t++) {
-            boolean wide = t >= 400; // the last 80: depthwise planes wider than one vector
+            boolean wide = t >= 400; // the last 80: depthwise planes several vectors wide (also per stride phase)
             boolean dense = !wide && r.nextInt(6) == 0, depthwise = wide || !dense && r.nextInt(4) == 0;
             int inC = dense ? r.nextInt(1, 300) : r.nextInt(1, 24), h = dense ? 1 : r.nextInt(1, 24);
-            int w = dense ? 1 : wide ? r.nextInt(VectorKernels.L, 3 * VectorKernels.L + 5) : r.nextInt(1, 24);
+            int w = dense ? 1 : wide ? r.nextInt(VectorKernels.L, 5 * VectorKernels.L + 5) : r.nextInt(1, 24);
             int groups = depthwise ? inC : (!dense && inC % 2 == 0 && r.nextBoolean() ? 2 : 1);
             int outC = depthwise ? inC : groups * r.nextInt(1, dense ? 20 : 11);
             int k = dense ? 1 : Math.min(Math.min(h, w), new int[] {1, 3, 5}[r.nextInt(3)]);
