@@ -91,7 +91,8 @@ final class VectorKernels {
             int ky = t / kw, kx = t % kw;
             off[t] = ((ky % sh) * sw + kx % sw) * phase + (ky / sh) * pw + kx / sw;
         }
-        byte[] row = new byte[2 * pw]; // stride 2: one padded input row
+        int pwv = (pw + L - 1) / L * L;
+        byte[] row = new byte[2 * pwv], even = new byte[pwv], odd = new byte[pwv]; // stride 2: one padded input row, split
         java.util.Arrays.fill(row, zx);
         int rows = Math.min(inH, prow * sh - pt), cols = Math.min(inW, pw * sw - pl); // input rows and columns that land in a phase
         for (int o = 0; o < ch; o++) {
@@ -102,16 +103,13 @@ final class VectorKernels {
                     System.arraycopy(x, src, plane, dst + pl, cols);
                 } else if (sw == 2) { // the padded row as little-endian shorts: low bytes are the even columns, high bytes the odd
                     System.arraycopy(x, src, row, pl, cols);
-                    int i = 0;
-                    for (; i + L <= pw; i += L) {
+                    for (int i = 0; i < pw; i += L) {
                         ShortVector v = ShortVector.fromByteArray(S, row, 2 * i, ByteOrder.LITTLE_ENDIAN);
-                        ((ByteVector) v.convertShape(VectorOperators.S2B, B, 0)).intoArray(plane, dst + i);
-                        ((ByteVector) v.lanewise(VectorOperators.ASHR, 8).convertShape(VectorOperators.S2B, B, 0)).intoArray(plane, dst + phase + i);
+                        ((ByteVector) v.convertShape(VectorOperators.S2B, B, 0)).intoArray(even, i);
+                        ((ByteVector) v.lanewise(VectorOperators.ASHR, 8).convertShape(VectorOperators.S2B, B, 0)).intoArray(odd, i);
                     }
-                    for (; i < pw; i++) {
-                        plane[dst + i] = row[2 * i];
-                        plane[dst + phase + i] = row[2 * i + 1];
-                    }
+                    System.arraycopy(even, 0, plane, dst, pw);
+                    System.arraycopy(odd, 0, plane, dst + phase, pw);
                 } else {
                     for (int b = 0; b < sw; b++) { // phase b holds the input columns with (ix + pl) % sw == b
                         int ix = Math.floorMod(b - pl, sw);
