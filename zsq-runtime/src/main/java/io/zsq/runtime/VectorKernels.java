@@ -21,10 +21,9 @@ import jdk.incubator.vector.VectorSpecies;
  * than lanes (dense layers) the product runs along k instead; depthwise layers skip im2col. Residual
  * adds rescale in 64-bit lanes; pooling runs over padded planes in byte (max) or int (average) lanes.
  * Integer sums are exact in any order, so the results equal {@link Kernels}' scalar loops bit for bit
- * (tested). Only loaded when the
- * {@code jdk.incubator.vector} module is present (see {@link IntSimd}). As in zsq-core's float
- * kernels, vectors live only inside one flat loop (JDK 17's C2 boxes vectors carried through nested
- * loops).
+ * (tested). Only loaded when the {@code jdk.incubator.vector} module is present (see {@link IntSimd}).
+ * As in zsq-core's float kernels, vectors live only inside one flat loop (JDK 17's C2 boxes vectors
+ * carried through nested loops).
  */
 final class VectorKernels {
     static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
