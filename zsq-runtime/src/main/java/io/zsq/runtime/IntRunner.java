@@ -84,6 +84,38 @@ public final class IntRunner {
         return out;
     }
 
+    /** What {@link #profile} measured: {@code nanos[i]} is layer i's total time over {@code images} images. */
+    public record Profile(long images, long[] nanos) {}
+
+    /**
+     * Per-layer wall time on this thread: runs the images one at a time, layer by layer through
+     * {@link #step}, first for {@code warmupNanos} untimed (the JIT compiles the kernels), then for at
+     * least {@code nanos}, timing each layer, in {@link IntModel#layers()} order.
+     */
+    public Profile profile(byte[][] inputs, long warmupNanos, long nanos) {
+        List<Layer> layers = model.layers();
+        long[] ns = new long[layers.size()];
+        long images = 0;
+        for (int phase = 0; phase < 2; phase++) {
+            java.util.Arrays.fill(ns, 0);
+            images = 0;
+            long start = System.nanoTime(), limit = phase == 0 ? warmupNanos : nanos;
+            do {
+                for (byte[] input : inputs) {
+                    Map<String, byte[]> t = new HashMap<>();
+                    t.put(model.inputName(), input);
+                    for (int i = 0; i < layers.size(); i++) {
+                        long s = System.nanoTime();
+                        t.put(layers.get(i).output(), step(layers.get(i), t));
+                        ns[i] += System.nanoTime() - s;
+                    }
+                    images++;
+                }
+            } while (System.nanoTime() - start < limit);
+        }
+        return new Profile(images, ns);
+    }
+
     /** Index of the largest output value, ties to the first. */
     public static int argmax(byte[] v) {
         int best = 0;

@@ -224,6 +224,11 @@ final class VectorKernels {
      * columns, then each output's {@code floor(sum / count + 1/2)}.
      */
     static byte[] avgPool(Layer.AvgPool p, byte[] x) {
+        int n = p.inShape()[1] * p.inShape()[2];
+        if (p.outShape()[1] == 1 && p.outShape()[2] == 1 && p.kh() == p.inShape()[1] && p.kw() == p.inShape()[2] && p.padTop() == 0
+                && p.padLeft() == 0) {
+            return globalAvgPool(x, p.inShape()[0], n);
+        }
         Window w = new Window(p.inShape(), p.outShape(), p.kh(), p.kw(), p.strideH(), p.strideW(), p.padTop(), p.padLeft());
         byte[] plane = new byte[w.rows * w.pw], y = new byte[w.ch * w.outH * w.outW];
         int[] vs = new int[w.pw], hs = new int[w.hw];
@@ -253,6 +258,25 @@ final class VectorKernels {
                     y[yo + ox] = (byte) Kernels.roundedDivide(hs[ox * w.sw], count);
                 }
             }
+        }
+        return y;
+    }
+
+    /** Global average pooling: each channel's plane is contiguous, so its sum is one run of vectors. */
+    private static byte[] globalAvgPool(byte[] x, int ch, int n) {
+        byte[] y = new byte[ch];
+        int nv = n - n % L;
+        for (int o = 0; o < ch; o++) {
+            int base = o * n;
+            IntVector s = IntVector.zero(I);
+            for (int i = 0; i < nv; i += L) {
+                s = s.add((IntVector) ByteVector.fromArray(B, x, base + i).convertShape(VectorOperators.B2I, I, 0));
+            }
+            int sum = s.reduceLanes(VectorOperators.ADD);
+            for (int i = nv; i < n; i++) {
+                sum += x[base + i];
+            }
+            y[o] = (byte) Kernels.roundedDivide(sum, n);
         }
         return y;
     }
