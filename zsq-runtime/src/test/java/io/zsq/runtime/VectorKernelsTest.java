@@ -1,6 +1,7 @@
 package io.zsq.runtime;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -13,6 +14,10 @@ class VectorKernelsTest {
     @Test
     void vectorPathIsActiveInTheTests() {
         assertTrue(IntSimd.ENABLED, "the tests run with --add-modules jdk.incubator.vector; " + IntSimd.describe());
+        String lanes = System.getProperty("zsq.test.lanes"); // set by the build's second run (-XX:UseAVX=2)
+        if (lanes != null) {
+            assertEquals(Integer.parseInt(lanes), VectorKernels.L, "int lanes in this run");
+        }
     }
 
     @Test
