@@ -23,7 +23,10 @@ import jdk.incubator.vector.VectorSpecies;
  * Integer sums are exact in any order, so the results equal {@link Kernels}' scalar loops bit for bit
  * (tested). Only loaded when the {@code jdk.incubator.vector} module is present (see {@link IntSimd}).
  * As in zsq-core's float kernels, vectors live only inside one flat loop (JDK 17's C2 boxes vectors
- * carried through nested loops).
+ * carried through nested loops). One vector shape per element type, on purpose: half-width adds (a
+ * 64-bit byte species, or 256-bit ints next to the 512-bit ones) ran 2-4x faster on their own, but
+ * made the byte max pooling 3x and the GEMM 1.6x slower in the same process (JDK 17, measured), so
+ * they were taken out again.
  */
 final class VectorKernels {
     static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
@@ -31,15 +34,6 @@ final class VectorKernels {
     static final int L = I.length();
     static final VectorSpecies<Long> LS = VectorSpecies.of(long.class, I.vectorShape());
     static final VectorSpecies<Short> S = VectorSpecies.of(short.class, VectorShape.forBitSize(L * 16));
-    /**
-     * Whether the 64-bit-lane arithmetic (requantization, adds) runs on half vectors: L/2 ints widen to
-     * exactly one long vector and narrow to L/2 bytes, which is 2-2.5x faster than widening both halves
-     * of a full vector and merging them back (measured on AVX-512). Needs L/2 bytes to be a vector
-     * shape (64 bits or more), so L >= 16; with 8 lanes (AVX2) the full-vector form runs.
-     */
-    static final boolean HALVES = L >= 16;
-    static final VectorSpecies<Integer> IH = HALVES ? VectorSpecies.of(int.class, VectorShape.forBitSize(L * 16)) : null;
-    static final VectorSpecies<Byte> BH = HALVES ? VectorSpecies.of(byte.class, VectorShape.forBitSize(L * 4)) : null;
 
     private VectorKernels() {}
 
@@ -151,12 +145,10 @@ final class VectorKernels {
     /**
      * {@link Kernels#scalarAdd}: both inputs widened to int lanes, shifted left, and rescaled to the
      * common scale in 64-bit lanes (saturated to int32 like the scalar multiply); their int sum then
-     * goes through {@link #requantize}. With {@link #HALVES}, {@link #addHalves} instead.
+     * goes through {@link #requantize} (one fused loop measured slower: 46 against 32 us on a
+     * 16x28x28 add).
      */
     static byte[] add(Layer.Add a, byte[] xa, byte[] xb) {
-        if (HALVES) {
-            return addHalves(a, xa, xb);
-        }
         int n = xa.length, nv = n - n % L, ls = a.leftShift(), za = a.aZeroPoint(), zb = a.bZeroPoint();
         int am = a.aMultiplier(), bm = a.bMultiplier(), ta = 31 - a.aShift(), tb = 31 - a.bShift();
         long ra = 1L << (ta - 1), rb = 1L << (tb - 1);
@@ -175,34 +167,6 @@ final class VectorKernels {
         }
         byte[] y = new byte[n];
         requantize(sum, 0, n, 0, a.outMultiplier(), a.outShift(), a.outZeroPoint(), a.actMin(), a.actMax(), y, 0);
-        return y;
-    }
-
-    /** {@link #add} on half vectors ({@link #HALVES}), in one loop: int lanes as in the scalar code, products in 64-bit lanes. */
-    private static byte[] addHalves(Layer.Add a, byte[] xa, byte[] xb) {
-        int h = L / 2, n = xa.length, nv = n - n % h, ls = a.leftShift(), za = a.aZeroPoint(), zb = a.bZeroPoint(), zo = a.outZeroPoint();
-        int am = a.aMultiplier(), bm = a.bMultiplier(), om = a.outMultiplier(), ta = 31 - a.aShift(), tb = 31 - a.bShift(), to = 31 - a.outShift();
-        long ra = 1L << (ta - 1), rb = 1L << (tb - 1), ro = 1L << (to - 1), lo = (long) a.actMin() - zo, hi = (long) a.actMax() - zo;
-        byte[] y = new byte[n];
-        for (int i = 0; i < nv; i += h) {
-            IntVector ia = ((IntVector) ByteVector.fromArray(BH, xa, i).convertShape(VectorOperators.B2I, IH, 0)).sub(za)
-                    .lanewise(VectorOperators.LSHL, ls);
-            IntVector ib = ((IntVector) ByteVector.fromArray(BH, xb, i).convertShape(VectorOperators.B2I, IH, 0)).sub(zb)
-                    .lanewise(VectorOperators.LSHL, ls);
-            LongVector va = ((LongVector) ia.convertShape(VectorOperators.I2L, LS, 0)).mul(am).add(ra).lanewise(VectorOperators.ASHR, ta)
-                    .max(Integer.MIN_VALUE).min(Integer.MAX_VALUE);
-            LongVector vb = ((LongVector) ib.convertShape(VectorOperators.I2L, LS, 0)).mul(bm).add(rb).lanewise(VectorOperators.ASHR, tb)
-                    .max(Integer.MIN_VALUE).min(Integer.MAX_VALUE);
-            IntVector sum = ((IntVector) va.convertShape(VectorOperators.L2I, IH, 0)).add((IntVector) vb.convertShape(VectorOperators.L2I, IH, 0));
-            LongVector v = ((LongVector) sum.convertShape(VectorOperators.I2L, LS, 0)).mul(om).add(ro).lanewise(VectorOperators.ASHR, to)
-                    .max(lo).min(hi).add(zo);
-            ((ByteVector) v.convertShape(VectorOperators.L2B, BH, 0)).intoArray(y, i);
-        }
-        for (int i = nv; i < n; i++) {
-            int sum = multiplyByQuantizedMultiplier((xa[i] - za) << ls, am, a.aShift()) + multiplyByQuantizedMultiplier((xb[i] - zb) << ls, bm,
-                    a.bShift());
-            y[i] = (byte) clamp((long) zo + multiplyByQuantizedMultiplier(sum, om, a.outShift()), a.actMin(), a.actMax());
-        }
         return y;
     }
 
@@ -373,18 +337,6 @@ final class VectorKernels {
     private static void requantize(int[] acc, int off, int n, int base, int m, int s, int zo, int lo, int hi, byte[] y, int yoff) {
         int t = 31 - s;
         long round = 1L << (t - 1), lo2 = (long) lo - zo, hi2 = (long) hi - zo;
-        if (HALVES) {
-            int h = L / 2, nh = n - n % h;
-            for (int i = 0; i < nh; i += h) {
-                LongVector v = ((LongVector) IntVector.fromArray(IH, acc, off + i).add(base).convertShape(VectorOperators.I2L, LS, 0)).mul(m)
-                        .add(round).lanewise(VectorOperators.ASHR, t).max(lo2).min(hi2).add(zo);
-                ((ByteVector) v.convertShape(VectorOperators.L2B, BH, 0)).intoArray(y, yoff + i);
-            }
-            for (int i = nh; i < n; i++) {
-                y[yoff + i] = (byte) clamp((long) zo + multiplyByQuantizedMultiplier(base + acc[off + i], m, s), lo, hi);
-            }
-            return;
-        }
         int nv = n - n % L;
         for (int i = 0; i < nv; i += L) {
             IntVector a = IntVector.fromArray(I, acc, off + i).add(base);
