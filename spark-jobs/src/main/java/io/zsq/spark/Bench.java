@@ -17,6 +17,7 @@ import io.zsq.core.quant.QParams;
 import io.zsq.runtime.IntModel;
 import io.zsq.runtime.IntRunner;
 import io.zsq.runtime.IntSimd;
+import io.zsq.runtime.Layer;
 import java.io.IOException;
 import java.nio.FloatBuffer;
 import java.nio.file.Files;
@@ -153,13 +154,13 @@ final class Bench {
     /** zsq-runtime's time per layer on one thread ({@link IntRunner#profile}), one row per layer. */
     static String layerTable(IntRunner runner, byte[][] images, double seconds) {
         IntRunner.Profile p = runner.profile(images, (long) (warmup(seconds) * 1e9), (long) (seconds * 1e9));
-        List<io.zsq.runtime.Layer> layers = runner.model().layers();
+        List<Layer> layers = runner.model().layers();
         long total = java.util.Arrays.stream(p.nanos()).sum();
         StringBuilder t = new StringBuilder(String.format("%nzsq-runtime int8 per layer, 1 thread, %d images (%s)%n", p.images(),
                 IntSimd.describe()));
         t.append(String.format("%3s  %-30s %-10s %10s %7s  %s%n", "#", "layer", "output", "us/image", "share", "tensor"));
         for (int i = 0; i < layers.size(); i++) {
-            io.zsq.runtime.Layer l = layers.get(i);
+            Layer l = layers.get(i);
             t.append(String.format("%3d  %-30s %-10s %10.2f %6.1f%%  %s%n", i, describe(l), shape(l.outShape()), p.nanos()[i] / 1e3 / p.images(),
                     100.0 * p.nanos()[i] / total, l.output()));
         }
@@ -168,18 +169,18 @@ final class Bench {
     }
 
     /** A layer as a kernel: kind, window/stride, groups. */
-    static String describe(io.zsq.runtime.Layer l) {
-        if (l instanceof io.zsq.runtime.Layer.Conv c) {
+    static String describe(Layer l) {
+        if (l instanceof Layer.Conv c) {
             boolean dense = c.inShape()[1] == 1 && c.inShape()[2] == 1 && c.kh() == 1 && c.kw() == 1;
             boolean depthwise = c.groups() > 1 && c.groups() == c.inShape()[0] && c.groups() == c.outShape()[0];
             String kind = dense ? "dense" : depthwise ? "depthwise conv" : c.groups() > 1 ? "grouped conv (" + c.groups() + ")" : "conv";
             return dense ? kind + " " + c.inShape()[0] + "->" + c.outShape()[0]
                     : String.format("%s %dx%d/%d,%d %d-bit", kind, c.kh(), c.kw(), c.strideH(), c.strideW(), c.weightBits());
-        } else if (l instanceof io.zsq.runtime.Layer.Add) {
+        } else if (l instanceof Layer.Add) {
             return "add";
-        } else if (l instanceof io.zsq.runtime.Layer.MaxPool m) {
+        } else if (l instanceof Layer.MaxPool m) {
             return String.format("max pool %dx%d/%d,%d", m.kh(), m.kw(), m.strideH(), m.strideW());
-        } else if (l instanceof io.zsq.runtime.Layer.AvgPool a) {
+        } else if (l instanceof Layer.AvgPool a) {
             return a.kh() == a.inShape()[1] && a.kw() == a.inShape()[2] ? "global average pool"
                     : String.format("average pool %dx%d/%d,%d", a.kh(), a.kw(), a.strideH(), a.strideW());
         }

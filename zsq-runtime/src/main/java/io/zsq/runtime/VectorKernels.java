@@ -199,24 +199,23 @@ final class VectorKernels {
     static byte[] maxPool(Layer.MaxPool p, byte[] x) {
         Window w = new Window(p.inShape(), p.outShape(), p.kh(), p.kw(), p.strideH(), p.strideW(), p.padTop(), p.padLeft());
         byte[] plane = new byte[w.rows * w.pw], vm = new byte[w.pw], y = new byte[w.ch * w.outH * w.outW];
-        int bl = B.length();
         for (int o = 0; o < w.ch; o++) {
             w.fill(plane, x, o, Byte.MIN_VALUE);
             for (int oy = 0; oy < w.outH; oy++) {
                 int r0 = oy * w.sh * w.pw;
-                for (int j = 0; j < w.pw; j += bl) {
+                for (int j = 0; j < w.pw; j += L) {
                     ByteVector m = ByteVector.fromArray(B, plane, r0 + j);
                     for (int ky = 1; ky < w.kh; ky++) {
                         m = m.max(ByteVector.fromArray(B, plane, r0 + ky * w.pw + j));
                     }
                     m.intoArray(vm, j);
                 }
-                for (int j = 0; j < w.hw; j += bl) {
+                for (int j = 0; j < w.hw; j += L) {
                     ByteVector m = ByteVector.fromArray(B, vm, j);
                     for (int kx = 1; kx < w.kw; kx++) {
                         m = m.max(ByteVector.fromArray(B, vm, j + kx));
                     }
-                    m.intoArray(vm, j); // reads of j + kx >= j + bl come later in this row, from still-vertical values
+                    m.intoArray(vm, j); // reads of j + kx >= j + L come later in this row, from still-vertical values
                 }
                 int yo = (o * w.outH + oy) * w.outW;
                 for (int ox = 0; ox < w.outW; ox++) {
@@ -310,10 +309,9 @@ final class VectorKernels {
             this.sw = sw;
             this.pt = pt;
             this.pl = pl;
-            int v = B.length();
             this.rows = (outH - 1) * sh + kh;
-            this.hw = ((outW - 1) * sw + 1 + v - 1) / v * v;
-            this.pw = (hw + kw + v - 1) / v * v + v;
+            this.hw = ((outW - 1) * sw + L) / L * L;
+            this.pw = (hw + kw + L - 1) / L * L + L;
         }
 
         /** Channel {@code o} of {@code x} into {@code plane} at offset (pt, pl); everything else {@code pad}. */
