@@ -21,7 +21,8 @@ class DfqTest {
 
     @Test
     void equalizationKeepsTheFunctionAndEqualizesChannelRanges() {
-        Graph eq = Dfq.equalize(CANON).graph();
+        Dfq.Transformed<Dfq.EqualizationReport> eqr = Dfq.equalize(CANON);
+        Graph eq = eqr.graph();
         float[] x = Fixtures.test(64).batch(0, 64, Fixtures.PRE);
         float[] a = Fp32Engine.run(CANON, x, 64), b = Fp32Engine.run(eq, x, 64);
         double max = 0;
@@ -50,6 +51,14 @@ class DfqTest {
             changed += Math.abs(c1.param("W").data()[i * per1] - find(CANON, "/l1/c1/Conv").param("W").data()[i * per1]) > 1e-6 ? 1 : 0;
         }
         assertTrue(changed > 0, "equalization changed the weights");
+        // the report's scales are the ones applied: c1's output channel i was divided by s_i
+        Dfq.PairScales ps = eqr.report().scales().stream().filter(p -> p.first().equals("/l1/c1/Conv")).findFirst().orElseThrow();
+        assertEquals("/l1/c2/Conv", ps.second());
+        float[] w0 = find(CANON, "/l1/c1/Conv").param("W").data();
+        for (int i = 0; i < ch; i++) {
+            assertEquals(w0[i * per1] / ps.scales()[i], w1[i * per1], 1e-4 * Math.abs(w0[i * per1]) + 1e-7, "scale of channel " + i);
+        }
+        assertEquals(eqr.report().pairs(), eqr.report().scales().size());
     }
 
     @Test
@@ -124,8 +133,10 @@ class DfqTest {
         p.put(Node.STATS_BETA, new io.zsq.core.ir.Tensor(new int[] {b.length}, beta));
         nodes.set(at, c1.withParams(p));
         Graph high = CANON.withNodes(nodes, null);
-        io.zsq.core.passes.GraphPass.Result r = Dfq.absorbHighBias(high);
-        assertTrue(r.report().startsWith("16 channels of 1 layers"), r.report());
+        Dfq.Transformed<Dfq.HighBiasReport> r = Dfq.absorbHighBias(high);
+        assertEquals(16, r.report().channels(), r.report().toString());
+        assertEquals(1, r.report().layers(), r.report().toString());
+        assertEquals(java.util.Set.of("/l1/c1/Conv"), r.report().absorbed().keySet());
         Node a = find(r.graph(), "/l1/c1/Conv");
         for (int i = 0; i < b.length; i++) {
             assertEquals(b[i] - (beta[i] - 3 * gamma[i]), a.param("B").data()[i], 1e-4 * Math.abs(b[i]) + 1e-5, "bias of channel " + i);
@@ -161,7 +172,7 @@ class DfqTest {
         assertTrue(same >= 0.97 * n, same + " of " + n + " argmaxes kept");
         assertTrue(Math.sqrt(err / norm) < 0.1, "relative logit error " + Math.sqrt(err / norm));
         // on the bundled models nothing qualifies
-        assertTrue(Dfq.absorbHighBias(CANON).report().startsWith("0 channels"), Dfq.absorbHighBias(CANON).report());
+        assertEquals(0, Dfq.absorbHighBias(CANON).report().channels(), Dfq.absorbHighBias(CANON).report().toString());
     }
 
     private static float[] layerOutput(Node n, Graph g, Fp32Engine.Trace t, int batch) {

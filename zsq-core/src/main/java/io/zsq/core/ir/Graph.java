@@ -2,6 +2,7 @@ package io.zsq.core.ir;
 
 import java.io.Serializable;
 import java.util.ArrayList;
+import java.util.EnumSet;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -15,15 +16,15 @@ import java.util.Set;
  * metadata (source file, hash).
  */
 public record Graph(String input, int[] inputShape, String output, List<Node> nodes, Map<String, int[]> shapes,
-                    Set<String> properties, Map<String, String> metadata) implements Serializable {
+                    Set<Property> properties, Map<String, String> metadata) implements Serializable {
 
-    public static final String BN_FOLDED = "BN_FOLDED";
-    public static final String ACTIVATIONS_FUSED = "ACTIVATIONS_FUSED";
+    public static final Property BN_FOLDED = Property.BN_FOLDED;
+    public static final Property ACTIVATIONS_FUSED = Property.ACTIVATIONS_FUSED;
 
     public Graph {
         nodes = List.copyOf(nodes);
         shapes = new LinkedHashMap<>(shapes);
-        properties = new LinkedHashSet<>(properties);
+        properties = properties.isEmpty() ? EnumSet.noneOf(Property.class) : EnumSet.copyOf(properties);
         metadata = new LinkedHashMap<>(metadata);
         Set<String> defined = new LinkedHashSet<>();
         defined.add(input);
@@ -41,14 +42,15 @@ public record Graph(String input, int[] inputShape, String output, List<Node> no
     }
 
     /** Builds a graph from nodes, inferring every tensor's shape. */
-    public static Graph of(String input, int[] inputShape, String output, List<Node> nodes, Set<String> properties,
+    public static Graph of(String input, int[] inputShape, String output, List<Node> nodes, Set<Property> properties,
                            Map<String, String> metadata) {
         return new Graph(input, inputShape, output, nodes, ShapeInference.infer(input, inputShape, nodes), properties, metadata);
     }
 
     /** A copy with other nodes (shapes re-inferred) and one more established property, or none. */
-    public Graph withNodes(List<Node> newNodes, String establishes) {
-        Set<String> p = new LinkedHashSet<>(properties);
+    public Graph withNodes(List<Node> newNodes, Property establishes) {
+        Set<Property> p = EnumSet.noneOf(Property.class);
+        p.addAll(properties);
         if (establishes != null) {
             p.add(establishes);
         }
@@ -89,9 +91,17 @@ public record Graph(String input, int[] inputShape, String output, List<Node> no
         return n;
     }
 
-    public void require(String property, String who) {
+    public void require(Property property, String who) {
         if (!properties.contains(property)) {
             throw new IllegalStateException(who + " needs a graph with " + property + "; run the pass that establishes it first");
         }
+    }
+
+    /** The same graph with one more established property. */
+    public Graph with(Property p) {
+        Set<Property> s = EnumSet.noneOf(Property.class);
+        s.addAll(properties);
+        s.add(p);
+        return new Graph(input, inputShape, output, nodes, shapes, s, metadata);
     }
 }

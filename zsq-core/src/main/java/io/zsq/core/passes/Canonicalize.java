@@ -1,20 +1,19 @@
 package io.zsq.core.passes;
 
 import io.zsq.core.ir.Graph;
-import java.util.ArrayList;
 import java.util.List;
 
 /** BN folding then activation fusion: the FP32 graph that calibration and lowering work on. */
 public final class Canonicalize {
     private Canonicalize() {}
 
-    public static Graph run(Graph g, List<String> reports) {
-        List<String> r = reports == null ? new ArrayList<>() : reports;
-        for (GraphPass p : List.of(new FoldBatchNorm(), new FuseActivations())) {
-            GraphPass.Result res = p.apply(g);
-            r.add(p.name() + ": " + res.report());
-            g = res.graph();
-        }
-        return g;
+    /** The passes, in order. */
+    public static List<Pass<?>> passes() {
+        return List.of(new FoldBatchNorm(), new FuseActivations());
+    }
+
+    /** Runs {@link #passes()} on {@code g}, recording them in {@code runner} (or a runner of its own when null). */
+    public static Graph run(Graph g, PassRunner runner) {
+        return (runner == null ? new PassRunner() : runner).runAll(passes(), ModelState.of(g)).graph();
     }
 }

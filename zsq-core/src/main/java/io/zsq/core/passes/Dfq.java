@@ -34,8 +34,23 @@ import java.util.Map;
 public final class Dfq {
     private Dfq() {}
 
-    /** Cross-layer equalization; the report counts pairs, sweeps and ReLU6 replaced. */
-    public static GraphPass.Result equalize(Graph g) {
+    /** A transformed graph and what changed. */
+    public record Transformed<R>(Graph graph, R report) {}
+
+    /** One equalized pair: the product over sweeps of the scales {@code s_i} of the channels between them. */
+    public record PairScales(String first, String second, float[] scales) {}
+
+    /** Cross-layer equalization: the pairs, the sweeps until the scales settled, ReLU6 replaced by ReLU, and every scale. */
+    public record EqualizationReport(int pairs, int sweeps, int relu6Replaced, List<PairScales> scales) {}
+
+    /** High-bias absorption: per layer, the {@code c_i} moved into the next layer's bias (only layers that moved any). */
+    public record HighBiasReport(int layers, int channels, Map<String, float[]> absorbed) {}
+
+    /** Bias correction: where E[x] came from and the layers whose bias changed, with the change per output channel. */
+    public record BiasCorrectionReport(String source, int layers, Map<String, float[]> correction) {}
+
+    /** Cross-layer equalization; the report counts pairs, sweeps and ReLU6 replaced, and gives every scale. */
+    public static Transformed<EqualizationReport> equalize(Graph g) {
         g.require(Graph.ACTIVATIONS_FUSED, "cross-layer equalization");
         List<Node> nodes = new ArrayList<>(g.nodes());
         List<int[]> pairs = new ArrayList<>();
@@ -53,15 +68,28 @@ public final class Dfq {
         }
         int sweeps = 0;
         double change = Double.POSITIVE_INFINITY;
+        List<double[]> total = new ArrayList<>();
+        for (int[] p : pairs) {
+            double[] t = new double[nodes.get(p[0]).param("W").dim(0)];
+            java.util.Arrays.fill(t, 1);
+            total.add(t);
+        }
         while (!pairs.isEmpty() && sweeps < 50 && change > 1e-4) {
             change = 0;
-            for (int[] p : pairs) {
-                change = Math.max(change, equalizePair(nodes, p[0], p[1]));
+            for (int i = 0; i < pairs.size(); i++) {
+                change = Math.max(change, equalizePair(nodes, pairs.get(i)[0], pairs.get(i)[1], total.get(i)));
             }
             sweeps++;
         }
-        return new GraphPass.Result(g.withNodes(nodes, null), pairs.size() + " layer pairs equalized in " + sweeps + " sweeps"
-                + (relu6 > 0 ? ", ReLU6 -> ReLU in " + relu6 + " layers" : ""));
+        List<PairScales> scales = new ArrayList<>();
+        for (int i = 0; i < pairs.size(); i++) {
+            float[] s = new float[total.get(i).length];
+            for (int c = 0; c < s.length; c++) {
+                s[c] = (float) total.get(i)[c];
+            }
+            scales.add(new PairScales(nodes.get(pairs.get(i)[0]).id(), nodes.get(pairs.get(i)[1]).id(), s));
+        }
+        return new Transformed<>(g.withNodes(nodes, null), new EqualizationReport(pairs.size(), sweeps, relu6, scales));
     }
 
     /**
@@ -100,10 +128,11 @@ public final class Dfq {
      * below c (0.13% of a Gaussian) and at B's zero-padded borders, where the padding stands for 0
      * instead of -c. Runs after equalization, whose ReLU6 -> ReLU makes the clamp shift-free.
      */
-    public static GraphPass.Result absorbHighBias(Graph g) {
+    public static Transformed<HighBiasReport> absorbHighBias(Graph g) {
         g.require(Graph.ACTIVATIONS_FUSED, "high-bias absorption");
         List<Node> nodes = new ArrayList<>(g.nodes());
         int layers = 0, channels = 0;
+        Map<String, float[]> absorbed = new LinkedHashMap<>();
         for (int[] p : chains(g, nodes)) {
             Node a = nodes.get(p[0]), b = nodes.get(p[1]);
             if (a.param(Node.STATS_BETA) == null || !a.hasFusedActivation() || a.f("fusedMin", Float.NEGATIVE_INFINITY) != 0f
@@ -144,8 +173,9 @@ public final class Dfq {
             nodes.set(p[1], b.withParams(pb));
             layers++;
             channels += moved;
+            absorbed.put(a.id(), c);
         }
-        return new GraphPass.Result(g.withNodes(nodes, null), channels + " channels of " + layers + " layers absorbed into the next layer");
+        return new Transformed<>(g.withNodes(nodes, null), new HighBiasReport(layers, channels, absorbed));
     }
 
     private static float[] subtract(Tensor t, float[] c) {
@@ -176,8 +206,8 @@ public final class Dfq {
         return n.op() == OpType.CONV && n.ints("group", new int[] {1})[0] > 1;
     }
 
-    /** One equalization step of a pair; returns max |log s_i|. */
-    private static double equalizePair(List<Node> nodes, int ai, int bi) {
+    /** One equalization step of a pair, multiplying its scales into {@code total}; returns max |log s_i|. */
+    private static double equalizePair(List<Node> nodes, int ai, int bi, double[] total) {
         Node a = nodes.get(ai), b = nodes.get(bi);
         Tensor wa = a.param("W"), wb = b.param("W");
         int ch = wa.dim(0), perA = wa.data().length / ch;
@@ -205,6 +235,7 @@ public final class Dfq {
             }
             double si = r1 > 0 && r2 > 0 ? Math.sqrt(r1 / r2) : 1;
             s[i] = (float) si;
+            total[i] *= s[i];
             change = Math.max(change, Math.abs(Math.log(si)));
         }
         for (int i = 0; i < ch; i++) {
@@ -305,7 +336,11 @@ public final class Dfq {
     /** Per-channel sums of the inputs of every CONV/DENSE layer over observed batches; merge is addition. */
     public record Means(Map<String, double[]> sums, Map<String, Long> counts) implements Serializable {
         public static Means observe(Graph g, float[] x, int batch) {
-            Fp32Engine.Trace t = Fp32Engine.forward(g, x, batch, null);
+            return of(g, Fp32Engine.forward(g, x, batch, null));
+        }
+
+        /** The sums of one batch from its forward trace. */
+        public static Means of(Graph g, Fp32Engine.Trace t) {
             Map<String, double[]> sums = new LinkedHashMap<>();
             Map<String, Long> counts = new LinkedHashMap<>();
             for (Node n : g.nodes()) {
@@ -351,6 +386,19 @@ public final class Dfq {
         }
     }
 
+    /** The statistic empirical bias correction asks for: per-channel means of every CONV/DENSE input. */
+    public record InputMeans() implements StatRequest<Means> {
+        @Override
+        public Means observe(Graph g, int index, float[] x, int n, Fp32Engine.Trace trace) {
+            return Means.of(g, trace);
+        }
+
+        @Override
+        public Means merge(Means a, Means b) {
+            return a.merge(b);
+        }
+    }
+
     /** For each tap (ky, kx) of a CONV: the fraction of output positions whose input under that tap is inside the image. */
     static double[] insideFraction(Node n, int[] xs, int[] ys) {
         Tensor w = n.param("W");
@@ -383,9 +431,10 @@ public final class Dfq {
      * (on small feature maps, 7x7 with a 3x3 kernel, half the positions touch the border). Returns the
      * graph and how many layers changed.
      */
-    public static GraphPass.Result correctBias(Graph g, Scheme scheme, Map<String, float[]> inputMeans, String source) {
+    public static Transformed<BiasCorrectionReport> correctBias(Graph g, Scheme scheme, Map<String, float[]> inputMeans, String source) {
         List<Node> nodes = new ArrayList<>();
         int corrected = 0;
+        Map<String, float[]> correction = new LinkedHashMap<>();
         for (Node n : g.nodes()) {
             float[] mean = inputMeans.get(n.input());
             if (!layer(n) || mean == null) {
@@ -400,6 +449,7 @@ public final class Dfq {
             int groups = n.op() == OpType.CONV ? n.ints("group", new int[] {1})[0] : 1, opg = outC / groups;
             float[] b = n.param("B") != null ? n.param("B").data().clone() : new float[outC];
             double[] inside = n.op() == OpType.CONV ? insideFraction(n, g.shape(n.input()), g.shape(n.output())) : new double[] {1};
+            float[] delta = new float[outC];
             for (int oc = 0; oc < outC; oc++) {
                 double d = 0;
                 for (int ci = 0; ci < cpg; ci++) {
@@ -410,12 +460,14 @@ public final class Dfq {
                     }
                 }
                 b[oc] -= (float) d;
+                delta[oc] = (float) -d;
             }
+            correction.put(n.id(), delta);
             Map<String, Tensor> p = new LinkedHashMap<>(n.params());
             p.put("B", new Tensor(new int[] {outC}, b));
             nodes.add(n.withParams(p));
             corrected++;
         }
-        return new GraphPass.Result(g.withNodes(nodes, null), "bias corrected (" + source + ") in " + corrected + " layers");
+        return new Transformed<>(g.withNodes(nodes, null), new BiasCorrectionReport(source, corrected, correction));
     }
 }

@@ -3,6 +3,7 @@ package io.zsq.core.passes;
 import io.zsq.core.ir.Graph;
 import io.zsq.core.ir.Node;
 import io.zsq.core.ir.OpType;
+import io.zsq.core.ir.Property;
 import io.zsq.core.ir.Tensor;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -17,24 +18,30 @@ import java.util.Set;
  * statistics of the output ({@link Node#STATS_BETA}, {@link Node#STATS_GAMMA}). A BatchNorm after anything else, or
  * after a layer whose output is also read elsewhere, is an error naming the node.
  */
-public final class FoldBatchNorm implements GraphPass {
+public final class FoldBatchNorm implements Pass<FoldBatchNorm.Report> {
+
+    /** The BatchNorm nodes folded, by id, with the layer each went into. */
+    public record Report(int folded, Map<String, String> into) {}
+
     @Override
     public String name() {
         return "fold-batchnorm";
     }
 
     @Override
-    public Set<String> requires() {
+    public Set<Property> requires() {
         return Set.of();
     }
 
     @Override
-    public String establishes() {
-        return Graph.BN_FOLDED;
+    public Property establishes() {
+        return Property.BN_FOLDED;
     }
 
     @Override
-    public Result run(Graph g) {
+    public Result<Report> run(ModelState state, Stats stats) {
+        Graph g = state.graph();
+        Map<String, String> into = new LinkedHashMap<>();
         Map<String, List<Node>> consumers = g.consumers();
         Map<String, Node> byOutput = new HashMap<>();
         List<Node> out = new ArrayList<>();
@@ -51,11 +58,12 @@ public final class FoldBatchNorm implements GraphPass {
                         + "with no other reader, so it cannot be folded");
             }
             Node f = fold(prev, n).withOutput(n.output());
+            into.put(n.id(), prev.id());
             out.set(out.indexOf(prev), f);
             byOutput.put(f.output(), f);
             folded++;
         }
-        return new Result(g.withNodes(out, Graph.BN_FOLDED), folded + " BatchNorm layers folded");
+        return new Result<>(state.withGraph(g.withNodes(out, Property.BN_FOLDED)), new Report(folded, into));
     }
 
     static Node fold(Node layer, Node bn) {

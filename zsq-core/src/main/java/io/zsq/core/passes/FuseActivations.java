@@ -3,8 +3,10 @@ package io.zsq.core.passes;
 import io.zsq.core.ir.Graph;
 import io.zsq.core.ir.Node;
 import io.zsq.core.ir.OpType;
+import io.zsq.core.ir.Property;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -13,24 +15,30 @@ import java.util.Set;
  * Fuses RELU and CLIP into the CONV, DENSE or ADD that produces their input (when nothing else reads
  * it), as a clamp of that layer's output; integer-only lowering needs every activation fused.
  */
-public final class FuseActivations implements GraphPass {
+public final class FuseActivations implements Pass<FuseActivations.Report> {
+
+    /** The activation nodes fused, by id, with the layer each went into. */
+    public record Report(int fused, Map<String, String> into) {}
+
     @Override
     public String name() {
         return "fuse-activations";
     }
 
     @Override
-    public Set<String> requires() {
-        return Set.of(Graph.BN_FOLDED);
+    public Set<Property> requires() {
+        return Set.of(Property.BN_FOLDED);
     }
 
     @Override
-    public String establishes() {
-        return Graph.ACTIVATIONS_FUSED;
+    public Property establishes() {
+        return Property.ACTIVATIONS_FUSED;
     }
 
     @Override
-    public Result run(Graph g) {
+    public Result<Report> run(ModelState state, Stats stats) {
+        Graph g = state.graph();
+        Map<String, String> into = new LinkedHashMap<>();
         Map<String, List<Node>> consumers = g.consumers();
         Map<String, Integer> index = new HashMap<>();
         List<Node> out = new ArrayList<>();
@@ -45,6 +53,7 @@ public final class FuseActivations implements GraphPass {
                     float hi = n.op() == OpType.RELU ? Float.POSITIVE_INFINITY : n.f("max", Float.POSITIVE_INFINITY);
                     Node f = prev.withFloat("fusedMin", lo).withFloat("fusedMax", hi).withOutput(n.output());
                     out.set(pi, f);
+                    into.put(n.id(), prev.id());
                     index.remove(prev.output());
                     index.put(f.output(), pi);
                     fused++;
@@ -54,6 +63,6 @@ public final class FuseActivations implements GraphPass {
             index.put(n.output(), out.size());
             out.add(n);
         }
-        return new Result(g.withNodes(out, Graph.ACTIVATIONS_FUSED), fused + " activations fused");
+        return new Result<>(state.withGraph(g.withNodes(out, Property.ACTIVATIONS_FUSED)), new Report(fused, into));
     }
 }

@@ -1,5 +1,8 @@
 /**
- * Graph passes: each takes a graph and returns a new one with a short report, states the properties
- * it needs and the one it establishes (BN folding, activation fusion, lowering to the integer format).
+ * Passes over a model on its way to an integer model: BN folding, activation fusion, cross-layer
+ * equalization, high-bias absorption, bias correction, lowering. Each declares the properties it
+ * requires, establishes and forbids ({@link io.zsq.core.ir.Property}), the statistics it needs from the
+ * calibration data ({@link io.zsq.core.passes.StatRequest}), and returns a structured report;
+ * {@link io.zsq.core.passes.PassRunner} enforces the order.
  */
 package io.zsq.core.passes;
