@@ -20,20 +20,29 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * An integer-only model: an int8 input tensor, layers in execution order, an int8 output tensor.
+ * An integer-only model: an int8 input tensor, layers in execution order, an int8 output tensor, and
+ * the quantization of its tensors ({@link TensorQuant}: scale, zero point, integer range), which the
+ * runtime carries for callers at the float boundary and for the exporters but never computes with.
+ * The input and the output always have an entry; every entry names the input or a layer's output.
  *
  * <p>File format ({@code .zsq}), big-endian: magic {@code "ZSQM"}, int format version, metadata
- * (count, then UTF key/value pairs: provenance and the input/output quantization written by the
- * exporter as decimal strings, for callers at the float boundary), input name and shape, output
- * name and shape, layer count, layers ({@link Layer#write}). Version 2: requantization rounds once
- * instead of gemmlowp's twice (see {@link FixedPoint}), and weights of 4 bits or fewer are stored
- * packed, two per byte, low nibble first; version 1 files are refused rather than run with a rounding
- * they were not calibrated for.
+ * (count, then UTF key/value pairs: provenance), input name and shape, output name and shape, layer
+ * count, layers ({@link Layer#write}), then the quantization section: count, then per tensor its UTF
+ * name, int scale bits (IEEE-754 single precision), int zero point, int qmin, int qmax, in the order
+ * of {@link #quantization()}.
+ *
+ * <p>Version 3 (this one): tensor quantization is typed data in its own section. Version 2 wrote it
+ * as decimal text in the metadata ({@code "tensor.<name>" -> "scale zeroPoint qmin qmax"}); such files
+ * are refused with that reason. Version 2 also made requantization round once instead of gemmlowp's
+ * twice (see {@link FixedPoint}) and stored weights of 4 bits or fewer packed, two per byte, low
+ * nibble first; version 1 files are refused rather than run with a rounding they were not calibrated
+ * for. Counts and lengths read from a file are checked before anything is allocated for them, so a
+ * corrupt or truncated file fails with one {@link IOException} naming it.
  */
 public record IntModel(Map<String, String> metadata, String inputName, int[] inputShape, String outputName,
-                       int[] outputShape, List<Layer> layers) {
+                       int[] outputShape, List<Layer> layers, Map<String, TensorQuant> quantization) {
 
-    public static final int FORMAT_VERSION = 2;
+    public static final int FORMAT_VERSION = 3;
     private static final int MAGIC = 0x5A53514D; // "ZSQM"
 
     public IntModel {
@@ -51,6 +60,20 @@ public record IntModel(Map<String, String> metadata, String inputName, int[] inp
         }
         if (!defined.contains(outputName)) {
             throw new IllegalArgumentException("output '" + outputName + "' is never written");
+        }
+        quantization = Collections.unmodifiableMap(new LinkedHashMap<>(quantization));
+        for (Map.Entry<String, TensorQuant> e : quantization.entrySet()) {
+            if (!defined.contains(e.getKey())) {
+                throw new IllegalArgumentException("quantization given for '" + e.getKey() + "', which is not a tensor of the model");
+            }
+            if (e.getValue() == null) {
+                throw new IllegalArgumentException("quantization of '" + e.getKey() + "' is null");
+            }
+        }
+        for (String t : new String[] {inputName, outputName}) {
+            if (!quantization.containsKey(t)) {
+                throw new IllegalArgumentException("no quantization for '" + t + "' (the model's " + (t.equals(inputName) ? "input" : "output") + ")");
+            }
         }
     }
 
@@ -80,6 +103,15 @@ public record IntModel(Map<String, String> metadata, String inputName, int[] inp
         for (Layer l : layers) {
             Layer.write(l, out);
         }
+        out.writeInt(quantization.size());
+        for (Map.Entry<String, TensorQuant> e : quantization.entrySet()) {
+            TensorQuant q = e.getValue();
+            out.writeUTF(e.getKey());
+            out.writeInt(q.scaleBits());
+            out.writeInt(q.zeroPoint());
+            out.writeInt(q.qmin());
+            out.writeInt(q.qmax());
+        }
         out.flush();
     }
 
@@ -104,24 +136,50 @@ public record IntModel(Map<String, String> metadata, String inputName, int[] inp
             throw new IOException("zsq model format version 1 (two-step rounding in requantization) is no longer run; "
                     + "re-run zsq quantize to write version " + FORMAT_VERSION);
         }
+        if (version == 2) {
+            throw new IOException("zsq model format version 2 stores quantization parameters as text in its metadata; "
+                    + "re-run zsq quantize to write version " + FORMAT_VERSION);
+        }
         if (version != FORMAT_VERSION) {
             throw new IOException("zsq model format version " + version + " is not supported (this runtime reads " + FORMAT_VERSION + ")");
         }
-        int n = in.readInt();
+        int n = count(in, "metadata entry", MAX_COUNT);
         Map<String, String> meta = new LinkedHashMap<>();
         for (int i = 0; i < n; i++) {
-            meta.put(in.readUTF(), in.readUTF());
+            String k = in.readUTF();
+            if (meta.put(k, in.readUTF()) != null) {
+                throw new IOException("corrupt file: metadata key '" + k + "' appears twice");
+            }
         }
         String inName = in.readUTF();
         int[] inShape = readShape(in);
         String outName = in.readUTF();
         int[] outShape = readShape(in);
-        int count = in.readInt();
+        int count = count(in, "layer", MAX_COUNT);
         List<Layer> layers = new ArrayList<>();
         for (int i = 0; i < count; i++) {
             layers.add(Layer.read(in));
         }
-        return new IntModel(meta, inName, inShape, outName, outShape, layers);
+        int nq = count(in, "quantization entry", count + 1); // the input and each layer's output at most
+        Map<String, TensorQuant> quant = new LinkedHashMap<>();
+        for (int i = 0; i < nq; i++) {
+            String t = in.readUTF();
+            if (quant.put(t, new TensorQuant(in.readInt(), in.readInt(), in.readInt(), in.readInt())) != null) {
+                throw new IOException("corrupt file: quantization of '" + t + "' appears twice");
+            }
+        }
+        return new IntModel(meta, inName, inShape, outName, outShape, layers, quant);
+    }
+
+    /** Upper bound on the metadata entries and layers of a file: more means the count is corrupt. */
+    private static final int MAX_COUNT = 1 << 20;
+
+    private static int count(DataInputStream in, String what, int max) throws IOException {
+        int n = in.readInt();
+        if (n < 0 || n > max) {
+            throw new IOException("corrupt file: " + what + " count " + n + " (expected 0.." + max + ")");
+        }
+        return n;
     }
 
     private static void writeShape(DataOutputStream out, int[] s) throws IOException {

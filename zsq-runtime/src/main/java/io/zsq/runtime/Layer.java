@@ -2,7 +2,9 @@ package io.zsq.runtime;
 
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
+import java.io.EOFException;
 import java.io.IOException;
+import java.nio.ByteBuffer;
 
 /**
  * One step of an integer model. Tensors are named; shapes are per image, {@code [C, H, W]}, NCHW
@@ -165,31 +167,32 @@ public sealed interface Layer {
         switch (tag) {
             case 1 -> {
                 String i = in.readUTF(), o = in.readUTF();
-                int[] is = ints(in), os = ints(in), p = ints(in);
-                byte[] w = new byte[checkedLength(in.readInt())];
+                int[] is = shape(in, 3), os = shape(in, 3), p = params(in, 12);
+                int n = checkedLength(in.readInt());
+                byte[] w;
                 if (p[7] <= 4) {
-                    byte[] packed = new byte[(w.length + 1) / 2];
-                    in.readFully(packed);
+                    byte[] packed = bytes(in, (n + 1) / 2);
+                    w = new byte[n];
                     unpack4(packed, w);
                 } else {
-                    in.readFully(w);
+                    w = bytes(in, n);
                 }
                 return new Conv(i, o, is, os, p[0], p[1], p[2], p[3], p[4], p[5], p[6], w, p[7], ints(in), ints(in), ints(in),
                         p[8], p[9], p[10], p[11]);
             }
             case 2 -> {
                 String a = in.readUTF(), b = in.readUTF(), o = in.readUTF();
-                int[] os = ints(in), p = ints(in);
+                int[] os = ints(in), p = params(in, 12);
                 return new Add(a, b, o, os, p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10], p[11]);
             }
             case 3 -> {
                 String i = in.readUTF(), o = in.readUTF();
-                int[] is = ints(in), os = ints(in), p = ints(in);
+                int[] is = shape(in, 3), os = shape(in, 3), p = params(in, 6);
                 return new MaxPool(i, o, is, os, p[0], p[1], p[2], p[3], p[4], p[5]);
             }
             case 4 -> {
                 String i = in.readUTF(), o = in.readUTF();
-                int[] is = ints(in), os = ints(in), p = ints(in);
+                int[] is = shape(in, 3), os = shape(in, 3), p = params(in, 8);
                 return new AvgPool(i, o, is, os, p[0], p[1], p[2], p[3], p[4], p[5], p[6] != 0, p[7]);
             }
             case 5 -> {
@@ -223,12 +226,42 @@ public sealed interface Layer {
         }
     }
 
+    /**
+     * An int array; its length is checked, and the memory for it grows with the bytes actually read,
+     * so a corrupt length in a short file ends in {@link EOFException}, not in a huge allocation.
+     */
     private static int[] ints(DataInputStream in) throws IOException {
-        int[] v = new int[checkedLength(in.readInt())];
-        for (int i = 0; i < v.length; i++) {
-            v[i] = in.readInt();
-        }
+        int n = checkedLength(in.readInt());
+        int[] v = new int[n];
+        ByteBuffer.wrap(bytes(in, 4 * n)).asIntBuffer().get(v); // big-endian, as DataInputStream
         return v;
+    }
+
+    /** A layer's fixed parameter list, which must have {@code count} entries. */
+    private static int[] params(DataInputStream in, int count) throws IOException {
+        int[] p = ints(in);
+        if (p.length != count) {
+            throw new IOException("corrupt layer: " + p.length + " parameters where " + count + " are stored");
+        }
+        return p;
+    }
+
+    /** A per-image shape, which must have {@code rank} dimensions. */
+    private static int[] shape(DataInputStream in, int rank) throws IOException {
+        int[] s = ints(in);
+        if (s.length != rank) {
+            throw new IOException("corrupt layer: shape of rank " + s.length + " where " + rank + " is stored");
+        }
+        return s;
+    }
+
+    /** Exactly {@code n} bytes, read in chunks (no allocation of {@code n} up front). */
+    private static byte[] bytes(DataInputStream in, int n) throws IOException {
+        byte[] b = in.readNBytes(n);
+        if (b.length != n) {
+            throw new EOFException("file ends after " + b.length + " of " + n + " bytes");
+        }
+        return b;
     }
 
     private static int checkedLength(int n) throws IOException {

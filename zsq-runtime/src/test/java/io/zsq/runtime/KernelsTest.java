@@ -126,6 +126,8 @@ class KernelsTest {
             assertArrayEquals(a[i], b[i]);
         }
         assertEquals(m.metadata(), back.metadata());
+        assertEquals(m.quantization(), back.quantization());
+        assertEquals(List.copyOf(m.quantization().keySet()), List.copyOf(back.quantization().keySet()), "in the order written");
     }
 
     @Test
@@ -153,7 +155,25 @@ class KernelsTest {
                 new int[c1.outShape()[0]], 0, 0, -128, 127);
         List<Layer> layers = new ArrayList<>(List.of(c1, c2));
         layers.add(new Layer.Add("c1", "c2", "sum", c1.outShape(), 0, 1 << 30, 0, 0, 1 << 30, 0, 20, 0, 1 << 30, -20, 0, 127));
-        return new IntModel(Map.of("k", "v"), "in", new int[] {3, 8, 8}, "sum", c1.outShape(), layers);
+        return new IntModel(Map.of("k", "v"), "in", new int[] {3, 8, 8}, "sum", c1.outShape(), layers, tinyQuantization(c1));
+    }
+
+    /**
+     * The quantization of {@link #tinyModel}'s tensors, zero points as its layers use them; scales as
+     * IEEE-754 single-precision bit patterns: 2^-7, 0.1f, 2^-5 and 3.0f.
+     */
+    static Map<String, TensorQuant> tinyQuantization(Layer.Conv c1) {
+        Map<String, TensorQuant> q = new java.util.LinkedHashMap<>();
+        q.put("in", new TensorQuant(0x3C000000, c1.inZeroPoint(), -128, 127));
+        q.put("c1", new TensorQuant(0x3DCCCCCD, c1.outZeroPoint(), -128, 127));
+        q.put("c2", new TensorQuant(0x3D000000, 0, -128, 127));
+        q.put("sum", new TensorQuant(0x40400000, 0, -128, 127));
+        return q;
+    }
+
+    /** Quantization of a one-layer model from {@code in} to {@code out}: every hand-built model gives its input and output one. */
+    static Map<String, TensorQuant> ends(String in, String out) {
+        return Map.of(in, new TensorQuant(0x3C000000, 0, -128, 127), out, new TensorQuant(0x3C800000, 0, -128, 127));
     }
 
     static int[] fill(int n, int v) {

@@ -4,6 +4,7 @@ import io.zsq.core.passes.LowerToInteger;
 import io.zsq.core.quant.QParams;
 import io.zsq.runtime.IntModel;
 import io.zsq.runtime.Layer;
+import io.zsq.runtime.TensorQuant;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -87,11 +88,8 @@ public final class OnnxExport {
                 .setProducerVersion(m.metadata().getOrDefault("zsq.version", "")).setGraph(b.graph)
                 .addOpsetImport(Onnx.OperatorSetIdProto.newBuilder().setDomain("").setVersion(OPSET))
                 .addOpsetImport(Onnx.OperatorSetIdProto.newBuilder().setDomain(MS).setVersion(1));
-        m.metadata().forEach((k, v) -> {
-            if (!k.startsWith(LowerToInteger.TENSOR_PREFIX)) {
-                model.addMetadataProps(Onnx.StringStringEntryProto.newBuilder().setKey(k).setValue(v));
-            }
-        });
+        // provenance only: the tensors' quantization is in the graph itself (scale and zero-point initializers)
+        m.metadata().forEach((k, v) -> model.addMetadataProps(Onnx.StringStringEntryProto.newBuilder().setKey(k).setValue(v)));
         return model.build().toByteArray();
     }
 
@@ -105,13 +103,14 @@ public final class OnnxExport {
             this.m = m;
         }
 
+        /** The quantization of {@code tensor} from the model's typed entries ({@link IntModel#quantization()}). */
         QParams q(String tensor) {
-            QParams q = LowerToInteger.tensorQuantization(m, tensor);
-            if (q == null) {
-                throw new IllegalArgumentException("model has no quantization metadata for tensor '" + tensor
-                        + "' (written by an older zsq; re-run zsq quantize)");
+            TensorQuant t = m.quantization().get(tensor);
+            if (t == null) {
+                throw new IllegalArgumentException("model has no quantization for tensor '" + tensor
+                        + "' (the ONNX export needs every tensor's scale and zero point; zsq quantize writes them)");
             }
-            return q;
+            return LowerToInteger.untyped(t);
         }
 
         String fresh(String base) {

@@ -11,6 +11,7 @@ import io.zsq.core.quant.QuantPoints;
 import io.zsq.core.quant.Scheme;
 import io.zsq.runtime.IntModel;
 import io.zsq.runtime.Layer;
+import io.zsq.runtime.TensorQuant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -102,11 +103,7 @@ public final class LowerToInteger {
             }
         }
         Map<String, String> meta = new LinkedHashMap<>(metadata);
-        QParams qi = act.get(g.input()), qo = act.get(g.output());
-        meta.put("input.scale", Float.toString(qi.scale()));
-        meta.put("input.zeroPoint", Integer.toString(qi.zeroPoint()));
-        meta.put("output.scale", Float.toString(qo.scale()));
-        meta.put("output.zeroPoint", Integer.toString(qo.zeroPoint()));
+        QParams qi = act.get(g.input());
         meta.put("weightBits", Integer.toString(scheme.weightBits()));
         meta.put("weightGranularity", scheme.granularityName());
         meta.put("weightRange", scheme.weightFullRange() ? "full" : "restricted");
@@ -115,29 +112,32 @@ public final class LowerToInteger {
         }
         meta.put("activationBits", Integer.toString(bitsOf(qi)));
         // every tensor's real scale, zero point and integer range, for exporters (ONNX) and callers at the float boundary
-        meta.put(TENSOR_PREFIX + g.input(), describe(qi));
+        Map<String, TensorQuant> quant = new LinkedHashMap<>();
+        quant.put(g.input(), typed(qi));
         for (Node n : g.nodes()) {
-            meta.put(TENSOR_PREFIX + n.output(), describe(act.get(n.output())));
+            quant.put(n.output(), typed(act.get(n.output())));
         }
         int[] outShape = g.shape(g.output()).length == 1 ? new int[] {g.shape(g.output())[0], 1, 1} : g.shape(g.output());
-        return new IntModel(meta, g.input(), g.inputShape(), g.output(), outShape, layers);
+        return new IntModel(meta, g.input(), g.inputShape(), g.output(), outShape, layers, quant);
     }
 
-    /** Metadata key prefix of a tensor's quantization: value {@code "scale zeroPoint qmin qmax"}. */
-    public static final String TENSOR_PREFIX = "tensor.";
-
-    private static String describe(QParams q) {
-        return q.scale() + " " + q.zeroPoint() + " " + q.qmin() + " " + q.qmax();
+    /**
+     * The integer model's form of {@code q}: the same scale, as its IEEE-754 bit pattern, so converting
+     * back with {@link #untyped} gives exactly {@code q}. The one place the two forms meet.
+     */
+    public static TensorQuant typed(QParams q) {
+        return new TensorQuant(Float.floatToIntBits(q.scale()), q.zeroPoint(), q.qmin(), q.qmax());
     }
 
-    /** The quantization of {@code tensor} written by {@link #lower}, or null. */
+    /** {@code t} as zsq-core's parameters, the scale exactly the float {@link #typed} was given. */
+    public static QParams untyped(TensorQuant t) {
+        return new QParams(Float.intBitsToFloat(t.scaleBits()), t.zeroPoint(), t.qmin(), t.qmax());
+    }
+
+    /** The quantization of {@code tensor} written by {@link #lower} ({@link IntModel#quantization()}), or null. */
     public static QParams tensorQuantization(IntModel m, String tensor) {
-        String v = m.metadata().get(TENSOR_PREFIX + tensor);
-        if (v == null) {
-            return null;
-        }
-        String[] f = v.split(" ");
-        return new QParams(Float.parseFloat(f[0]), Integer.parseInt(f[1]), Integer.parseInt(f[2]), Integer.parseInt(f[3]));
+        TensorQuant t = m.quantization().get(tensor);
+        return t == null ? null : untyped(t);
     }
 
     private static int bitsOf(QParams q) {
