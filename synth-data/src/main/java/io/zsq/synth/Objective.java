@@ -1,5 +1,6 @@
 package io.zsq.synth;
 
+import com.fasterxml.jackson.annotation.JsonProperty;
 import java.io.Serializable;
 
 /**
@@ -15,9 +16,13 @@ import java.io.Serializable;
  *       sample also matches one layer (sample index mod layers) on its own statistics, weight
  *       {@code sampleWeight}.</li>
  * </ul>
+ * The weights are part of a dataset's {@link DatasetSpec} (JSON names in snake_case), so changing them
+ * here makes datasets made with the old ones stale.
  */
-public record Objective(double labelWeight, double tvWeight, double l2Weight, int jitter, boolean flip, double margin,
-                        double sampleWeight) implements Serializable {
+public record Objective(@JsonProperty("label_weight") double labelWeight, @JsonProperty("tv_weight") double tvWeight,
+                        @JsonProperty("l2_weight") double l2Weight, @JsonProperty("jitter") int jitter,
+                        @JsonProperty("flip") boolean flip, @JsonProperty("margin") double margin,
+                        @JsonProperty("sample_weight") double sampleWeight) implements Serializable {
 
     public static Objective of(String method) {
         boolean label = method.contains("+label"), di = method.contains("+di"), dsg = method.contains("+dsg");
