@@ -12,6 +12,9 @@ import java.util.HexFormat;
 
 /** Picks the importer by file type and checks what every zsq pipeline needs (BatchNorm statistics). */
 public final class ModelImporter {
+    /** Graph metadata key of the file a graph was read from (errors about the model name it). */
+    public static final String SOURCE_FILE = "source.file";
+
     private ModelImporter() {}
 
     public static Graph load(Path file) {
@@ -20,15 +23,40 @@ public final class ModelImporter {
         }
         String name = file.getFileName().toString().toLowerCase();
         Graph g;
-        if (name.endsWith(".onnx")) {
-            g = OnnxImporter.load(file);
-        } else if (name.endsWith(".zip")) {
-            g = Dl4jImporter.load(file);
-        } else {
-            throw new ModelImportException(file + ": unknown model type; zsq reads ONNX (.onnx) and DL4J model zips (.zip)");
+        try {
+            if (name.endsWith(".onnx")) {
+                g = OnnxImporter.load(file);
+            } else if (name.endsWith(".zip")) {
+                g = Dl4jImporter.load(file);
+            } else {
+                throw new ModelImportException(file + ": unknown model type; zsq reads ONNX (.onnx) and DL4J model zips (.zip)");
+            }
+        } catch (ModelImportException e) {
+            throw e;
+        } catch (RuntimeException e) { // an importer's own checks name what is wrong; anything else still names the file
+            throw new ModelImportException(file + ": not a model zsq can read (" + e.getClass().getSimpleName() + ": " + e.getMessage() + ")", e);
         }
+        requireFinite(g, file);
         requireBatchNorm(g, file);
-        return g;
+        java.util.Map<String, String> meta = new java.util.LinkedHashMap<>(g.metadata());
+        meta.put(SOURCE_FILE, file.toString());
+        return new Graph(g.input(), g.inputShape(), g.output(), g.nodes(), g.shapes(), g.properties(), meta);
+    }
+
+    /** A NaN or infinite weight (a damaged file, or a diverged training run) would poison every range: refuse it naming the node. */
+    static void requireFinite(Graph g, Path file) {
+        for (Node n : g.nodes()) {
+            for (java.util.Map.Entry<String, io.zsq.core.ir.Tensor> e : n.params().entrySet()) {
+                int bad = 0;
+                for (float v : e.getValue().data()) {
+                    bad += Float.isFinite(v) ? 0 : 1;
+                }
+                if (bad > 0) {
+                    throw new ModelImportException(file + ": node " + n.id() + " (" + n.op() + "): parameter " + e.getKey() + " holds " + bad
+                            + " NaN or infinite value" + (bad > 1 ? "s" : "") + " of " + e.getValue().data().length);
+                }
+            }
+        }
     }
 
     /** Zero-shot quantization reads the BN statistics; a graph without BN nodes cannot be used. */

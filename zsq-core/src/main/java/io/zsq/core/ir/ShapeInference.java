@@ -13,6 +13,11 @@ public final class ShapeInference {
         Map<String, int[]> s = new LinkedHashMap<>();
         s.put(input, inputShape.clone());
         for (Node n : nodes) {
+            for (String in : n.inputs()) {
+                if (!s.containsKey(in)) {
+                    throw new IllegalArgumentException("node " + n.id() + " reads '" + in + "' before it is produced");
+                }
+            }
             int[] x = s.get(n.input());
             s.put(n.output(), outShape(n, x, n.inputs().size() > 1 ? s.get(n.inputs().get(1)) : null));
         }

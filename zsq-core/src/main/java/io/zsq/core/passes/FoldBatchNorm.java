@@ -75,6 +75,10 @@ public final class FoldBatchNorm implements Pass<FoldBatchNorm.Report> {
         float[] nb = new float[outC];
         Tensor b = layer.param("B");
         for (int c = 0; c < outC; c++) {
+            if (!((double) v[c] + eps > 0)) {
+                throw new IllegalArgumentException("BatchNorm node " + bn.id() + ": channel " + c + " has variance " + v[c]
+                        + " (with epsilon " + eps + "), which cannot be folded; the statistics are damaged");
+            }
             double a = s[c] / Math.sqrt((double) v[c] + eps);
             for (int i = 0; i < per; i++) {
                 nw[c * per + i] = (float) (w.data()[c * per + i] * a);
