@@ -88,7 +88,7 @@ public final class ArrowDataset {
         Map<String, String> meta = new LinkedHashMap<>();
         meta.put(SPEC_KEY, spec.toJson());
         meta.put("zsq.shape", shape.length == 3 ? shape[0] + "," + shape[1] + "," + shape[2] : String.valueOf(size));
-        meta.put("zsq.method", cfg.method());
+        meta.put("zsq.method", cfg.method().toString());
         meta.put("zsq.seed", Long.toString(b.seed()));
         meta.put("zsq.job_seed", Long.toString(cfg.seed()));
         meta.put("zsq.batch_index", Integer.toString(b.index()));

@@ -63,7 +63,7 @@ public final class BnMatchingLoss {
 
     /** Plain ZeroQ terms of a forward pass. */
     public Value evaluate(Graph g, Fp32Engine.Trace t) {
-        return evaluate(g, t, Objective.of("zeroq"), 0);
+        return evaluate(g, t, Objective.of(Method.ZEROQ), 0);
     }
 
     /** BN-matching terms with the objective's slack margin and per-sample layer enhancement. */
@@ -166,7 +166,7 @@ public final class BnMatchingLoss {
 
     /** Plain ZeroQ loss and dLoss/dInput at {@code x}. */
     public Value lossAndInputGradient(Graph g, float[] x, int batch, float[] gradOut) {
-        return lossAndInputGradient(g, x, batch, gradOut, Objective.of("zeroq"), 0);
+        return lossAndInputGradient(g, x, batch, gradOut, Objective.of(Method.ZEROQ), 0);
     }
 
     /**

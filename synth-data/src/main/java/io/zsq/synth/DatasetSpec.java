@@ -94,8 +94,8 @@ public record DatasetSpec(
             throw new IllegalArgumentException("the synthesis clamps to " + Arrays.toString(cfg.inputMin()) + ".." + Arrays.toString(cfg.inputMax())
                     + " but the preprocessing (" + pre + ") gives the input range " + Arrays.toString(range[0]) + ".." + Arrays.toString(range[1]));
         }
-        String real = cfg.method().equals("real") && realData != null ? realData.toAbsolutePath().normalize().toString() : null;
-        return new DatasetSpec(modelSha256, inputShape, range[0], range[1], clamped, pre.mean(), pre.std(), cfg.method(), cfg.objective(),
+        String real = cfg.method().base() == Method.Base.REAL && realData != null ? realData.toAbsolutePath().normalize().toString() : null;
+        return new DatasetSpec(modelSha256, inputShape, range[0], range[1], clamped, pre.mean(), pre.std(), cfg.method().toString(), cfg.objective(),
                 cfg.count(), cfg.batchSize(), cfg.objectiveSteps(), cfg.learningRate(), cfg.seed(), real, GENERATOR);
     }
 

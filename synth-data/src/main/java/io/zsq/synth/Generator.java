@@ -26,7 +26,7 @@ public final class Generator {
      * @param progress called every 10 steps and at the last, or null
      */
     public static Batch generate(Graph g, SynthConfig cfg, int batchIndex, Progress progress) {
-        if (cfg.method().equals("real")) {
+        if (cfg.method().base() == Method.Base.REAL) {
             throw new IllegalArgumentException("method 'real' reads images: use Generator.real");
         }
         int n = cfg.sizeOf(batchIndex);
@@ -34,7 +34,7 @@ public final class Generator {
         float[] x = Seeds.gaussian(seed, n * Tensor.size(g.inputShape()));
         int channels = g.inputShape()[0], h = g.inputShape()[1], w = g.inputShape()[2], plane = h * w;
         cfg.clamp(x, channels, plane);
-        if (cfg.method().equals("gaussian")) {
+        if (cfg.method().base() == Method.Base.GAUSSIAN) {
             return new Batch(batchIndex, n, x, Map.of(), seed);
         }
         BnMatchingLoss loss = new BnMatchingLoss(g);

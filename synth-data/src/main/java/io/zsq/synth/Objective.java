@@ -24,8 +24,8 @@ public record Objective(@JsonProperty("label_weight") double labelWeight, @JsonP
                         @JsonProperty("flip") boolean flip, @JsonProperty("margin") double margin,
                         @JsonProperty("sample_weight") double sampleWeight) implements Serializable {
 
-    public static Objective of(String method) {
-        boolean label = method.contains("+label"), di = method.contains("+di"), dsg = method.contains("+dsg");
+    public static Objective of(Method method) {
+        boolean label = method.has(Method.Component.LABEL), di = method.has(Method.Component.DI), dsg = method.has(Method.Component.DSG);
         return new Objective(label ? 0.1 : 0, di ? 1e-3 : 0, di ? 1e-4 : 0, di ? 2 : 0, di, dsg ? 0.05 : 0, dsg ? 0.1 : 0);
     }
 }

@@ -3,58 +3,35 @@ package io.zsq.synth;
 import java.io.Serializable;
 
 /**
- * How to make a synthetic calibration set; {@code method} is described at {@link #BASE}. {@code inputMin} and
+ * How to make a synthetic calibration set ({@link Method}). {@code inputMin} and
  * {@code inputMax} (per input channel, or null for unbounded) are the valid input range implied by the
  * preprocessing (pixels in [0, 1], then normalized): samples are clamped to it at initialization and
  * after every step, as DeepInversion clips to the valid image range.
  */
-public record SynthConfig(String method, int count, int batchSize, int steps, double learningRate, long seed, float[] inputMin,
+public record SynthConfig(Method method, int count, int batchSize, int steps, double learningRate, long seed, float[] inputMin,
                           float[] inputMax) implements Serializable {
-    public SynthConfig(String method, int count, int batchSize, int steps, double learningRate, long seed) {
+    public SynthConfig(Method method, int count, int batchSize, int steps, double learningRate, long seed) {
         this(method, count, batchSize, steps, learningRate, seed, null, null);
+    }
+
+    /** The method as text, {@link Method#parse parsed}. */
+    public SynthConfig(String method, int count, int batchSize, int steps, double learningRate, long seed) {
+        this(Method.parse(method), count, batchSize, steps, learningRate, seed, null, null);
+    }
+
+    /** The method as text, {@link Method#parse parsed}. */
+    public SynthConfig(String method, int count, int batchSize, int steps, double learningRate, long seed, float[] inputMin, float[] inputMax) {
+        this(Method.parse(method), count, batchSize, steps, learningRate, seed, inputMin, inputMax);
     }
 
     public SynthConfig {
         if ((inputMin == null) != (inputMax == null) || (inputMin != null && inputMin.length != inputMax.length)) {
             throw new IllegalArgumentException("input bounds need a min and a max per channel");
         }
-        method = canonical(method);
+        java.util.Objects.requireNonNull(method, "method");
         if (count <= 0 || batchSize <= 0 || steps < 0 || !(learningRate > 0)) {
             throw new IllegalArgumentException("need count > 0, batch > 0, steps >= 0, lr > 0: " + this);
         }
-    }
-
-    /**
-     * A method is {@code gaussian} (noise, the lower bound), {@code real} (real images read through the
-     * same interface, the upper bound; not data-free), or {@code zeroq} optionally combined with
-     * components by {@code +}: {@code label}, {@code di}, {@code dsg}, e.g. {@code zeroq+label+di}.
-     * Aliases: {@code deepinversion} = {@code zeroq+di}, {@code zeroq-label} = {@code zeroq+label}.
-     * See {@link Objective} for what each component adds.
-     */
-    public static final java.util.List<String> BASE = java.util.List.of("zeroq", "gaussian", "real");
-    public static final java.util.List<String> COMPONENTS = java.util.List.of("label", "di", "dsg");
-
-    static String canonical(String method) {
-        String m = method.trim().toLowerCase().replace("deepinversion", "zeroq+di").replace("zeroq-label", "zeroq+label");
-        String[] parts = m.split("\\+");
-        if (!BASE.contains(parts[0]) || (parts.length > 1 && !parts[0].equals("zeroq"))) {
-            throw new IllegalArgumentException("unknown synthesis method '" + method + "': zeroq[+label][+di][+dsg], "
-                    + "deepinversion, gaussian or real");
-        }
-        java.util.TreeSet<String> comps = new java.util.TreeSet<>();
-        for (int i = 1; i < parts.length; i++) {
-            if (!COMPONENTS.contains(parts[i])) {
-                throw new IllegalArgumentException("unknown synthesis component '" + parts[i] + "' in '" + method + "' " + COMPONENTS);
-            }
-            comps.add(parts[i]);
-        }
-        StringBuilder sb = new StringBuilder(parts[0]);
-        for (String c : COMPONENTS) {
-            if (comps.contains(c)) {
-                sb.append('+').append(c);
-            }
-        }
-        return sb.toString();
     }
 
     public Objective objective() {
@@ -66,12 +43,12 @@ public record SynthConfig(String method, int count, int batchSize, int steps, do
     }
 
     public static SynthConfig zeroq(int count, int batch, int steps, long seed) {
-        return new SynthConfig("zeroq", count, batch, steps, 0.5, seed);
+        return new SynthConfig(Method.ZEROQ, count, batch, steps, 0.5, seed);
     }
 
     /** The same settings with another method. */
-    public SynthConfig withMethod(String m) {
-        return new SynthConfig(m, count, batchSize, m.equals("gaussian") || m.equals("real") ? 0 : steps, learningRate, seed, inputMin, inputMax);
+    public SynthConfig withMethod(Method m) {
+        return new SynthConfig(m, count, batchSize, m.optimizes() ? steps : 0, learningRate, seed, inputMin, inputMax);
     }
 
     /** Clamps a batch (NCHW) to the valid input range, in place. */
@@ -88,7 +65,7 @@ public record SynthConfig(String method, int count, int batchSize, int steps, do
 
     /** Optimization steps actually taken: 0 for the noise and real-data sources. */
     public int objectiveSteps() {
-        return method.equals("gaussian") || method.equals("real") ? 0 : steps;
+        return method.optimizes() ? steps : 0;
     }
 
     public int batches() {

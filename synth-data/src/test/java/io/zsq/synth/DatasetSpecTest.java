@@ -38,7 +38,7 @@ class DatasetSpecTest {
         assertArrayEquals(new float[] {(1 - 0.286f) / 0.353f, (1 - 0.286f) / 0.353f}, s.inputMax());
         assertTrue(s.clamped());
         assertEquals("zeroq+label+di+dsg", s.method());
-        assertEquals(Objective.of("zeroq+label+di+dsg"), s.objective());
+        assertEquals(Objective.of(Method.parse("zeroq+label+di+dsg")), s.objective());
         assertEquals(5, s.steps());
         assertEquals(DatasetSpec.GENERATOR, s.generator());
         Preprocessing pre = new Preprocessing(new float[] {0}, new float[] {1});

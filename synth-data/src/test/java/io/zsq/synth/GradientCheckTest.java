@@ -13,7 +13,7 @@ class GradientCheckTest {
     @Test
     void inputGradientMatchesFiniteDifferences() {
         for (String method : new String[] {"zeroq", "zeroq+label+di+dsg"}) {
-            check(Objective.of(SynthConfig.canonical(method)));
+            check(Objective.of(Method.parse(method)));
         }
     }
 

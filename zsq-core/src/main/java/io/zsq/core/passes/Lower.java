@@ -35,7 +35,7 @@ public record Lower(Map<String, String> metadata) implements Pass<Lower.Report> 
     @Override
     public Result<Report> run(ModelState state, Stats stats) {
         Quantization q = state.quantization();
-        IntModel m = LowerToInteger.lower(state.graph(), q.activations(), q.scheme(), metadata);
+        IntModel m = LowerToInteger.lower(state.graph(), q, metadata);
         java.io.ByteArrayOutputStream bo = new java.io.ByteArrayOutputStream();
         try {
             m.write(bo);

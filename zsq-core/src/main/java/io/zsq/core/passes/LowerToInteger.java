@@ -7,7 +7,7 @@ import io.zsq.core.quant.ChannelQParams;
 import io.zsq.core.quant.Dyadic;
 import io.zsq.core.quant.FakeQuant;
 import io.zsq.core.quant.QParams;
-import io.zsq.core.quant.QuantPoints;
+import io.zsq.core.quant.Quantization;
 import io.zsq.core.quant.Scheme;
 import io.zsq.runtime.IntModel;
 import io.zsq.runtime.Layer;
@@ -35,8 +35,14 @@ public final class LowerToInteger {
 
     /** Lowers with the weight part of {@code scheme} (bits per layer, granularity, range). */
     public static IntModel lower(Graph g, Map<String, QParams> points, Scheme scheme, Map<String, String> metadata) {
+        return lower(g, Quantization.of(g, scheme, points, java.util.Set.of()), metadata);
+    }
+
+    /** Lowers with a placed quantization: its activation and weight parameters, as they are. */
+    public static IntModel lower(Graph g, Quantization q, Map<String, String> metadata) {
         g.require(Graph.ACTIVATIONS_FUSED, "integer lowering");
-        Map<String, QParams> act = QuantPoints.propagate(g, points);
+        Scheme scheme = q.scheme();
+        Map<String, QParams> act = q.activations();
         List<Layer> layers = new ArrayList<>();
         for (Node n : g.nodes()) {
             QParams in = act.get(n.input());
@@ -48,7 +54,7 @@ public final class LowerToInteger {
                 case DENSE: {
                     Tensor w = n.param("W");
                     int outC = w.dim(0);
-                    ChannelQParams wq = scheme.weights(n);
+                    ChannelQParams wq = q.weights(n);
                     int weightBits = scheme.weightBits(n);
                     int[] bias = FakeQuant.quantizedBias(n, wq, in);
                     int[] mult = new int[outC], shift = new int[outC];

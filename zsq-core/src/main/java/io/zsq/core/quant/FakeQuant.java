@@ -30,12 +30,17 @@ public final class FakeQuant {
 
     /** The simulation of {@code g} quantized by {@code scheme} (its weights part) with these activation parameters. */
     public static Simulation of(Graph g, Map<String, QParams> points, Scheme scheme) {
-        Map<String, QParams> act = QuantPoints.propagate(g, points);
+        return of(g, Quantization.of(g, scheme, points, java.util.Set.of()));
+    }
+
+    /** The simulation of {@code g} with a placed quantization, as it is. */
+    public static Simulation of(Graph g, Quantization quantization) {
+        Map<String, QParams> act = quantization.activations();
         List<Node> nodes = new ArrayList<>();
         for (Node n : g.nodes()) {
             if (n.op() == OpType.CONV || n.op() == OpType.DENSE) {
                 Tensor w = n.param("W");
-                ChannelQParams wq = scheme.weights(n);
+                ChannelQParams wq = quantization.weights(n);
                 Map<String, Tensor> p = new LinkedHashMap<>();
                 p.put("W", new Tensor(w.shape(), wq.fakeQuantize(w.data())));
                 int[] qb = quantizedBias(n, wq, act.get(n.input()));
