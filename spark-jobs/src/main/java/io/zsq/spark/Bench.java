@@ -14,6 +14,11 @@ import io.zsq.core.ir.Graph;
 import io.zsq.core.passes.LowerToInteger;
 import io.zsq.core.quant.FakeQuant;
 import io.zsq.core.quant.QParams;
+import io.zsq.ptq.pipeline.ExportCheck;
+import io.zsq.ptq.pipeline.InProcessExecutor;
+import io.zsq.ptq.pipeline.Json;
+import io.zsq.ptq.pipeline.Pipeline;
+import io.zsq.ptq.pipeline.Plan;
 import io.zsq.runtime.IntModel;
 import io.zsq.runtime.IntRunner;
 import io.zsq.runtime.IntSimd;
@@ -53,19 +58,18 @@ final class Bench {
         Path fp32;
         if (Files.isDirectory(model) && Files.exists(model.resolve("model.zsq"))) {
             dir = model;
-            java.util.regex.Matcher mm = java.util.regex.Pattern.compile("\"model\"\\s*:\\s*\"([^\"]*)\"")
-                    .matcher(Files.readString(dir.resolve("report.json")));
-            if (!mm.find()) {
+            com.fasterxml.jackson.databind.JsonNode model0 = Json.MAPPER.readTree(dir.resolve("report.json").toFile()).get("model");
+            if (model0 == null || !model0.isTextual()) {
                 throw new IOException(dir.resolve("report.json") + ": no \"model\" entry (the FP32 model the folder was quantized from)");
             }
-            fp32 = Path.of(mm.group(1));
+            fp32 = Path.of(model0.asText());
         } else {
             dir = out != null ? out : Files.createTempDirectory("zsq-bench");
             fp32 = model;
             if (!Files.exists(dir.resolve("model.zsq"))) {
                 System.err.println("zsq bench: quantizing " + model + " with the defaults (W8A8) into " + dir);
-                QuantizeJob.builder().model(model).out(dir).preprocessing(mean, std).gaussianBaseline(false).quiet(true)
-                        .build().run();
+                Pipeline.run(Plan.builder().model(model).out(dir).preprocessing(mean, std).gaussianBaseline(false).quiet(true).build(),
+                        new InProcessExecutor());
             }
         }
         IntModel m = IntModel.load(dir.resolve("model.zsq"));
@@ -75,7 +79,7 @@ final class Bench {
         int maxBatch = batches.stream().mapToInt(Integer::intValue).max().orElse(1);
         float[] pool = images(data, pre, per, Math.max(256, maxBatch), in);
         QParams qi = LowerToInteger.tensorQuantization(m, m.inputName());
-        OrtEnvironment env = ortEnvironment();
+        OrtEnvironment env = ExportCheck.environment();
         OrtSession.SessionOptions opts = new OrtSession.SessionOptions();
         opts.setIntraOpNumThreads(1);
         opts.setInterOpNumThreads(1);
@@ -189,22 +193,6 @@ final class Bench {
 
     private static String shape(int[] s) {
         return java.util.Arrays.stream(s).mapToObj(Integer::toString).collect(java.util.stream.Collectors.joining("x"));
-    }
-
-    /**
-     * ONNX Runtime's environment, created on a thread with a 64 MB stack: with the CLI's long class path
-     * (Spark's ~220 jars), creating it on the main thread (1 MB stack) crashes the JVM in native code
-     * (measured: ORT 1.29, JDK 17; a short class path or -Xss8m avoids it).
-     */
-    static OrtEnvironment ortEnvironment() throws InterruptedException {
-        OrtEnvironment[] env = new OrtEnvironment[1];
-        Thread t = new Thread(null, () -> env[0] = OrtEnvironment.getEnvironment(), "ort-init", 64L << 20);
-        t.start();
-        t.join();
-        if (env[0] == null) {
-            throw new IllegalStateException("ONNX Runtime did not start (see the error above)");
-        }
-        return env[0];
     }
 
     private static String ortVersion() {

@@ -1,333 +1,320 @@
 package io.zsq.spark;
 
+import io.zsq.core.data.IdxDataset;
 import io.zsq.core.imports.ModelImportException;
+import io.zsq.core.passes.LowerToInteger;
+import io.zsq.core.quant.FakeQuant;
+import io.zsq.core.quant.QParams;
+import io.zsq.ptq.pipeline.Pipeline;
+import io.zsq.ptq.pipeline.Plan;
+import io.zsq.ptq.pipeline.Plan.Defaults;
+import io.zsq.ptq.pipeline.QuantizeReport;
+import io.zsq.runtime.IntModel;
+import io.zsq.runtime.IntRunner;
+import io.zsq.runtime.IntSimd;
+import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 
-/** The {@code zsq} command line: a thin layer over {@link QuantizeJob}. */
-public final class Main {
-    static final String HELP = """
-            zsq %s: data-free quantization of FP32 models to integer-only models
-
-            usage: zsq quantize --model M --out DIR [options]
-                   zsq synth --model M --out DIR --count N [--batch B] [--steps S] [--method M] [--seed X] [--threads T]
-                             [--lr X] [--mean V --std V] [--real-data DIR] [--quiet]
-                   zsq run --model DIR|FILE.zsq --data DIR [--limit N] [--threads T] [--mean V --std V]
-                             the integer model alone (zsq-runtime) on an idx test set, T threads (default: all
-                             cores; the same predictions for any T); preprocessing from the model unless given
-                   zsq bench --model M [--threads T[,T...]] [--batch B[,B...]] [--seconds S] [--mean V --std V] [--out DIR]
-                             [--data DIR]
-                             M: an FP32 model (quantized with the defaults first, into --out or a temporary folder)
-                             or an output folder of zsq quantize; prints images/s of zsq-runtime int8, ONNX Runtime
-                             int8 (the QOperator export) and FP32, and the IR executor FP32, for each batch size and
-                             thread count (default 1,64 and 1,2; 3 s per cell), and the file sizes
-
-            quantize options:
-
-              --model M          FP32 model: ONNX (.onnx, BatchNormalization nodes kept) or DL4J MultiLayerNetwork zip (.zip)
-              --out DIR          output folder: model.zsq, report.json, calib/ (the synthetic dataset)
-              --bits B[,B...]    bit widths, wNaM (weights N, activations M, 2..8), default w8a8; several are all
-                                 calibrated and evaluated, the first is written as model.zsq
-              --eval DATA        MNIST-format idx folder with t10k-images/labels (.gz or not) to measure top-1 on
-              --eval-limit N     evaluate the first N images only (default: all)
-              --mean V[,V...]    input preprocessing: pixels / 255, then (x - mean) / std; one value or one per channel (default 0)
-              --std V[,V...]     (default 1)
-              --observer O       activation range observer: auto (default: minmax at 8-bit activations, mse below),
-                                 minmax, movingavg (mean of per-batch min/max),
-                                 percentile[:P] (default P 99.99), kl (entropy threshold, TensorRT), mse (MSE-optimal clipping)
-              --weight-granularity G
-                                 channel (default), tensor, or group:N (N consecutive output channels share a scale)
-              --weight-range R   restricted (default, [-(2^(b-1)-1), 2^(b-1)-1]) or full ([-2^(b-1), 2^(b-1)-1]); weights
-                                 are always symmetric (the integer kernels have no weight zero point)
-              --symmetric-activations
-                                 zero point 0 for activations that go negative (non-negative ones, e.g. after ReLU,
-                                 stay unsigned); default asymmetric
-              --layer-bits L     per-layer bit widths overriding --bits: id=wNaM[,id=wNaM...] (layer ids as in the
-                                 model, e.g. /l1/c1/Conv)
-              --size-budget S    mixed-precision weights: per-layer widths 2..8 minimizing the summed ZeroQ sensitivity
-                                 (output KL with one layer quantized) within S bytes of weights, or a ratio of the
-                                 int8 weights: 0.5x or 50%% (0.5x = the size of uniform 4-bit weights)
-              --equalize         cross-layer equalization before calibration (DFQ; ReLU6 becomes ReLU in equalized layers)
-              --absorb-high-bias high-bias absorption (DFQ): a ReLU layer whose BatchNorm says its input stays above
-                                 c = max(0, beta - 3 gamma) hands c to the next layer's bias; use with --equalize
-              --bias-correction B
-                                 none (default), analytical (from the BatchNorm statistics, no data), empirical (per-
-                                 channel input means on the synthetic calibration data), auto (analytical where a
-                                 layer's input comes from a BatchNorm, else empirical)
-              --bn-ranges R      activation ranges of layers with a folded BatchNorm from its statistics instead of the
-                                 calibration data (the observer runs on clamp(N(beta, gamma^2)) per channel): on, off,
-                                 or auto (default: for activations of 4 bits or fewer, where it measured better)
-              --method M         calibration data: zeroq (BN-statistics matching, ZeroQ), optionally with components
-                                 joined by '+': label (cross-entropy towards a class per sample, GDFQ), di (DeepInversion
-                                 priors: TV, L2, jitter, flips), dsg (DSG slack margin and per-sample layer terms);
-                                 deepinversion = zeroq+di; gaussian (noise); real (reads --real-data, NOT data-free)
-                                 (default zeroq+label+di+dsg, the best combination measured)
-              --real-data DIR    idx folder whose train split --method real reads (the upper bound)
-              --count N          synthetic calibration images (default 256)
-              --batch N          synthetic images per batch, one Spark task each (default 32)
-              --steps N          Adam steps of BN-statistics matching per batch (default 200)
-              --lr X             Adam learning rate on the input (default 0.5)
-              --seed S           job seed; batch b uses a seed derived from (S, b) (default 1)
-              --calib DIR        calibrate on a synthetic dataset made earlier instead of generating one
-              --no-gaussian      skip the Gaussian-noise calibration baseline
-              --quiet            no progress output
-
-            synth options: as for quantize, plus --threads T (Spark local[T]); writes DIR/batch-NNNNN.arrow and DIR/synth.json
-
-            Spark: runs on local[*] unless a master is set (spark-submit, or -Dspark.master=...).
-            Weights symmetric (per channel by default); activations per tensor; BN folded; dyadic requantization.
-            """;
-
+/**
+ * The {@code zsq} command line (picocli): a thin layer that parses the options into a {@link Plan}
+ * (which validates them) and runs it on Spark ({@link QuantizeJob}). Every error is one line on
+ * stderr: {@code zsq: error: ...}; exit code 2 for bad input, 1 for anything else.
+ */
+@Command(name = "zsq", mixinStandardHelpOptions = true, version = "zsq " + Pipeline.VERSION,
+        description = "Data-free quantization of FP32 models to integer-only models.",
+        subcommands = {Main.QuantizeCommand.class, Main.SynthCommand.class, Main.RunCommand.class, Main.BenchCommand.class},
+        footer = {"", "Spark: runs on local[*] unless a master is set (spark-submit, or -Dspark.master=...).",
+            "Weights symmetric (per channel by default); activations per tensor; BN folded; dyadic requantization."})
+public final class Main implements Callable<Integer> {
     private Main() {}
 
     public static void main(String[] args) {
-        try {
-            System.exit(run(args));
-        } catch (IllegalArgumentException | ModelImportException e) {
-            System.err.println("zsq: error: " + e.getMessage());
-            System.exit(2);
-        } catch (Exception e) {
-            Throwable root = e;
-            while (root.getCause() != null && root.getCause() != root) {
-                root = root.getCause();
-            }
-            System.err.println("zsq: error: " + (root.getMessage() != null ? root.getMessage() : root.toString()));
-            System.exit(1);
+        System.exit(run(args, System.out, System.err));
+    }
+
+    /** Runs the command line; the exit code (0 done, 1 failed, 2 bad input), errors as one line on {@code err}. */
+    static int run(String[] args, PrintStream out, PrintStream err) {
+        CommandLine cl = new CommandLine(new Main());
+        cl.setOut(new PrintWriter(out, true));
+        cl.setErr(new PrintWriter(err, true));
+        cl.setParameterExceptionHandler((ex, a) -> {
+            CommandLine c = ex.getCommandLine();
+            List<String> unknown = c.getUnmatchedArguments();
+            String what = unknown.isEmpty() || ex instanceof CommandLine.UnmatchedArgumentException ? ex.getMessage()
+                    : "unknown option or argument: " + String.join(" ", unknown);
+            err.println("zsq: error: " + what + " (try " + c.getCommandSpec().qualifiedName() + " --help)");
+            return 2;
+        });
+        cl.setExecutionExceptionHandler((ex, c, parsed) -> {
+            boolean input = ex instanceof IllegalArgumentException || ex instanceof ModelImportException;
+            err.println("zsq: error: " + oneLine(ex));
+            return input ? 2 : 1;
+        });
+        return cl.execute(args);
+    }
+
+    /** The message of an exception, or of the innermost cause that has one, as one line. */
+    static String oneLine(Throwable e) {
+        Throwable t = e;
+        while (t.getMessage() == null && t.getCause() != null && t.getCause() != t) {
+            t = t.getCause();
+        }
+        String m = t.getMessage() != null ? t.getMessage() : t.getClass().getSimpleName();
+        int nl = m.indexOf('\n');
+        return nl >= 0 ? m.substring(0, nl) : m;
+    }
+
+    @Override
+    public Integer call() {
+        new CommandLine(this).usage(System.out);
+        return 2;
+    }
+
+    /** The synthesis options quantize and synth share. */
+    static final class SynthOptions {
+        @Option(names = "--model", required = true, paramLabel = "M",
+                description = "FP32 model: ONNX (.onnx, BatchNormalization nodes kept) or DL4J MultiLayerNetwork zip (.zip)")
+        Path model;
+        @Option(names = "--mean", paramLabel = "V[,V...]", defaultValue = Defaults.MEAN,
+                description = "input preprocessing: pixels / 255, then (x - mean) / std; one value or one per channel (default ${DEFAULT-VALUE})")
+        String mean;
+        @Option(names = "--std", paramLabel = "V[,V...]", defaultValue = Defaults.STD, description = "(default ${DEFAULT-VALUE})")
+        String std;
+        @Option(names = "--method", paramLabel = "M", defaultValue = Defaults.METHOD, description = {
+            "calibration data: zeroq (BN-statistics matching, ZeroQ), optionally with components joined by '+': label (cross-entropy",
+            "towards a class per sample, GDFQ), di (DeepInversion priors: TV, L2, jitter, flips), dsg (DSG slack margin and per-sample",
+            "layer terms); deepinversion = zeroq+di; gaussian (noise); real (reads --real-data, NOT data-free) (default ${DEFAULT-VALUE})"})
+        String method;
+        @Option(names = "--real-data", paramLabel = "DIR", description = "idx folder whose train split --method real reads (the upper bound)")
+        Path realData;
+        @Option(names = "--count", paramLabel = "N", defaultValue = "" + Defaults.COUNT,
+                description = "synthetic calibration images (default ${DEFAULT-VALUE})")
+        int count;
+        @Option(names = "--batch", paramLabel = "N", defaultValue = "" + Defaults.BATCH,
+                description = "synthetic images per batch, one Spark task each (default ${DEFAULT-VALUE})")
+        int batch;
+        @Option(names = "--steps", paramLabel = "N", defaultValue = "" + Defaults.STEPS,
+                description = "Adam steps of BN-statistics matching per batch (default ${DEFAULT-VALUE})")
+        int steps;
+        @Option(names = "--lr", paramLabel = "X", defaultValue = "" + Defaults.LR, description = "Adam learning rate on the input (default ${DEFAULT-VALUE})")
+        double lr;
+        @Option(names = "--seed", paramLabel = "S", defaultValue = "" + Defaults.SEED,
+                description = "job seed; batch b uses a seed derived from (S, b) (default ${DEFAULT-VALUE})")
+        long seed;
+        @Option(names = "--quiet", description = "no progress output")
+        boolean quiet;
+
+        Plan.Builder into(Plan.Builder b) {
+            return b.model(model).preprocessing(mean, std).method(method).realData(realData).count(count).batch(batch).steps(steps).lr(lr)
+                    .seed(seed).quiet(quiet);
         }
     }
 
-    static int run(String[] args) throws Exception {
-        if (args.length == 0 || args[0].equals("--help") || args[0].equals("-h") || args[0].equals("help")) {
-            System.out.printf(HELP, QuantizeJob.VERSION);
-            return args.length == 0 ? 2 : 0;
-        }
-        if (args[0].equals("synth")) {
-            return synth(args);
-        }
-        if (args[0].equals("bench")) {
-            return bench(args);
-        }
-        if (args[0].equals("run")) {
-            return runModel(args);
-        }
-        if (!args[0].equals("quantize")) {
-            throw new IllegalArgumentException("unknown command '" + args[0] + "' (try zsq --help)");
-        }
-        QuantizeJob.Builder b = QuantizeJob.builder();
-        String mean = "0", std = "1";
-        for (int i = 1; i < args.length; i++) {
-            String a = args[i];
-            switch (a) {
-                case "--help" -> {
-                    System.out.printf(HELP, QuantizeJob.VERSION);
-                    return 0;
-                }
-                case "--no-gaussian" -> b.gaussianBaseline(false);
-                case "--quiet" -> b.quiet(true);
-                case "--equalize" -> b.equalize(true);
-                case "--absorb-high-bias" -> b.absorbHighBias(true);
-                case "--symmetric-activations" -> b.symmetricActivations(true);
-                default -> {
-                    if (i + 1 >= args.length || !a.startsWith("--")) {
-                        throw new IllegalArgumentException("unknown or incomplete option '" + a + "' (try zsq quantize --help)");
-                    }
-                    String v = args[++i];
-                    switch (a) {
-                        case "--model" -> b.model(Path.of(v));
-                        case "--out" -> b.out(Path.of(v));
-                        case "--bits" -> b.bits(v);
-                        case "--eval" -> b.eval(Path.of(v));
-                        case "--eval-limit" -> b.evalLimit(intArg(a, v));
-                        case "--mean" -> mean = v;
-                        case "--std" -> std = v;
-                        case "--observer" -> b.observer(v);
-                        case "--method" -> b.method(v);
-                        case "--real-data" -> b.realData(Path.of(v));
-                        case "--count" -> b.count(intArg(a, v));
-                        case "--batch" -> b.batch(intArg(a, v));
-                        case "--steps" -> b.steps(intArg(a, v));
-                        case "--lr" -> b.lr(Double.parseDouble(v));
-                        case "--seed" -> b.seed(Long.parseLong(v));
-                        case "--calib" -> b.calib(Path.of(v));
-                        case "--weight-granularity" -> b.weightGranularity(v);
-                        case "--weight-range" -> {
-                            if (!v.equals("full") && !v.equals("restricted")) {
-                                throw new IllegalArgumentException("--weight-range takes full or restricted, not '" + v + "'");
-                            }
-                            b.weightFullRange(v.equals("full"));
-                        }
-                        case "--layer-bits" -> b.layerBits(v);
-                        case "--bias-correction" -> b.biasCorrection(v);
-                        case "--bn-ranges" -> b.bnRanges(v);
-                        case "--size-budget" -> b.sizeBudget(v);
-                        default -> throw new IllegalArgumentException("unknown option '" + a + "' (try zsq quantize --help)");
-                    }
-                }
-            }
-        }
-        b.preprocessing(mean, std);
-        QuantizeJob job = b.build();
-        Map<String, Object> report = job.run();
-        System.out.print(table(report));
-        return 0;
-    }
+    @Command(name = "quantize", mixinStandardHelpOptions = true, sortOptions = false,
+            description = "Quantize an FP32 model without its training data: synthesize calibration images from its BatchNorm statistics,"
+                    + " calibrate (Level 1), lower to an integer-only model, export it to ONNX, report.")
+    static final class QuantizeCommand implements Callable<Integer> {
+        @Mixin
+        SynthOptions synth;
+        @Option(names = "--out", required = true, paramLabel = "DIR",
+                description = "output folder: model.zsq, model.qop.onnx, model.qdq.onnx, report.json, report.html, calib/ (the synthetic dataset)")
+        Path out;
+        @Option(names = "--bits", paramLabel = "B[,B...]", defaultValue = Defaults.BITS, description = {
+            "bit widths wNaM (weights N, activations M, 2..8); several are all calibrated and evaluated, the first is written",
+            "(default ${DEFAULT-VALUE})"})
+        String bits;
+        @Option(names = "--eval", paramLabel = "DATA", description = "MNIST-format idx folder with t10k-images/labels (.gz or not) to measure top-1 on")
+        Path eval;
+        @Option(names = "--eval-limit", paramLabel = "N", defaultValue = "0", description = "evaluate the first N images only (default: all)")
+        int evalLimit;
+        @Option(names = "--observer", paramLabel = "O", defaultValue = Defaults.OBSERVER, description = {
+            "activation range observer: auto (minmax at 8-bit activations, mse below), minmax, movingavg (mean of per-batch min/max),",
+            "percentile[:P] (P default 99.99), kl (entropy threshold, TensorRT), mse (MSE-optimal clipping) (default ${DEFAULT-VALUE})"})
+        String observer;
+        @Option(names = "--weight-granularity", paramLabel = "G", defaultValue = Defaults.GRANULARITY,
+                description = "channel, tensor, or group:N (N consecutive output channels share a scale) (default ${DEFAULT-VALUE})")
+        String granularity;
+        @Option(names = "--weight-range", paramLabel = "R", defaultValue = Defaults.WEIGHT_RANGE, description = {
+            "restricted ([-(2^(b-1)-1), 2^(b-1)-1]) or full ([-2^(b-1), 2^(b-1)-1]); weights are always symmetric (the integer",
+            "kernels have no weight zero point) (default ${DEFAULT-VALUE})"})
+        String weightRange;
+        @Option(names = "--symmetric-activations",
+                description = "zero point 0 for activations that go negative (non-negative ones, e.g. after ReLU, stay unsigned)")
+        boolean symmetricActivations;
+        @Option(names = "--layer-bits", paramLabel = "L",
+                description = "per-layer bit widths overriding --bits: id=wNaM[,id=wNaM...] (layer ids as in the model, e.g. /l1/c1/Conv)")
+        String layerBits;
+        @Option(names = "--size-budget", paramLabel = "S", description = {
+            "mixed-precision weights: per-layer widths 2..8 minimizing the summed ZeroQ sensitivity within S bytes of weights, or a",
+            "ratio of the int8 weights: 0.5x or 50% (0.5x = the size of uniform 4-bit weights)"})
+        String sizeBudget;
+        @Option(names = "--equalize", description = "cross-layer equalization before calibration (DFQ; ReLU6 becomes ReLU in equalized layers)")
+        boolean equalize;
+        @Option(names = "--absorb-high-bias", description = {
+            "high-bias absorption (DFQ): a ReLU layer whose BatchNorm says its input stays above c = max(0, beta - 3 gamma) hands c",
+            "to the next layer's bias; use with --equalize"})
+        boolean absorbHighBias;
+        @Option(names = "--bias-correction", paramLabel = "B", defaultValue = Defaults.BIAS_CORRECTION, description = {
+            "none, analytical (from the BatchNorm statistics, no data), empirical (per-channel input means on the synthetic data),",
+            "auto (analytical where a layer's input comes from a BatchNorm, else empirical) (default ${DEFAULT-VALUE})"})
+        String biasCorrection;
+        @Option(names = "--bn-ranges", paramLabel = "R", defaultValue = Defaults.BN_RANGES, description = {
+            "activation ranges of layers with a folded BatchNorm from its statistics instead of the calibration data: on, off, or",
+            "auto (for activations of 4 bits or fewer) (default ${DEFAULT-VALUE})"})
+        String bnRanges;
+        @Option(names = "--calib", paramLabel = "DIR", description = "calibrate on a synthetic dataset made earlier (zsq synth) instead of generating one")
+        Path calib;
+        @Option(names = "--no-gaussian", description = "skip the Gaussian-noise calibration baseline")
+        boolean noGaussian;
 
-    /**
-     * {@code zsq run}: the integer model alone (zsq-runtime, no Spark) on an idx test set, on T threads;
-     * the input preprocessing comes from the model's metadata unless given.
-     */
-    static int runModel(String[] args) throws Exception {
-        Map<String, String> o = options(args, List.of("--model", "--data", "--limit", "--threads", "--mean", "--std"), List.of());
-        if (o == null) {
+        Plan plan() {
+            Plan.Builder b = synth.into(Plan.builder()).out(out).bits(bits).eval(eval).evalLimit(evalLimit).observer(observer)
+                    .weightGranularity(granularity).weightRange(weightRange).symmetricActivations(symmetricActivations).equalize(equalize)
+                    .absorbHighBias(absorbHighBias).biasCorrection(biasCorrection).bnRanges(bnRanges).sizeBudget(sizeBudget).calib(calib)
+                    .gaussianBaseline(!noGaussian);
+            if (layerBits != null) {
+                b.layerBits(layerBits);
+            }
+            return b.build();
+        }
+
+        @Override
+        public Integer call() throws Exception {
+            QuantizeReport report = QuantizeJob.run(plan());
+            System.out.print(table(report));
             return 0;
         }
-        for (String req : List.of("--model", "--data")) {
-            if (!o.containsKey(req)) {
-                throw new IllegalArgumentException(req + " is required for zsq run");
-            }
-        }
-        Path path = Path.of(o.get("--model"));
-        io.zsq.runtime.IntModel m = io.zsq.runtime.IntModel.load(Files.isDirectory(path) ? path.resolve("model.zsq") : path);
-        String mean = o.getOrDefault("--mean", m.metadata().get("input.mean")), std = o.getOrDefault("--std", m.metadata().get("input.std"));
-        if (mean == null || std == null) {
-            throw new IllegalArgumentException(path + ": the model does not record its input preprocessing; give --mean and --std");
-        }
-        io.zsq.core.data.IdxDataset d = io.zsq.core.data.IdxDataset.load(Path.of(o.get("--data")), "t10k",
-                o.containsKey("--limit") ? intArg("--limit", o.get("--limit")) : 0);
-        io.zsq.core.quant.QParams qi = io.zsq.core.passes.LowerToInteger.tensorQuantization(m, m.inputName());
-        if (qi == null) {
-            throw new IllegalArgumentException(path + ": no input quantization in the model metadata (re-run zsq quantize)");
-        }
-        int threads = intArg("--threads", o.getOrDefault("--threads", Integer.toString(Runtime.getRuntime().availableProcessors())));
-        byte[][] q = io.zsq.core.quant.FakeQuant.quantizeInput(d.batch(0, d.count(), io.zsq.core.data.Preprocessing.parse(mean, std)),
-                d.count(), qi);
-        long t0 = System.nanoTime();
-        byte[][] out = new io.zsq.runtime.IntRunner(m).runBatch(q, threads);
-        double secs = (System.nanoTime() - t0) / 1e9;
-        int correct = 0;
-        for (int i = 0; i < out.length; i++) {
-            correct += io.zsq.runtime.IntRunner.argmax(out[i]) == d.labels()[i] ? 1 : 0;
-        }
-        System.out.printf("zsq run: %s on %d images of %s: top-1 %.2f%%, %.1f images/s on %d threads (%s)%n", path, d.count(), o.get("--data"),
-                100.0 * correct / d.count(), d.count() / secs, threads, io.zsq.runtime.IntSimd.describe());
-        return 0;
     }
 
-    /** {@code zsq bench}: inference speed on every engine, one table. */
-    static int bench(String[] args) throws Exception {
-        Map<String, String> o = options(args, List.of("--model", "--out", "--threads", "--batch", "--seconds", "--mean", "--std", "--data"),
-                List.of());
-        if (o == null) {
+    @Command(name = "synth", mixinStandardHelpOptions = true, sortOptions = false,
+            description = "Write the synthetic calibration dataset alone: DIR/batch-NNNNN.arrow, DIR/manifest.json and DIR/synth.json.")
+    static final class SynthCommand implements Callable<Integer> {
+        @Mixin
+        SynthOptions synth;
+        @Option(names = "--out", required = true, paramLabel = "DIR", description = "the dataset folder")
+        Path out;
+        @Option(names = "--threads", paramLabel = "T", description = "Spark local[T] (default: all cores)")
+        Integer threads;
+
+        @Override
+        public Integer call() throws Exception {
+            Plan p = synth.into(Plan.builder()).out(out).build();
+            long t0 = System.nanoTime();
+            QuantizeReport.SynthesisReport r = QuantizeJob.withSpark("zsq synth", threads,
+                    jsc -> Pipeline.synthesize(p.model(), out, p.input(), p.synthesis(), new SparkExecutor(jsc), p.quiet()));
+            System.out.print(io.zsq.ptq.pipeline.Json.write(r));
+            System.err.printf("zsq synth: %d batches in %.1f s with Spark start-up%n", r.batches(), (System.nanoTime() - t0) / 1e9);
             return 0;
         }
-        if (!o.containsKey("--model")) {
-            throw new IllegalArgumentException("--model is required for zsq bench (an FP32 model, or an output folder of zsq quantize)");
-        }
-        return Bench.run(Path.of(o.get("--model")), o.containsKey("--out") ? Path.of(o.get("--out")) : null, ints("--threads",
-                o.getOrDefault("--threads", "1,2")), ints("--batch", o.getOrDefault("--batch", "1,64")),
-                Double.parseDouble(o.getOrDefault("--seconds", "3")), o.getOrDefault("--mean", "0"), o.getOrDefault("--std", "1"),
-                Path.of(o.getOrDefault("--data", "/usr/share/datasets/fashion-mnist")));
     }
 
-    /**
-     * A subcommand's options: {@code --name value} for the names in {@code valued}, {@code --flag} (value
-     * "true") for those in {@code flags}; null after printing the help for {@code --help}.
-     */
-    private static Map<String, String> options(String[] args, List<String> valued, List<String> flags) {
-        Map<String, String> o = new LinkedHashMap<>();
-        for (int i = 1; i < args.length; i++) {
-            if (args[i].equals("--help")) {
-                System.out.printf(HELP, QuantizeJob.VERSION);
-                return null;
-            } else if (flags.contains(args[i])) {
-                o.put(args[i], "true");
-            } else if (valued.contains(args[i]) && i + 1 < args.length) {
-                o.put(args[i], args[++i]);
-            } else {
-                throw new IllegalArgumentException("unknown or incomplete option '" + args[i] + "' (try zsq --help)");
+    @Command(name = "run", mixinStandardHelpOptions = true, sortOptions = false, description = {
+        "The integer model alone (zsq-runtime, no Spark) on an idx test set, on T threads (the same predictions for any T);",
+        "preprocessing from the model unless given."})
+    static final class RunCommand implements Callable<Integer> {
+        @Option(names = "--model", required = true, paramLabel = "DIR|FILE.zsq", description = "an output folder of zsq quantize, or a .zsq file")
+        Path model;
+        @Option(names = "--data", required = true, paramLabel = "DIR", description = "idx folder with t10k-images/labels")
+        Path data;
+        @Option(names = "--limit", paramLabel = "N", defaultValue = "0", description = "the first N images only (default: all)")
+        int limit;
+        @Option(names = "--threads", paramLabel = "T", description = "threads (default: all cores)")
+        Integer threads;
+        @Option(names = "--mean", paramLabel = "V[,V...]", description = "preprocessing (default: as recorded in the model)")
+        String mean;
+        @Option(names = "--std", paramLabel = "V[,V...]", description = "preprocessing (default: as recorded in the model)")
+        String std;
+
+        @Override
+        public Integer call() throws Exception {
+            if (limit < 0) {
+                throw new IllegalArgumentException("--limit must be 0 (all) or a positive number of images, not " + limit);
             }
-        }
-        return o;
-    }
-
-    private static List<Integer> ints(String name, String v) {
-        List<Integer> l = new ArrayList<>();
-        for (String s : v.split(",")) {
-            l.add(intArg(name, s.trim()));
-        }
-        return l;
-    }
-
-    /** {@code zsq synth}: the calibration dataset alone. */
-    static int synth(String[] args) throws Exception {
-        Map<String, String> o = options(args, List.of("--model", "--out", "--count", "--batch", "--steps", "--method", "--seed", "--threads",
-                "--lr", "--mean", "--std", "--real-data"), List.of("--quiet"));
-        if (o == null) {
+            IntModel m = IntModel.load(Files.isDirectory(model) ? model.resolve("model.zsq") : model);
+            String mn = mean != null ? mean : m.metadata().get("input.mean"), sd = std != null ? std : m.metadata().get("input.std");
+            if (mn == null || sd == null) {
+                throw new IllegalArgumentException(model + ": the model does not record its input preprocessing; give --mean and --std");
+            }
+            int t = threads != null ? threads : Runtime.getRuntime().availableProcessors();
+            if (t < 1) {
+                throw new IllegalArgumentException("--threads must be at least 1, not " + t);
+            }
+            IdxDataset d = IdxDataset.load(data, "t10k", limit);
+            QParams qi = LowerToInteger.tensorQuantization(m, m.inputName());
+            byte[][] q = FakeQuant.quantizeInput(d.batch(0, d.count(), new Plan.Normalization(mn, sd).preprocessing()), d.count(), qi);
+            long t0 = System.nanoTime();
+            byte[][] out = new IntRunner(m).runBatch(q, t);
+            double secs = (System.nanoTime() - t0) / 1e9;
+            int correct = 0;
+            for (int i = 0; i < out.length; i++) {
+                correct += IntRunner.argmax(out[i]) == d.labels()[i] ? 1 : 0;
+            }
+            System.out.printf("zsq run: %s on %d images of %s: top-1 %.2f%%, %.1f images/s on %d threads (%s)%n", model, d.count(), data,
+                    100.0 * correct / d.count(), d.count() / secs, t, IntSimd.describe());
             return 0;
         }
-        boolean quiet = o.containsKey("--quiet");
-        for (String req : List.of("--model", "--out", "--count")) {
-            if (!o.containsKey(req)) {
-                throw new IllegalArgumentException(req + " is required for zsq synth");
+    }
+
+    @Command(name = "bench", mixinStandardHelpOptions = true, sortOptions = false, description = {
+        "Inference speed on every engine, one table: images/s of zsq-runtime int8, ONNX Runtime int8 (the QOperator export) and",
+        "FP32, and the IR executor FP32, for each batch size and thread count, then the file sizes."})
+    static final class BenchCommand implements Callable<Integer> {
+        @Option(names = "--model", required = true, paramLabel = "M",
+                description = "an FP32 model (quantized with the defaults first, into --out or a temporary folder) or an output folder of zsq quantize")
+        Path model;
+        @Option(names = "--out", paramLabel = "DIR", description = "where to quantize an FP32 model first")
+        Path out;
+        @Option(names = "--threads", paramLabel = "T[,T...]", split = ",", defaultValue = "1,2", description = "(default ${DEFAULT-VALUE})")
+        List<Integer> threads;
+        @Option(names = "--batch", paramLabel = "B[,B...]", split = ",", defaultValue = "1,64", description = "(default ${DEFAULT-VALUE})")
+        List<Integer> batch;
+        @Option(names = "--seconds", paramLabel = "S", defaultValue = "3", description = "per cell (default ${DEFAULT-VALUE})")
+        double seconds;
+        @Option(names = "--mean", paramLabel = "V[,V...]", defaultValue = Defaults.MEAN, description = "(default ${DEFAULT-VALUE})")
+        String mean;
+        @Option(names = "--std", paramLabel = "V[,V...]", defaultValue = Defaults.STD, description = "(default ${DEFAULT-VALUE})")
+        String std;
+        @Option(names = "--data", paramLabel = "DIR", defaultValue = "/usr/share/datasets/fashion-mnist",
+                description = "test images to run (default ${DEFAULT-VALUE}; noise in the valid range when absent)")
+        Path data;
+
+        @Override
+        public Integer call() throws Exception {
+            if (threads.stream().anyMatch(t -> t < 1) || batch.stream().anyMatch(b -> b < 1) || !(seconds > 0)) {
+                throw new IllegalArgumentException("--threads, --batch and --seconds must be positive");
             }
-        }
-        io.zsq.core.ir.Graph g = io.zsq.core.imports.ModelImporter.load(Path.of(o.get("--model")));
-        io.zsq.core.data.Preprocessing pre = io.zsq.core.data.Preprocessing.parse(o.getOrDefault("--mean", "0"), o.getOrDefault("--std", "1"));
-        float[][] range = pre.inputRange(g.inputShape()[0]);
-        io.zsq.synth.SynthConfig cfg = new io.zsq.synth.SynthConfig(o.getOrDefault("--method", QuantizeJob.DEFAULT_METHOD), intArg("--count", o.get("--count")),
-                intArg("--batch", o.getOrDefault("--batch", "32")), intArg("--steps", o.getOrDefault("--steps", "200")),
-                Double.parseDouble(o.getOrDefault("--lr", "0.5")), Long.parseLong(o.getOrDefault("--seed", "1")), range[0], range[1]);
-        Path out = Path.of(o.get("--out"));
-        Path real = o.containsKey("--real-data") ? Path.of(o.get("--real-data")) : null;
-        Integer threads = o.containsKey("--threads") ? intArg("--threads", o.get("--threads")) : null;
-        boolean q = quiet;
-        long t0 = System.nanoTime();
-        Map<String, Object> r = QuantizeJob.withSpark("zsq synth", threads,
-                jsc -> SynthJob.run(jsc, jsc.broadcast(g), cfg, out, real, pre, q));
-        r.put("seconds_with_spark_startup", (System.nanoTime() - t0) / 1e9);
-        java.nio.file.Files.writeString(out.resolve("synth.json.tmp"), Json.write(r));
-        java.nio.file.Files.move(out.resolve("synth.json.tmp"), out.resolve("synth.json"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-        System.out.print(Json.write(r));
-        return 0;
-    }
-
-    private static int intArg(String name, String v) {
-        try {
-            return Integer.parseInt(v);
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException(name + " takes an integer, not '" + v + "'");
+            return Bench.run(model, out, threads, batch, seconds, mean, std, data);
         }
     }
 
-    @SuppressWarnings("unchecked")
-    static String table(Map<String, Object> r) {
+    static String table(QuantizeReport r) {
         StringBuilder sb = new StringBuilder();
-        sb.append("\nzsq quantize: ").append(r.get("model")).append(Boolean.TRUE.equals(r.get("real_data_used_for_calibration"))
+        sb.append("\nzsq quantize: ").append(r.model()).append(r.realDataUsedForCalibration()
                 ? "  (calibrated on REAL data: upper bound)\n" : "  (no real data used for calibration)\n");
-        if (r.containsKey("fp32_top1")) {
-            sb.append(String.format("evaluated on %s images of %s%n", r.get("eval_images"), r.get("eval_data")));
+        if (r.fp32Top1() != null) {
+            sb.append(String.format("evaluated on %s images of %s%n", r.evalImages(), r.evalData()));
         }
         sb.append(String.format("%n%-8s %-12s %10s %10s %12s %12s%n", "bits", "calibration", "top-1 %", "FQ top-1", "agree w/ FQ", "size bytes"));
-        if (r.containsKey("fp32_top1")) {
-            sb.append(String.format("%-8s %-12s %10.2f %10s %12s %12d%n", "fp32", "-", (Double) r.get("fp32_top1"), "-", "-",
-                    ((Number) r.get("fp32_model_bytes")).longValue()));
+        if (r.fp32Top1() != null) {
+            sb.append(String.format("%-8s %-12s %10.2f %10s %12s %12d%n", "fp32", "-", r.fp32Top1(), "-", "-", r.fp32ModelBytes()));
         }
-        for (Map<String, Object> row : (List<Map<String, Object>>) r.get("results")) {
-            Double top1 = (Double) row.get("int_top1"), agr = (Double) row.get("agreement_with_fake_quant");
-            Double fq = (Double) row.get("fake_quant_top1");
-            sb.append(String.format("%-8s %-12s %10s %10s %12s %12d%n", row.get("bits"), row.get("calibration"),
-                    top1 == null ? "-" : String.format("%.2f", top1), fq == null ? "-" : String.format("%.2f", fq),
-                    agr == null ? "-" : String.format("%.2f%%", agr),
-                    ((Number) row.get("model_bytes")).longValue()));
+        for (QuantizeReport.ResultRow row : r.results()) {
+            sb.append(String.format("%-8s %-12s %10s %10s %12s %12d%n", row.bits(), row.calibration(),
+                    row.intTop1() == null ? "-" : String.format("%.2f", row.intTop1()),
+                    row.fakeQuantTop1() == null ? "-" : String.format("%.2f", row.fakeQuantTop1()),
+                    row.agreementWithFakeQuant() == null ? "-" : String.format("%.2f%%", row.agreementWithFakeQuant()), row.modelBytes()));
         }
         sb.append("\nstage seconds:");
-        ((Map<String, Double>) r.get("stage_seconds")).forEach((k, v) -> sb.append(String.format("  %s %.1f", k, v)));
-        sb.append(String.format("%nwrote %s, model.qop.onnx and model.qdq.onnx (ONNX exports), report.json and report.html%n",
-                r.get("output_model")));
+        r.stageSeconds().forEach((k, v) -> sb.append(String.format("  %s %.1f", k, v)));
+        sb.append(String.format("%nwrote %s, model.qop.onnx and model.qdq.onnx (ONNX exports), report.json and report.html%n", r.outputModel()));
         return sb.toString();
     }
 }

@@ -1,28 +1,38 @@
 package io.zsq.spark;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.zsq.core.data.IdxDataset;
 import io.zsq.core.data.Preprocessing;
-import io.zsq.core.imports.ModelImportException;
 import io.zsq.core.imports.ModelImporter;
 import io.zsq.core.ir.Graph;
 import io.zsq.core.passes.Canonicalize;
+import io.zsq.core.passes.Dfq;
+import io.zsq.core.passes.PassRunner;
 import io.zsq.core.quant.FakeQuant;
 import io.zsq.core.quant.QParams;
 import io.zsq.ptq.Calibrator;
 import io.zsq.ptq.ObserverSpec;
+import io.zsq.ptq.pipeline.Evaluation;
+import io.zsq.ptq.pipeline.Executor;
+import io.zsq.ptq.pipeline.InProcessExecutor;
+import io.zsq.ptq.pipeline.Pipeline;
+import io.zsq.ptq.pipeline.Plan;
+import io.zsq.ptq.pipeline.QuantizeReport;
 import io.zsq.runtime.IntModel;
 import io.zsq.runtime.IntRunner;
+import io.zsq.runtime.Layer;
+import io.zsq.synth.DatasetManifest;
 import io.zsq.synth.Generator;
 import io.zsq.synth.SynthConfig;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.IntStream;
 import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.SparkSession;
@@ -34,12 +44,12 @@ import org.junit.jupiter.api.io.TempDir;
 /** The whole Level-1 path through Spark local[2] on the bundled models and real Fashion-MNIST test images. */
 class PipelineTest {
     static final Path FASHION = Path.of("/usr/share/datasets/fashion-mnist");
+    static final Path RESNET = Path.of("../src/models/fmnist-resnet.onnx");
     static JavaSparkContext jsc;
+    static SparkSession spark;
 
     @TempDir
     Path dir;
-
-    static SparkSession spark;
 
     /** One session for the class; jobs that look for an active session (the CLI) use it and leave it running. */
     @BeforeAll
@@ -54,24 +64,20 @@ class PipelineTest {
         spark.stop();
     }
 
-    static QuantizeJob.Builder small(Path model, Path out) {
-        return QuantizeJob.builder().model(model).out(out).eval(FASHION).evalLimit(500).preprocessing("0.2860", "0.3530")
+    static Plan.Builder small(Path model, Path out) {
+        return Plan.builder().model(model).out(out).eval(FASHION).evalLimit(500).preprocessing("0.2860", "0.3530")
                 .count(64).batch(32).steps(40).bits("w8a8,w4a8").quiet(true);
     }
 
-    @SuppressWarnings("unchecked")
-    static void checkLevel1(Map<String, Object> r, Path out) throws Exception {
-        double fp32 = (Double) r.get("fp32_top1");
-        assertTrue(fp32 >= 88, "FP32 top-1 on 500 images " + fp32);
-        List<Map<String, Object>> rows = (List<Map<String, Object>>) r.get("results");
-        Map<String, Object> w8 = rows.get(0);
-        assertEquals("w8a8", w8.get("bits"));
-        assertEquals("synthetic", w8.get("calibration"));
-        double int8 = (Double) w8.get("int_top1");
-        assertTrue(int8 >= fp32 - 1.5, "W8A8 from synthetic data " + int8 + " vs FP32 " + fp32);
-        assertTrue((Double) w8.get("agreement_with_fake_quant") >= 98.5, "agreement " + w8.get("agreement_with_fake_quant"));
-        assertEquals(4, rows.size(), "w8a8 and w4a8, each with synthetic and Gaussian calibration");
-        assertEquals(false, r.get("real_data_used_for_calibration"));
+    static void checkLevel1(QuantizeReport r, Path out) throws Exception {
+        assertTrue(r.fp32Top1() >= 88, "FP32 top-1 on 500 images " + r.fp32Top1());
+        QuantizeReport.ResultRow w8 = r.results().get(0);
+        assertEquals("w8a8", w8.bits());
+        assertEquals("synthetic", w8.calibration());
+        assertTrue(w8.intTop1() >= r.fp32Top1() - 1.5, "W8A8 from synthetic data " + w8.intTop1() + " vs FP32 " + r.fp32Top1());
+        assertTrue(w8.agreementWithFakeQuant() >= 98.5, "agreement " + w8.agreementWithFakeQuant());
+        assertEquals(4, r.results().size(), "w8a8 and w4a8, each with synthetic and Gaussian calibration");
+        assertEquals(false, r.realDataUsedForCalibration());
         String json = Files.readString(out.resolve("report.json"));
         assertTrue(json.contains("\"fp32_top1\"") && json.contains("\"stage_seconds\"") && json.contains("\"activation_sqnr_db\""), json);
         assertTrue(Files.readString(out.resolve("report.html")).contains("<h2>Layers"));
@@ -84,50 +90,87 @@ class PipelineTest {
     @Test
     void onnxResNetEndToEnd() throws Exception {
         Path out = dir.resolve("resnet");
-        Map<String, Object> r = small(Path.of("../src/models/fmnist-resnet.onnx"), out).build().run(jsc);
+        QuantizeReport r = QuantizeJob.run(small(RESNET, out).build(), jsc);
         checkLevel1(r, out);
-        assertEquals(2, Files.list(out.resolve("calib")).filter(p -> p.toString().endsWith(".arrow")).count());
+        assertEquals(2, DatasetManifest.read(out.resolve("calib")).batches().size());
         // a re-run with the same settings resumes from the complete batches
-        Map<String, Object> again = small(Path.of("../src/models/fmnist-resnet.onnx"), out).bits("w8a8").build().run(jsc);
-        assertEquals(2L, ((Map<?, ?>) again.get("synthesis")).get("batches_resumed"));
+        QuantizeReport again = QuantizeJob.run(small(RESNET, out).bits("w8a8").build(), jsc);
+        assertEquals(2L, again.synthesis().batchesResumed());
+    }
+
+    /**
+     * The quantization parameters do not depend on where the batch work ran: threads in process (1 or 4)
+     * or Spark tasks (1 or 4 partitions), through the real pipeline, synthesis included, with every
+     * statistic (ranges, empirical means, sensitivity) merged from several batches.
+     */
+    @Test
+    void inProcessAndSparkOneOrManyPartitionsGiveTheSameModelToTheBit() throws Exception {
+        List<Executor> executors = List.of(new InProcessExecutor(1), new InProcessExecutor(4), new SparkExecutor(jsc, 1),
+                new SparkExecutor(jsc, 4));
+        byte[] reference = null;
+        List<DatasetManifest.Entry> batches = null;
+        QuantizeReport first = null;
+        for (int i = 0; i < executors.size(); i++) {
+            Path out = dir.resolve("exec-" + i);
+            QuantizeReport r = Pipeline.run(Plan.builder().model(RESNET).out(out).preprocessing("0.2860", "0.3530").count(48).batch(8)
+                    .steps(3).bits("w4a4,w8a8").observer("percentile:99.9").biasCorrection("empirical").sizeBudget("0.6x")
+                    .gaussianBaseline(false).quiet(true).build(), executors.get(i));
+            byte[] model = withoutProvenance(IntModel.load(out.resolve("model.zsq")));
+            List<DatasetManifest.Entry> b = DatasetManifest.read(out.resolve("calib")).batches();
+            if (reference == null) {
+                reference = model;
+                batches = b;
+                first = r;
+            } else {
+                assertEquals(batches, b, "synthetic batches, executor " + i);
+                assertArrayEquals(reference, model, "weights, biases, multipliers, shifts, zero points and scales, executor " + i);
+                assertEquals(first.mixedPrecision().weightBits(), r.mixedPrecision().weightBits());
+                assertEquals(first.layers(), r.layers(), "per-layer ranges and SQNR, executor " + i);
+            }
+        }
+    }
+
+    /** The model's layers and typed quantization, without the metadata (which names the output folder). */
+    static byte[] withoutProvenance(IntModel m) throws Exception {
+        ByteArrayOutputStream bo = new ByteArrayOutputStream();
+        new IntModel(Map.of(), m.inputName(), m.inputShape(), m.outputName(), m.outputShape(), m.layers(), m.quantization()).write(bo);
+        return bo.toByteArray();
     }
 
     @Test
-    @SuppressWarnings("unchecked")
     void dfqAndCalibrationChoicesEndToEnd() throws Exception {
         Path out = dir.resolve("dfq");
-        Map<String, Object> r = small(Path.of("../src/models/fmnist-resnet.onnx"), out).bits("w8a8").gaussianBaseline(false)
-                .observer("kl").weightGranularity("tensor").equalize(true).biasCorrection("auto").build().run(jsc);
-        double fp32 = (Double) r.get("fp32_top1");
-        Map<String, Object> row = ((List<Map<String, Object>>) r.get("results")).get(0);
-        assertTrue((Double) row.get("int_top1") >= fp32 - 1.5, "per-tensor W8A8 with CLE + bias correction " + row + " vs FP32 " + fp32);
-        assertTrue((Double) row.get("agreement_with_fake_quant") >= 98.5, "agreement " + row);
-        assertEquals(true, r.get("equalization"));
-        List<String> passes = (List<String>) r.get("passes");
-        assertTrue(passes.stream().anyMatch(p -> p.startsWith("cross-layer-equalization: ") && p.contains("pairs equalized")), passes.toString());
-        assertTrue(passes.stream().anyMatch(p -> p.startsWith("bias-correction: ")), passes.toString());
+        QuantizeReport r = QuantizeJob.run(small(RESNET, out).bits("w8a8").gaussianBaseline(false).observer("kl").weightGranularity("tensor")
+                .equalize(true).biasCorrection("auto").build(), jsc);
+        QuantizeReport.ResultRow row = r.results().get(0);
+        assertTrue(row.intTop1() >= r.fp32Top1() - 1.5, "per-tensor W8A8 with CLE + bias correction " + row + " vs FP32 " + r.fp32Top1());
+        assertTrue(row.agreementWithFakeQuant() >= 98.5, "agreement " + row);
+        assertTrue(r.equalization());
+        PassRunner.Record eq = r.passes().stream().filter(p -> p.name().equals("cross-layer-equalization")).findFirst().orElseThrow();
+        Dfq.EqualizationReport er = (Dfq.EqualizationReport) eq.report();
+        assertTrue(er.pairs() > 0 && er.scales().size() == er.pairs(), er.toString());
+        assertTrue(r.passes().stream().anyMatch(p -> p.name().equals("bias-correction")), r.passes().toString());
         assertEquals("tensor", IntModel.load(out.resolve("model.zsq")).metadata().get("weightGranularity"));
 
         // per-layer bits, on the dataset just made
         Path out2 = dir.resolve("layer-bits");
-        Map<String, Object> r2 = small(Path.of("../src/models/fmnist-resnet.onnx"), out2).bits("w8a8").gaussianBaseline(false)
-                .calib(out.resolve("calib")).layerBits("/l1/c1/Conv=w4a4").build().run(jsc);
-        assertTrue((Double) ((List<Map<String, Object>>) r2.get("results")).get(0).get("agreement_with_fake_quant") >= 98.5);
-        assertEquals("auto", r2.get("bn_ranges"));
-        Map<String, Object> onnx = (Map<String, Object>) r2.get("onnx_exports");
+        QuantizeReport r2 = QuantizeJob.run(small(RESNET, out2).bits("w8a8").gaussianBaseline(false).calib(out.resolve("calib"))
+                .layerBits("/l1/c1/Conv=w4a4").build(), jsc);
+        assertTrue(r2.results().get(0).agreementWithFakeQuant() >= 98.5);
+        assertEquals("auto", r2.bnRanges());
         for (String f : new String[] {"model.qop.onnx", "model.qdq.onnx"}) {
             assertTrue(Files.size(out2.resolve(f)) > 1000, f);
         }
-        assertEquals(2, onnx.size(), onnx.toString());
-        for (Object form : onnx.values()) { // run in ONNX Runtime on the evaluation images by the job itself
-            Map<String, Object> f = (Map<String, Object>) form;
-            assertTrue((Double) f.get("onnxruntime_argmax_agreement_with_zsq_runtime") >= 99.5, f.toString());
-            assertTrue((Double) f.get("onnxruntime_max_output_difference_steps") <= 1.001, f.toString());
+        assertEquals(2, r2.onnxExports().size(), r2.onnxExports().toString());
+        for (QuantizeReport.ExportInfo f : r2.onnxExports().values()) { // run in ONNX Runtime on the evaluation images by the job itself
+            assertTrue(f.onnxruntimeArgmaxAgreementWithZsqRuntime() >= 99.5, f.toString());
+            assertTrue(f.onnxruntimeMaxOutputDifferenceSteps() <= 1.001, f.toString());
         }
         // zsq run: the written model alone, preprocessing from its metadata, the same predictions on 1 and 2 threads
         IntModel written = IntModel.load(out2.resolve("model.zsq"));
         assertEquals("0.2860", written.metadata().get("input.mean"));
-        assertEquals(0, Main.run(new String[] {"run", "--model", out2.toString(), "--data", FASHION.toString(), "--limit", "100", "--threads", "2"}));
+        assertEquals(0, Main.run(new String[] {"run", "--model", out2.toString(), "--data", FASHION.toString(), "--limit", "100", "--threads", "2"},
+                System.out, System.err));
         byte[][] imgs = new byte[40][];
         java.util.SplittableRandom rnd = new java.util.SplittableRandom(2);
         for (int i = 0; i < imgs.length; i++) {
@@ -136,81 +179,54 @@ class PipelineTest {
                 imgs[i][j] = (byte) rnd.nextInt(-128, 128);
             }
         }
-        byte[][] one = new io.zsq.runtime.IntRunner(written).runBatch(imgs, 1), two = new io.zsq.runtime.IntRunner(written).runBatch(imgs, 2);
+        byte[][] one = new IntRunner(written).runBatch(imgs, 1), two = new IntRunner(written).runBatch(imgs, 2);
         for (int i = 0; i < imgs.length; i++) {
-            org.junit.jupiter.api.Assertions.assertArrayEquals(one[i], two[i], "image " + i);
+            assertArrayEquals(one[i], two[i], "image " + i);
         }
-        for (Map<String, Object> layer : (List<Map<String, Object>>) r2.get("layers")) {
+        for (QuantizeReport.LayerRow layer : r2.layers()) {
             // --bn-ranges auto: only the 4-bit activation takes its range from the BatchNorm statistics
-            assertEquals(layer.get("id").equals("/l1/c1/Conv") ? "batchnorm statistics" : "calibration data", layer.get("range_source"),
-                    layer.toString());
-            assertEquals(layer.get("id").equals("/l1/c1/Conv") ? 4 : 8, layer.get("activation_bits"), layer.toString());
+            assertEquals(layer.id().equals("/l1/c1/Conv") ? "batchnorm statistics" : "calibration data", layer.rangeSource(), layer.toString());
+            assertEquals(layer.id().equals("/l1/c1/Conv") ? 4 : 8, layer.activationBits(), layer.toString());
         }
-        List<io.zsq.runtime.Layer.Conv> convs = IntModel.load(out2.resolve("model.zsq")).layers().stream()
-                .filter(l -> l instanceof io.zsq.runtime.Layer.Conv).map(l -> (io.zsq.runtime.Layer.Conv) l).toList();
+        List<Layer.Conv> convs = written.layers().stream().filter(l -> l instanceof Layer.Conv).map(l -> (Layer.Conv) l).toList();
         assertEquals(1, convs.stream().filter(c -> c.weightBits() == 4).count(), "one layer at 4 bits");
         assertEquals(4, convs.get(1).weightBits(), "per-layer bits on /l1/c1/Conv (after the stem)");
         for (byte w : convs.get(1).weights()) {
             assertTrue(w >= -7 && w <= 7, "4-bit restricted weights");
         }
         // mixed precision at the size of uniform 4-bit weights
-        Map<String, Object> r3 = small(Path.of("../src/models/fmnist-resnet.onnx"), dir.resolve("mixed")).bits("w4a8").gaussianBaseline(false)
-                .calib(out.resolve("calib")).sizeBudget("0.5x").build().run(jsc);
-        Map<String, Object> mp = (Map<String, Object>) r3.get("mixed_precision");
-        long budget = ((Number) mp.get("budget_weight_bytes")).longValue(), chosen = ((Number) mp.get("chosen_weight_bytes")).longValue();
-        assertTrue(chosen <= budget && chosen > 0.9 * budget, chosen + " of " + budget);
-        assertEquals(budget * 2, ((Number) mp.get("int8_weight_bytes")).longValue(), 1.0);
+        QuantizeReport r3 = QuantizeJob.run(small(RESNET, dir.resolve("mixed")).bits("w4a8").gaussianBaseline(false)
+                .calib(out.resolve("calib")).sizeBudget("0.5x").build(), jsc);
+        QuantizeReport.MixedPrecisionInfo mp = r3.mixedPrecision();
+        assertTrue(mp.chosenWeightBytes() <= mp.budgetWeightBytes() && mp.chosenWeightBytes() > 0.9 * mp.budgetWeightBytes(), mp.toString());
+        assertEquals(mp.budgetWeightBytes() * 2, mp.int8WeightBytes(), 1.0);
         java.util.Set<Integer> widths = new java.util.HashSet<>();
-        IntModel.load(dir.resolve("mixed/model.zsq")).layers().stream().filter(l -> l instanceof io.zsq.runtime.Layer.Conv)
-                .forEach(l -> widths.add(((io.zsq.runtime.Layer.Conv) l).weightBits()));
+        IntModel.load(dir.resolve("mixed/model.zsq")).layers().stream().filter(l -> l instanceof Layer.Conv)
+                .forEach(l -> widths.add(((Layer.Conv) l).weightBits()));
         assertTrue(widths.size() > 1, "mixed widths " + widths);
         String html = Files.readString(dir.resolve("mixed/report.html"));
         assertTrue(html.contains("no real data was read") && html.contains("pareto.png") && html.contains("/l1/c1/Conv")
-                && html.contains("calibration data") && html.contains("model.qop.onnx"), html);
+                && html.contains("calibration data") && html.contains("model.qop.onnx") && html.contains("place-quantizers"), html);
         for (String png : new String[] {"sqnr.png", "pareto.png"}) {
             java.awt.image.BufferedImage img = javax.imageio.ImageIO.read(dir.resolve("mixed").resolve(png).toFile());
             assertTrue(img != null && img.getWidth() == 900, png);
         }
-        for (Map<String, Object> layer : (List<Map<String, Object>>) r.get("layers")) {
-            if (layer.get("weight_sqnr_db") instanceof Double d) {
-                assertTrue(d > 20, "per-tensor 8-bit weights keep > 20 dB: " + layer);
+        for (QuantizeReport.LayerRow layer : r.layers()) {
+            if (layer.weightSqnrDb() != null) {
+                assertTrue(layer.weightSqnrDb() > 20, "per-tensor 8-bit weights keep > 20 dB: " + layer);
             }
         }
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> small(Path.of("../src/models/fmnist-resnet.onnx"), dir.resolve("bad")).calib(out.resolve("calib"))
-                        .layerBits("/nope=w4a8").build().run(jsc));
-        assertTrue(e.getMessage().contains("/nope"), e.getMessage());
     }
 
     @Test
     void dl4jCnnEndToEnd() throws Exception {
         Path out = dir.resolve("dl4j");
-        checkLevel1(small(Path.of("../src/models/fmnist-dl4j-cnn.zip"), out).build().run(jsc), out);
-    }
-
-    @Test
-    void oneOrManyPartitionsGiveTheSameQuantizationParameters() {
-        Graph g = ModelImporter.load(Path.of("../src/models/fmnist-resnet.onnx"));
-        Graph c = Canonicalize.run(g, null);
-        SynthConfig cfg = new SynthConfig("gaussian", 48, 8, 0, 0.5, 5);
-        for (String obs : new String[] {"minmax", "percentile:99.9"}) {
-            ObserverSpec spec = ObserverSpec.parse(obs);
-            List<Integer> idx = IntStream.range(0, cfg.batches()).boxed().toList();
-            Map<String, QParams> one = Calibrator.finish(jsc.parallelize(idx, 1).map(b -> {
-                Generator.Batch gb = Generator.generate(g, cfg, b, null);
-                return Calibrator.observe(c, spec, gb.images(), gb.size());
-            }).reduce(Calibrator::merge), 8);
-            Map<String, QParams> many = Calibrator.finish(jsc.parallelize(idx, 5).map(b -> {
-                Generator.Batch gb = Generator.generate(g, cfg, b, null);
-                return Calibrator.observe(c, spec, gb.images(), gb.size());
-            }).reduce(Calibrator::merge), 8);
-            assertEquals(one, many, obs);
-        }
+        checkLevel1(QuantizeJob.run(small(Path.of("../src/models/fmnist-dl4j-cnn.zip"), out).build(), jsc), out);
     }
 
     @Test
     void integerModelAgreesWithItsFakeQuantizedSimulation() throws Exception {
-        Graph g = ModelImporter.load(Path.of("../src/models/fmnist-resnet.onnx"));
+        Graph g = ModelImporter.load(RESNET);
         Graph c = Canonicalize.run(g, null);
         SynthConfig cfg = new SynthConfig("gaussian", 32, 32, 0, 0.5, 9);
         Generator.Batch gb = Generator.generate(g, cfg, 0, null);
@@ -218,7 +234,7 @@ class PipelineTest {
         IntModel m = io.zsq.core.passes.LowerToInteger.lower(c, q, 8, Map.of());
         IdxDataset d = IdxDataset.load(FASHION, "t10k", 400);
         float[] x = d.batch(0, 400, Preprocessing.parse("0.2860", "0.3530"));
-        int[] sim = QuantizeJob.argmax(FakeQuant.of(c, q, 8).run(x, 400), 400);
+        int[] sim = Evaluation.argmax(FakeQuant.of(c, q, 8).run(x, 400), 400);
         byte[][] qx = FakeQuant.quantizeInput(x, 400, q.get(c.input()));
         IntRunner run = new IntRunner(m);
         byte[][] outs1 = run.runBatch(qx, 1), outs2 = run.runBatch(qx, 2);
@@ -231,44 +247,31 @@ class PipelineTest {
     }
 
     @Test
-    @SuppressWarnings("unchecked")
     void synthCommandWritesADatasetThatQuantizeCalibratesOn() throws Exception {
         Path data = dir.resolve("synth");
-        assertEquals(0, Main.run(new String[] {"synth", "--model", "../src/models/fmnist-resnet.onnx", "--out", data.toString(),
-            "--count", "24", "--batch", "8", "--steps", "10", "--method", "zeroq+label+di+dsg", "--mean", "0.2860", "--std", "0.3530",
-            "--quiet"}));
-        assertEquals(3, Files.list(data).filter(p -> p.toString().endsWith(".arrow")).count());
+        ByteArrayOutputStream so = new ByteArrayOutputStream();
+        assertEquals(0, Main.run(new String[] {"synth", "--model", RESNET.toString(), "--out", data.toString(), "--count", "24", "--batch", "8",
+            "--steps", "10", "--method", "zeroq+label+di+dsg", "--mean", "0.2860", "--std", "0.3530", "--quiet"}, new PrintStream(so), System.err));
+        assertEquals(3, DatasetManifest.read(data).batches().size());
         String json = Files.readString(data.resolve("synth.json"));
-        assertTrue(json.contains("\"method\": \"zeroq+label+di+dsg\"") && json.contains("diversity_penultimate"), json);
+        assertTrue(json.contains("\"method\" : \"zeroq+label+di+dsg\"") && json.contains("diversity_penultimate"), json);
         io.zsq.synth.ArrowDataset.Read r = io.zsq.synth.ArrowDataset.read(io.zsq.synth.ArrowDataset.batchFile(data, 0));
         float lo = (0 - 0.2860f) / 0.3530f, hi = (1 - 0.2860f) / 0.3530f;
         for (float v : r.images()) {
             assertTrue(v >= lo - 1e-6 && v <= hi + 1e-6, "samples stay in the valid pixel range: " + v);
         }
-        Map<String, Object> q = QuantizeJob.builder().model(Path.of("../src/models/fmnist-resnet.onnx")).out(dir.resolve("q"))
-                .calib(data).bits("w8a8").preprocessing("0.2860", "0.3530").eval(FASHION).evalLimit(300).quiet(true).build().run(jsc);
-        assertTrue((Double) ((List<Map<String, Object>>) q.get("results")).get(0).get("int_top1") >= (Double) q.get("fp32_top1") - 2.0);
+        QuantizeReport q = QuantizeJob.run(Plan.builder().model(RESNET).out(dir.resolve("q")).calib(data).bits("w8a8")
+                .preprocessing("0.2860", "0.3530").eval(FASHION).evalLimit(300).quiet(true).build(), jsc);
+        assertTrue(q.results().get(0).intTop1() >= q.fp32Top1() - 2.0);
+        assertEquals("zeroq+label+di+dsg", q.synthesis().method());
     }
 
     @Test
-    @SuppressWarnings("unchecked")
     void realDataSourceIsTheUpperBoundAndSaysSo() throws Exception {
-        Map<String, Object> r = small(Path.of("../src/models/fmnist-resnet.onnx"), dir.resolve("real")).method("real").realData(FASHION)
-                .bits("w8a8").build().run(jsc);
-        assertEquals(true, r.get("real_data_used_for_calibration"));
+        QuantizeReport r = QuantizeJob.run(small(RESNET, dir.resolve("real")).method("real").realData(FASHION).bits("w8a8").build(), jsc);
+        assertTrue(r.realDataUsedForCalibration());
         assertTrue(IntModel.load(dir.resolve("real/model.zsq")).metadata().get("calibration.data").contains("REAL"));
-        double fp32 = (Double) r.get("fp32_top1");
-        assertTrue((Double) ((List<Map<String, Object>>) r.get("results")).get(0).get("int_top1") >= fp32 - 1.0);
-    }
-
-    @Test
-    void badInputsGiveClearErrors() {
-        ModelImportException e = assertThrows(ModelImportException.class,
-                () -> small(dir.resolve("missing.onnx"), dir.resolve("o")).build().run(jsc));
-        assertTrue(e.getMessage().contains("missing.onnx"), e.getMessage());
-        IllegalArgumentException bits = assertThrows(IllegalArgumentException.class, () -> QuantizeJob.builder().bits("w9a8"));
-        assertTrue(bits.getMessage().contains("2..8"), bits.getMessage());
-        IllegalArgumentException cli = assertThrows(IllegalArgumentException.class, () -> Main.run(new String[] {"quantize", "--modle", "x"}));
-        assertTrue(cli.getMessage().contains("--modle"), cli.getMessage());
+        assertTrue(r.results().get(0).intTop1() >= r.fp32Top1() - 1.0);
+        assertEquals("real", r.results().get(0).calibration());
     }
 }

@@ -30,13 +30,13 @@ public final class HistogramObserver {
 
     private HistogramObserver() {}
 
-    /** {@code method} is percentile, kl or mse; {@code percentile} is used by the first only. */
-    public record Spec(String method, double percentile) implements ObserverSpec {
+    /** How a range is read off the histogram; {@code AUTO}: the observed min-max at 8 bits, MSE below. */
+    public enum Method { PERCENTILE, KL, MSE, AUTO }
+
+    /** {@code percentile} is used by {@link Method#PERCENTILE} only. */
+    public record Spec(Method method, double percentile) implements ObserverSpec {
         public Spec {
-            if (!java.util.List.of("percentile", "kl", "mse", "auto").contains(method)) {
-                throw new IllegalArgumentException("histogram method must be percentile, kl, mse or auto, got " + method);
-            }
-            if (method.equals("percentile") && !(percentile > 50 && percentile <= 100)) {
+            if (method == Method.PERCENTILE && !(percentile > 50 && percentile <= 100)) {
                 throw new IllegalArgumentException("percentile must be in (50, 100], got " + percentile);
             }
         }
@@ -48,7 +48,7 @@ public final class HistogramObserver {
 
         @Override
         public String name() {
-            return method.equals("percentile") ? "percentile:" + percentile : method;
+            return method == Method.PERCENTILE ? "percentile:" + percentile : method.name().toLowerCase(java.util.Locale.ROOT);
         }
     }
 
@@ -105,9 +105,9 @@ public final class HistogramObserver {
                 return new double[] {0, 0};
             }
             switch (spec.method()) {
-                case "kl": return entropyRange(bits);
-                case "mse": return mseRange(bits);
-                case "auto": return bits >= 8 ? new double[] {min, max} : mseRange(bits);
+                case KL: return entropyRange(bits);
+                case MSE: return mseRange(bits);
+                case AUTO: return bits >= 8 ? new double[] {min, max} : mseRange(bits);
                 default: return percentileRange();
             }
         }

@@ -205,29 +205,4 @@ public final class MixedPrecision {
         }
         return n;
     }
-
-    /**
-     * {@code --size-budget}: bytes of weights ({@code 42000}), or a ratio of the int8 weights ({@code 0.5x},
-     * {@code 50%}, or a number with a decimal point such as {@code 0.5}).
-     */
-    public static long parseBudgetBits(String v, Graph g) {
-        String s = v.trim();
-        try {
-            if (s.endsWith("x") || s.endsWith("%") || s.contains(".")) {
-                double r = s.endsWith("%") ? Double.parseDouble(s.substring(0, s.length() - 1)) / 100
-                        : Double.parseDouble(s.endsWith("x") ? s.substring(0, s.length() - 1) : s);
-                if (!(r > 0 && r <= 1)) {
-                    throw new IllegalArgumentException("--size-budget ratio must be in (0, 1] of the int8 size, got " + v);
-                }
-                return (long) Math.floor(r * uniformBits(g, 8));
-            }
-            long bytes = Long.parseLong(s);
-            if (bytes <= 0) {
-                throw new IllegalArgumentException("--size-budget must be positive, got " + v);
-            }
-            return bytes * 8;
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("--size-budget takes bytes (42000) or a ratio of the int8 weights (0.5x, 50%), not '" + v + "'");
-        }
-    }
 }

@@ -16,26 +16,32 @@ public interface ObserverSpec extends Serializable {
 
     String name();
 
-    static ObserverSpec parse(String s) {
+    /** The one parser of observer names ({@code --observer}); {@link #name()} writes them back. */
+    static ObserverSpec parse(String text) {
+        String s = text.trim().toLowerCase(java.util.Locale.ROOT);
         switch (s) {
             case "minmax": return new MinMaxObserver.Spec();
             case "movingavg": return new MovingAverageObserver.Spec();
             case "kl":
-            case "entropy": return new HistogramObserver.Spec("kl", 0);
+            case "entropy": return new HistogramObserver.Spec(HistogramObserver.Method.KL, 0);
             case "mse":
-            case "omse": return new HistogramObserver.Spec("mse", 0);
-            case "auto": return new HistogramObserver.Spec("auto", 0);
+            case "omse": return new HistogramObserver.Spec(HistogramObserver.Method.MSE, 0);
+            case "auto": return new HistogramObserver.Spec(HistogramObserver.Method.AUTO, 0);
             default: break;
         }
         if (s.equals("percentile") || s.startsWith("percentile:")) {
+            double p;
             try {
-                double p = s.contains(":") ? Double.parseDouble(s.substring(s.indexOf(':') + 1)) : 99.99;
-                return new HistogramObserver.Spec("percentile", p);
+                p = s.contains(":") ? Double.parseDouble(s.substring(s.indexOf(':') + 1)) : 99.99;
             } catch (NumberFormatException e) {
-                throw new IllegalArgumentException("observer '" + s + "': percentile:P takes a number, e.g. percentile:99.99");
+                throw new IllegalArgumentException("--observer '" + text + "': percentile:P takes a number, e.g. percentile:99.99");
             }
+            if (!(p > 50 && p <= 100)) {
+                throw new IllegalArgumentException("--observer '" + text + "': percentile:P needs 50 < P <= 100");
+            }
+            return new HistogramObserver.Spec(HistogramObserver.Method.PERCENTILE, p);
         }
-        throw new IllegalArgumentException("unknown observer '" + s + "' (auto, minmax, movingavg, percentile[:P], kl, mse)");
+        throw new IllegalArgumentException("--observer must be auto, minmax, movingavg, percentile[:P], kl or mse, not '" + text + "'");
     }
 
     /** Observed state of one tensor. {@link #merge} is associative and commutative; {@code empty()} is its identity. */

@@ -78,10 +78,10 @@ class MixedPrecisionTest {
         for (int i = 0; i < s.layers().size(); i++) {
             assertTrue(s.mean(i, 0) > s.mean(i, MixedPrecision.CANDIDATES.length - 1), s.layers().get(i) + ": 2 bits hurt more than 8");
         }
-        assertEquals(MixedPrecision.uniformBits(c, 4), MixedPrecision.parseBudgetBits("0.5x", c));
-        assertEquals(MixedPrecision.uniformBits(c, 4), MixedPrecision.parseBudgetBits("50%", c));
-        assertEquals(8000, MixedPrecision.parseBudgetBits("1000", c));
-        assertThrows(IllegalArgumentException.class, () -> MixedPrecision.parseBudgetBits("half", c));
-        assertThrows(IllegalArgumentException.class, () -> MixedPrecision.parseBudgetBits("1.5x", c));
+        assertEquals(MixedPrecision.uniformBits(c, 4), io.zsq.ptq.pipeline.Plan.SizeBudget.parse("0.5x").budgetBits(c));
+        assertEquals(MixedPrecision.uniformBits(c, 4), io.zsq.ptq.pipeline.Plan.SizeBudget.parse("50%").budgetBits(c));
+        assertEquals(8000, io.zsq.ptq.pipeline.Plan.SizeBudget.parse("1000").budgetBits(c));
+        assertThrows(IllegalArgumentException.class, () -> io.zsq.ptq.pipeline.Plan.SizeBudget.parse("half"));
+        assertThrows(IllegalArgumentException.class, () -> io.zsq.ptq.pipeline.Plan.SizeBudget.parse("1.5x"));
     }
 }

@@ -1,12 +1,11 @@
-package io.zsq.spark;
+package io.zsq.ptq.pipeline;
 
 import io.zsq.core.exec.Fp32Engine;
 import io.zsq.core.ir.Graph;
 import io.zsq.core.ir.Node;
 import io.zsq.core.ir.OpType;
 import io.zsq.core.quant.QParams;
-import io.zsq.core.quant.QuantPoints;
-import io.zsq.core.quant.Scheme;
+import io.zsq.core.quant.Quantization;
 import java.awt.BasicStroke;
 import java.awt.Color;
 import java.io.IOException;
@@ -35,38 +34,38 @@ import org.jfree.data.xy.XYSeriesCollection;
 final class HtmlReport {
     private HtmlReport() {}
 
-    /** One row of the per-layer table. */
-    record LayerRow(String id, String op, int weightBits, double weightSqnr, String output, int activationBits, double lo, double hi,
-                    double activationSqnr, Double sensitivity) {}
-
-    /** Per-layer rows for a lowered variant, activation SQNR measured on {@code x} (NCHW synthetic images). */
-    static List<LayerRow> layers(Graph g, Scheme scheme, Map<String, QParams> points, float[] x, int batch, Map<String, Object> mixed) {
-        Map<String, QParams> act = QuantPoints.propagate(g, points);
+    /**
+     * Per-layer rows for a lowered variant: weight SQNR of its quantized weights, activation SQNR measured
+     * on {@code x} (NCHW synthetic images), the range and where it came from, and (with mixed precision)
+     * the layer's sensitivity at its width.
+     */
+    static List<QuantizeReport.LayerRow> layers(Graph g, Quantization q, float[] x, int batch, QuantizeReport.MixedPrecisionInfo mixed) {
         Fp32Engine.Trace t = Fp32Engine.forward(g, x, batch, null);
-        @SuppressWarnings("unchecked")
-        Map<String, Map<String, Double>> sens = mixed == null ? Map.of() : (Map<String, Map<String, Double>>) mixed.get("sensitivity");
-        List<LayerRow> rows = new ArrayList<>();
+        Map<String, Map<String, Double>> sens = mixed == null ? Map.of() : mixed.sensitivity();
+        List<QuantizeReport.LayerRow> rows = new ArrayList<>();
         for (Node n : g.nodes()) {
             if (n.op() != OpType.CONV && n.op() != OpType.DENSE && n.op() != OpType.ADD) {
                 continue;
             }
-            double wSqnr = Double.NaN;
-            int wb = 0;
+            Double wSqnr = null;
+            Integer wb = null;
             if (n.op() != OpType.ADD) {
                 float[] w = n.param("W").data();
-                wSqnr = sqnr(w, scheme.weights(n).fakeQuantize(w));
-                wb = scheme.weightBits(n);
+                wSqnr = sqnr(w, q.weights(n).fakeQuantize(w));
+                wb = q.scheme().weightBits(n);
             }
-            QParams q = act.get(n.output());
+            QParams a = q.tensor(n.output());
             float[] v = t.get(n.output());
             float[] fq = new float[v.length];
             for (int i = 0; i < v.length; i++) {
-                fq[i] = q.fakeQuantize(v[i]);
+                fq[i] = a.fakeQuantize(v[i]);
             }
-            int ab = 32 - Integer.numberOfLeadingZeros(q.qmax() - q.qmin());
+            int ab = 32 - Integer.numberOfLeadingZeros(a.qmax() - a.qmin());
             Map<String, Double> s = sens.get(n.id());
-            rows.add(new LayerRow(n.id(), n.op().toString(), wb, wSqnr, n.output(), ab, q.dequantize(q.qmin()), q.dequantize(q.qmax()),
-                    sqnr(v, fq), s == null ? null : s.get(Integer.toString(wb))));
+            rows.add(new QuantizeReport.LayerRow(n.id(), n.op().toString(), n.output(), wb, wSqnr,
+                    List.of((double) a.dequantize(a.qmin()), (double) a.dequantize(a.qmax())),
+                    q.bnRanged().contains(n.output()) ? "batchnorm statistics" : "calibration data", ab, sqnr(v, fq),
+                    s == null || wb == null ? null : s.get(Integer.toString(wb))));
         }
         return rows;
     }
@@ -82,15 +81,16 @@ final class HtmlReport {
         return e == 0 ? Double.POSITIVE_INFINITY : 10 * Math.log10(s / e);
     }
 
-    static void write(Path dir, Map<String, Object> report, List<LayerRow> rows, String bitsLabel) throws IOException {
+    static void write(Path dir, QuantizeReport report, String bitsLabel) throws IOException {
+        List<QuantizeReport.LayerRow> rows = report.layers();
         System.setProperty("java.awt.headless", "true");
         DefaultCategoryDataset ds = new DefaultCategoryDataset();
-        for (LayerRow r : rows) {
-            if (!Double.isNaN(r.weightSqnr()) && Double.isFinite(r.weightSqnr())) {
-                ds.addValue(r.weightSqnr(), "weights", r.id());
+        for (QuantizeReport.LayerRow r : rows) {
+            if (r.weightSqnrDb() != null && Double.isFinite(r.weightSqnrDb())) {
+                ds.addValue(r.weightSqnrDb(), "weights", r.id());
             }
-            if (Double.isFinite(r.activationSqnr())) {
-                ds.addValue(r.activationSqnr(), "activations (output)", r.id());
+            if (Double.isFinite(r.activationSqnrDb())) {
+                ds.addValue(r.activationSqnrDb(), "activations (output)", r.id());
             }
         }
         JFreeChart sq = ChartFactory.createBarChart("Per-layer SQNR, " + bitsLabel, "layer", "SQNR (dB)", ds, PlotOrientation.VERTICAL,
@@ -98,17 +98,14 @@ final class HtmlReport {
         sq.getCategoryPlot().getDomainAxis().setCategoryLabelPositions(CategoryLabelPositions.UP_45);
         sq.setBackgroundPaint(Color.WHITE);
         png(dir.resolve("sqnr.png"), sq, 900, 520);
-        @SuppressWarnings("unchecked")
-        Map<String, Object> mixed = (Map<String, Object>) report.get("mixed_precision");
+        QuantizeReport.MixedPrecisionInfo mixed = report.mixedPrecision();
         if (mixed != null) {
             XYSeries s = new XYSeries("Pareto frontier");
-            @SuppressWarnings("unchecked")
-            List<List<Double>> f = (List<List<Double>>) mixed.get("frontier_bytes_sensitivity");
-            for (List<Double> p : f) {
+            for (List<Double> p : mixed.frontierBytesSensitivity()) {
                 s.add(p.get(0), p.get(1));
             }
             XYSeries chosen = new XYSeries("chosen");
-            chosen.add(((Number) mixed.get("chosen_weight_bytes")).doubleValue(), ((Number) mixed.get("chosen_sensitivity")).doubleValue());
+            chosen.add(mixed.chosenWeightBytes(), mixed.chosenSensitivity());
             XYSeriesCollection c = new XYSeriesCollection(s);
             c.addSeries(chosen);
             JFreeChart pf = ChartFactory.createXYLineChart("Mixed precision: summed sensitivity vs weight size", "weight bytes",
@@ -123,60 +120,57 @@ final class HtmlReport {
                 .append("td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}th{background:#eee}td.l{text-align:left}")
                 .append("</style></head><body>\n<h1>zsq quantization report</h1>\n");
         h.append("<h2>Provenance</h2>\n<table>");
-        row(h, "tool", report.get("tool"));
-        row(h, "model", report.get("model"));
-        row(h, "model SHA-256", report.get("model_sha256"));
-        row(h, "calibration data", Boolean.TRUE.equals(report.get("real_data_used_for_calibration"))
+        row(h, "tool", report.tool());
+        row(h, "model", report.model());
+        row(h, "model SHA-256", report.modelSha256());
+        row(h, "calibration data", report.realDataUsedForCalibration()
                 ? "REAL training images (upper bound; not data-free)" : "synthetic only: no real data was read");
-        row(h, "synthesis", report.get("synthesis"));
-        row(h, "observer", report.get("observer"));
-        row(h, "scheme", report.get("scheme"));
-        row(h, "equalization / high-bias absorption / bias correction", report.get("equalization") + " / "
-                + report.get("high_bias_absorption") + " / " + report.get("bias_correction"));
-        row(h, "BatchNorm-statistics ranges", report.get("bn_ranges"));
-        row(h, "passes", report.get("passes"));
-        row(h, "ONNX exports", report.get("onnx_exports"));
+        row(h, "synthesis", Json.MAPPER.valueToTree(report.synthesis()));
+        row(h, "observer", report.observer());
+        row(h, "scheme", Json.MAPPER.valueToTree(report.scheme()));
+        row(h, "equalization / high-bias absorption / bias correction", report.equalization() + " / "
+                + report.highBiasAbsorption() + " / " + report.biasCorrection());
+        row(h, "BatchNorm-statistics ranges", report.bnRanges());
+        h.append("</table>\n<h3>Passes</h3>\n<table><tr><th>pass</th><th>requires</th><th>establishes</th><th>report</th></tr>\n");
+        for (io.zsq.core.passes.PassRunner.Record r : report.passes()) {
+            h.append("<tr><td class=l>").append(esc(r.name())).append("</td><td class=l>").append(esc(String.valueOf(r.requires())))
+                    .append("</td><td class=l>").append(r.establishes()).append("</td><td class=l>")
+                    .append(esc(abbreviate(Json.MAPPER.valueToTree(r.report()).toString()))).append("</td></tr>\n");
+        }
+        h.append("</table>\n<table>");
+        row(h, "ONNX exports", Json.MAPPER.valueToTree(report.onnxExports()));
         h.append("</table>\n");
         h.append("<h2>Accuracy</h2>\n");
-        if (report.get("fp32_top1") != null) {
-            h.append("<p>FP32 top-1 ").append(fmt(report.get("fp32_top1"))).append(" % on ").append(report.get("eval_images"))
-                    .append(" images of ").append(esc(String.valueOf(report.get("eval_data")))).append("</p>\n");
+        if (report.fp32Top1() != null) {
+            h.append("<p>FP32 top-1 ").append(fmt(report.fp32Top1())).append(" % on ").append(report.evalImages())
+                    .append(" images of ").append(esc(String.valueOf(report.evalData()))).append("</p>\n");
         } else {
             h.append("<p>No evaluation data given (--eval).</p>\n");
         }
         h.append("<table><tr><th>bits</th><th>calibration</th><th>integer top-1 %</th><th>fake-quant top-1 %</th><th>agreement with fake-quant %</th><th>model bytes</th></tr>\n");
-        @SuppressWarnings("unchecked")
-        List<Map<String, Object>> results = (List<Map<String, Object>>) report.get("results");
-        for (Map<String, Object> r : results) {
-            h.append("<tr><td class=l>").append(r.get("bits")).append("</td><td class=l>").append(r.get("calibration")).append("</td><td>")
-                    .append(fmt(r.get("int_top1"))).append("</td><td>").append(fmt(r.get("fake_quant_top1"))).append("</td><td>")
-                    .append(fmt(r.get("agreement_with_fake_quant"))).append("</td><td>")
-                    .append(r.get("model_bytes")).append("</td></tr>\n");
+        for (QuantizeReport.ResultRow r : report.results()) {
+            h.append("<tr><td class=l>").append(r.bits()).append("</td><td class=l>").append(r.calibration()).append("</td><td>")
+                    .append(fmt(r.intTop1())).append("</td><td>").append(fmt(r.fakeQuantTop1())).append("</td><td>")
+                    .append(fmt(r.agreementWithFakeQuant())).append("</td><td>")
+                    .append(r.modelBytes()).append("</td></tr>\n");
         }
         h.append("</table>\n<h2>Layers (").append(esc(bitsLabel)).append(", the written model)</h2>\n");
-        Map<String, Object> source = new java.util.HashMap<>();
-        if (report.get("layers") instanceof List<?> layers) {
-            for (Object l : layers) {
-                Map<?, ?> m = (Map<?, ?>) l;
-                source.put(String.valueOf(m.get("id")), m.get("range_source"));
-            }
-        }
         h.append("<table><tr><th>layer</th><th>op</th><th>weight bits</th><th>weight SQNR dB</th><th>output range</th><th>range from</th>")
                 .append("<th>activation bits</th><th>activation SQNR dB</th><th>sensitivity (KL)</th></tr>\n");
-        for (LayerRow r : rows) {
+        for (QuantizeReport.LayerRow r : rows) {
             h.append("<tr><td class=l>").append(esc(r.id())).append("</td><td class=l>").append(r.op()).append("</td><td>")
-                    .append(r.weightBits() == 0 ? "" : r.weightBits()).append("</td><td>").append(fmt(r.weightSqnr())).append("</td><td>")
-                    .append(String.format("[%.4g, %.4g]", r.lo(), r.hi())).append("</td><td class=l>")
-                    .append(esc(String.valueOf(source.getOrDefault(r.id(), "")))).append("</td><td>").append(r.activationBits()).append("</td><td>")
-                    .append(fmt(r.activationSqnr())).append("</td><td>").append(r.sensitivity() == null ? "" : String.format("%.3g", r.sensitivity()))
+                    .append(r.weightBits() == null ? "" : r.weightBits()).append("</td><td>").append(fmt(r.weightSqnrDb())).append("</td><td>")
+                    .append(String.format("[%.4g, %.4g]", r.outputRange().get(0), r.outputRange().get(1))).append("</td><td class=l>")
+                    .append(esc(r.rangeSource())).append("</td><td>").append(r.activationBits()).append("</td><td>")
+                    .append(fmt(r.activationSqnrDb())).append("</td><td>").append(r.sensitivity() == null ? "" : String.format("%.3g", r.sensitivity()))
                     .append("</td></tr>\n");
         }
         h.append("</table>\n<p>Activation SQNR measured on the first synthetic calibration batch.</p>\n");
         h.append("<img src=\"sqnr.png\" alt=\"per-layer SQNR\">\n");
         if (mixed != null) {
-            h.append("<h2>Mixed precision</h2>\n<p>Budget ").append(mixed.get("budget_weight_bytes")).append(" weight bytes (int8: ")
-                    .append(mixed.get("int8_weight_bytes")).append("), chosen ").append(mixed.get("chosen_weight_bytes")).append(": ")
-                    .append(esc(String.valueOf(mixed.get("weight_bits")))).append("</p>\n<img src=\"pareto.png\" alt=\"Pareto frontier\">\n");
+            h.append("<h2>Mixed precision</h2>\n<p>Budget ").append(mixed.budgetWeightBytes()).append(" weight bytes (int8: ")
+                    .append(mixed.int8WeightBytes()).append("), chosen ").append(mixed.chosenWeightBytes()).append(": ")
+                    .append(esc(String.valueOf(mixed.weightBits()))).append("</p>\n<img src=\"pareto.png\" alt=\"Pareto frontier\">\n");
         }
         h.append("</body></html>\n");
         Path tmp = dir.resolve("report.html.tmp");
@@ -200,6 +194,10 @@ final class HtmlReport {
             return Double.isNaN(d) ? "" : Double.isInfinite(d) ? "exact" : String.format("%.2f", d);
         }
         return v == null ? "" : esc(v.toString());
+    }
+
+    private static String abbreviate(String s) {
+        return s.length() > 600 ? s.substring(0, 600) + " ... (all of it in report.json)" : s;
     }
 
     static String esc(String s) {

@@ -1,0 +1,71 @@
+package io.zsq.ptq.pipeline;
+
+import java.io.IOException;
+import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.ThreadFactory;
+
+/** Runs tasks on a fixed number of threads in this JVM (the Java API without Spark). */
+public final class InProcessExecutor implements Executor {
+    private final int threads;
+
+    /** One thread per available processor. */
+    public InProcessExecutor() {
+        this(Runtime.getRuntime().availableProcessors());
+    }
+
+    public InProcessExecutor(int threads) {
+        if (threads < 1) {
+            throw new IllegalArgumentException("threads must be >= 1, got " + threads);
+        }
+        this.threads = threads;
+    }
+
+    @Override
+    public <I extends Serializable, R extends Serializable> List<R> map(String stage, List<I> items, Task<I, R> task) throws IOException {
+        if (items.isEmpty()) {
+            return List.of();
+        }
+        ThreadFactory named = r -> {
+            Thread t = new Thread(r, "zsq-" + stage);
+            t.setDaemon(true);
+            return t;
+        };
+        ExecutorService pool = Executors.newFixedThreadPool(Math.min(threads, items.size()), named);
+        try {
+            List<Future<R>> fs = new ArrayList<>();
+            for (I item : items) {
+                fs.add(pool.submit(() -> task.apply(item)));
+            }
+            List<R> out = new ArrayList<>(items.size());
+            for (Future<R> f : fs) {
+                try {
+                    out.add(f.get());
+                } catch (ExecutionException e) {
+                    throw Executor.rethrow(e.getCause());
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IOException(stage + " interrupted", e);
+                }
+            }
+            return out;
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    @Override
+    public <T extends Serializable> Shared<T> share(T value) {
+        return () -> value;
+    }
+
+    @Override
+    public int parallelism() {
+        return threads;
+    }
+}

@@ -1,0 +1,64 @@
+package io.zsq.ptq.pipeline;
+
+import io.zsq.core.exec.Fp32Engine;
+import io.zsq.core.ir.Graph;
+import io.zsq.core.passes.StatRequest;
+import io.zsq.core.passes.Stats;
+import java.io.IOException;
+import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.IntStream;
+
+/**
+ * One pass over a dataset for every statistic asked for: equal requests are pooled, each batch is read
+ * once and run through the graph once, and every request sees that trace. Per-batch results are merged
+ * on the caller's side in batch order, so threads, partitions and executors change nothing.
+ */
+public final class Observation {
+    private Observation() {}
+
+    /** Batches of images to observe. */
+    public interface Source extends Serializable {
+        int batches();
+
+        /** Batch {@code i}: NCHW images. */
+        Requests.Sample read(int i) throws IOException;
+    }
+
+    /** Observes {@code requests} (pooled) on every batch of {@code source}; the merged statistics. */
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    public static Stats observe(Executor ex, String stage, Graph g, List<StatRequest<?>> requests, Source source) throws IOException {
+        List<StatRequest<?>> pooled = new ArrayList<>(new LinkedHashSet<>(requests));
+        if (pooled.isEmpty()) {
+            return Stats.of(Map.of());
+        }
+        Executor.Shared<Graph> graph = ex.share(g);
+        Executor.Shared<ArrayList<StatRequest<?>>> reqs = ex.share(new ArrayList<>(pooled));
+        Executor.Shared<Source> src = ex.share(source);
+        List<Integer> idx = IntStream.range(0, source.batches()).boxed().toList();
+        List<ArrayList<Serializable>> perBatch = ex.map(stage, idx, i -> {
+            Requests.Sample b = src.get().read(i);
+            Fp32Engine.Trace t = Fp32Engine.forward(graph.get(), b.images(), b.size(), null);
+            ArrayList<Serializable> v = new ArrayList<>();
+            for (StatRequest<?> r : reqs.get()) {
+                v.add(r.observe(graph.get(), i, b.images(), b.size(), t));
+            }
+            return v;
+        });
+        Map<StatRequest<?>, Serializable> merged = new LinkedHashMap<>();
+        for (int k = 0; k < pooled.size(); k++) {
+            StatRequest r = pooled.get(k);
+            Serializable acc = null;
+            for (int i = 0; i < perBatch.size(); i++) {
+                Serializable v = perBatch.get(i).get(k);
+                acc = i == 0 ? v : (Serializable) r.merge(acc, v);
+            }
+            merged.put(r, acc);
+        }
+        return Stats.of(merged);
+    }
+}

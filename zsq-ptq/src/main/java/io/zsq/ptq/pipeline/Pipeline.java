@@ -1,0 +1,364 @@
+package io.zsq.ptq.pipeline;
+
+import io.zsq.core.data.IdxDataset;
+import io.zsq.core.data.Preprocessing;
+import io.zsq.core.export.OnnxExport;
+import io.zsq.core.imports.ModelImporter;
+import io.zsq.core.ir.Graph;
+import io.zsq.core.passes.AbsorbHighBias;
+import io.zsq.core.passes.BiasCorrection;
+import io.zsq.core.passes.Canonicalize;
+import io.zsq.core.passes.CorrectBias;
+import io.zsq.core.passes.Equalize;
+import io.zsq.core.passes.Lower;
+import io.zsq.core.passes.ModelState;
+import io.zsq.core.passes.Pass;
+import io.zsq.core.passes.PassRunner;
+import io.zsq.core.passes.StatRequest;
+import io.zsq.core.passes.Stats;
+import io.zsq.core.quant.Scheme;
+import io.zsq.ptq.Bits;
+import io.zsq.ptq.ObserverSpec;
+import io.zsq.synth.DatasetManifest;
+import io.zsq.synth.DatasetSpec;
+import io.zsq.synth.Method;
+import io.zsq.synth.SynthConfig;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.stream.Stream;
+
+/**
+ * Level-1 zero-shot quantization of one model, as a library: the {@link Plan} run as passes over the
+ * IR, with batch work handed to an {@link Executor} (threads in this JVM, or Spark). Import; the
+ * data-free passes (fold BN, fuse activations, equalize, absorb high bias); the calibration dataset
+ * (synthesized into {@code out/calib}, resumed, or given); one pass over it for every statistic the
+ * later passes and the report ask for (and one over Gaussian noise, the lower bound); per bit setting:
+ * bias correction, quantizer placement, lowering; the written model and its ONNX exports; optionally
+ * evaluation on labelled data and the exports checked in ONNX Runtime; {@code report.json} and
+ * {@code report.html}.
+ *
+ * <pre>{@code
+ * QuantizeReport r = Pipeline.run(Plan.builder()
+ *     .model(Path.of("src/models/fmnist-resnet.onnx")).out(Path.of("out"))
+ *     .eval(Path.of("/usr/share/datasets/fashion-mnist")).preprocessing("0.2860", "0.3530")
+ *     .build());
+ * }</pre>
+ */
+public final class Pipeline {
+    public static final String VERSION = "0.1.0";
+
+    private final Plan plan;
+    private final Executor ex;
+    private final PrintStream log;
+    private final Map<String, Double> stages = new LinkedHashMap<>();
+    private long t0;
+
+    private Pipeline(Plan plan, Executor ex) {
+        this.plan = plan;
+        this.ex = ex;
+        this.log = plan.quiet() ? new PrintStream(PrintStream.nullOutputStream()) : System.err;
+    }
+
+    /** Runs in this JVM, on one thread per processor. */
+    public static QuantizeReport run(Plan plan) throws IOException {
+        return run(plan, new InProcessExecutor());
+    }
+
+    public static QuantizeReport run(Plan plan, Executor ex) throws IOException {
+        Path out = plan.out();
+        if (Files.exists(out) && !Files.isDirectory(out)) {
+            throw new IllegalArgumentException("--out " + out + ": exists and is a file, not a folder");
+        }
+        boolean created = !Files.exists(out);
+        try {
+            return new Pipeline(plan, ex).execute();
+        } catch (IOException | RuntimeException | Error e) {
+            if (created) {
+                removeIfNothingKept(out);
+            }
+            throw e;
+        }
+    }
+
+    /**
+     * The calibration dataset alone ({@code zsq synth}): synthesized into {@code dir} (resumed when it holds
+     * batches made with the same settings), with its manifest; the report also goes to {@code dir/synth.json}.
+     */
+    public static QuantizeReport.SynthesisReport synthesize(Path model, Path dir, Plan.Normalization input, Plan.Synthesize syn, Executor ex,
+                                                            boolean quiet) throws IOException {
+        if (Files.exists(dir) && !Files.isDirectory(dir)) {
+            throw new IllegalArgumentException("--out " + dir + ": exists and is a file, not a folder");
+        }
+        Graph graph = ModelImporter.load(model);
+        Preprocessing pre = input.preprocessing();
+        float[][] range = pre.inputRange(graph.inputShape()[0]);
+        SynthConfig cfg = new SynthConfig(syn.method(), syn.count(), syn.batch(), syn.steps(), syn.lr(), syn.seed(), range[0], range[1]);
+        IdxDataset real = syn.method().base() == Method.Base.REAL ? checkShape(IdxDataset.load(syn.realData(), "train", syn.count()),
+                syn.realData(), graph) : null;
+        boolean created = !Files.exists(dir);
+        try {
+            QuantizeReport.SynthesisReport r = Synthesis.run(ex, graph, cfg, DatasetSpec.of(ModelImporter.sha256(model), graph.inputShape(),
+                    pre, cfg, syn.realData()), dir, real, pre, quiet);
+            Json.write(r, dir.resolve("synth.json"));
+            return r;
+        } catch (IOException | RuntimeException | Error e) {
+            if (created) {
+                removeIfNothingKept(dir);
+            }
+            throw e;
+        }
+    }
+
+    private void start(String stage) {
+        t0 = System.nanoTime();
+        log.println("zsq: " + stage + " ...");
+    }
+
+    private void end(String stage) {
+        stages.put(stage, (System.nanoTime() - t0) / 1e9);
+    }
+
+    private QuantizeReport execute() throws IOException {
+        Preprocessing pre = plan.input().preprocessing();
+        start("import");
+        Graph graph = ModelImporter.load(plan.model());
+        String hash = ModelImporter.sha256(plan.model());
+        end("import");
+
+        // every input is checked before anything is written
+        IdxDataset evalData = plan.eval() == null ? null : checkShape(IdxDataset.load(plan.eval().data(), "t10k", plan.eval().limit()),
+                plan.eval().data(), graph);
+        Plan.Synthesize syn = plan.synthesis();
+        float[][] inputRange = pre.inputRange(graph.inputShape()[0]);
+        SynthConfig cfg = new SynthConfig(syn.method(), syn.count(), syn.batch(), syn.steps(), syn.lr(), syn.seed(),
+                inputRange[0], inputRange[1]);
+        DatasetSpec want = DatasetSpec.of(hash, graph.inputShape(), pre, cfg, syn.realData());
+        DatasetManifest given = null;
+        if (plan.calibDataset() != null) {
+            given = DatasetManifest.read(plan.calibDataset());
+            String mismatch = want.calibrationMismatch(given.spec());
+            if (mismatch != null) {
+                throw new IllegalArgumentException("--calib " + plan.calibDataset() + ": the dataset was made for another model or input: "
+                        + mismatch + "; make one for this model with zsq synth, or leave --calib out");
+            }
+        }
+        IdxDataset real = plan.calibDataset() == null && syn.method().base() == Method.Base.REAL
+                ? checkShape(IdxDataset.load(syn.realData(), "train", syn.count()), syn.realData(), graph) : null;
+
+        start("canonicalize");
+        PassRunner runner = new PassRunner();
+        List<Pass<?>> dataFree = new ArrayList<>(Canonicalize.passes());
+        if (plan.equalize()) {
+            dataFree.add(new Equalize());
+        }
+        if (plan.absorbHighBias()) {
+            dataFree.add(new AbsorbHighBias());
+        }
+        ModelState canonical;
+        Scheme base = plan.scheme();
+        try {
+            canonical = runner.runAll(dataFree, ModelState.of(graph));
+            base.checkLayers(canonical.graph());
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(plan.model() + ": " + e.getMessage(), e);
+        }
+        end("canonicalize");
+        Files.createDirectories(plan.out()); // every input checked: from here on the run writes
+
+        Path calibDir;
+        QuantizeReport.SynthesisReport synthReport;
+        if (given == null) {
+            start("synthesize");
+            calibDir = plan.out().resolve("calib");
+            synthReport = Synthesis.run(ex, graph, cfg, want, calibDir, real, pre, plan.quiet());
+            given = DatasetManifest.read(calibDir);
+            end("synthesize");
+        } else {
+            calibDir = plan.calibDataset();
+            synthReport = new QuantizeReport.SynthesisReport(given.spec().method(), calibDir, false, given.spec(), given.batches().size(),
+                    null, null, null, null, null, null, null);
+        }
+        boolean realData = given.spec().method().equals("real");
+
+        start("calibrate");
+        ObserverSpec spec = plan.observer().spec();
+        PlaceQuantizers placement = new PlaceQuantizers(base, spec, plan.bnRanges(), inputRange[0], inputRange[1]);
+        MixedPrecisionStep mixed = plan.sizeBudget() == null ? null : new MixedPrecisionStep(base, plan.sizeBudget());
+        List<StatRequest<?>> requests = new ArrayList<>(placement.statistics(canonical));
+        if (plan.biasCorrection() != BiasCorrection.NONE) {
+            requests.addAll(new CorrectBias(base, plan.biasCorrection()).statistics(canonical));
+        }
+        if (mixed != null) {
+            requests.add(mixed.request());
+        }
+        requests.add(new Requests.FirstBatch());
+        Stats stats = Observation.observe(ex, "calibrate", canonical.graph(), requests,
+                Sources.Manifested.of(calibDir, given, graph));
+        QuantizeReport.MixedPrecisionInfo mixedInfo = null;
+        Scheme chosen = base;
+        if (mixed != null) {
+            MixedPrecisionStep.Choice c = mixed.choose(canonical.graph(), stats);
+            chosen = c.scheme();
+            mixedInfo = c.info();
+            log.printf("zsq: mixed precision: %d weight bytes (budget %d, int8 %d): %s%n", mixedInfo.chosenWeightBytes(),
+                    mixedInfo.budgetWeightBytes(), mixedInfo.int8WeightBytes(), mixedInfo.weightBits().values());
+        }
+        Stats gaussian = !plan.gaussianBaseline() ? null : Observation.observe(ex, "calibrate-gaussian", canonical.graph(),
+                placement.statistics(canonical), new Sources.Gaussian(graph, cfg));
+        end("calibrate");
+
+        start("lower");
+        List<Variant> variants = new ArrayList<>();
+        for (Bits b : plan.bits()) {
+            Scheme scheme = chosen.withBits(b.weights(), b.activations());
+            PassRunner r = variants.isEmpty() ? runner : new PassRunner(); // the provenance lists the written model's passes
+            ModelState s = canonical;
+            if (plan.biasCorrection() != BiasCorrection.NONE) {
+                s = r.run(new CorrectBias(scheme, plan.biasCorrection()), s, stats);
+            }
+            PlaceQuantizers place = new PlaceQuantizers(scheme, spec, plan.bnRanges(), inputRange[0], inputRange[1]);
+            String source = realData ? "real" : "synthetic";
+            variants.add(lower(r, place, s, stats, b, source, hash, realData));
+            if (gaussian != null) {
+                variants.add(lower(new PassRunner(), place, s, gaussian, b, "gaussian", hash, false));
+            }
+        }
+        Path modelFile = plan.out().resolve("model.zsq");
+        Variant first = variants.get(0);
+        first.model().save(modelFile);
+        Map<String, QuantizeReport.ExportInfo> exports = new LinkedHashMap<>();
+        for (OnnxExport.Form f : OnnxExport.Form.values()) {
+            Path p = plan.out().resolve(f == OnnxExport.Form.QOPERATOR ? "model.qop.onnx" : "model.qdq.onnx");
+            OnnxExport.write(first.model(), f, p);
+            exports.put(f.name().toLowerCase(Locale.ROOT), new QuantizeReport.ExportInfo(p, Files.size(p),
+                    "ai.onnx " + OnnxExport.OPSET + ", " + OnnxExport.MS + " 1", null, null, null));
+        }
+        end("lower");
+
+        List<QuantizeReport.ResultRow> rows = new ArrayList<>();
+        Double fp32Top1 = null;
+        if (evalData != null) {
+            start("evaluate");
+            Evaluation.Counts k = Evaluation.run(ex, graph, variants, evalData, pre, plan.quiet());
+            end("evaluate");
+            fp32Top1 = k.pct(k.fp32());
+            for (int v = 0; v < variants.size(); v++) {
+                rows.add(row(variants.get(v), k.pct(k.integer()[v]), k.pct(k.agreement()[v]), k.pct(k.fakeQuant()[v])));
+            }
+            start("check-onnx");
+            for (Map.Entry<String, QuantizeReport.ExportInfo> e : exports.entrySet()) {
+                QuantizeReport.ExportInfo i = e.getValue();
+                ExportCheck.Result c = ExportCheck.check(first.model(), i.file(), evalData, pre, log, e.getKey());
+                e.setValue(new QuantizeReport.ExportInfo(i.file(), i.bytes(), i.opsets(), c.argmaxAgreement(), c.maxOutputDifferenceSteps(),
+                        c.outputsBeyondOneStep()));
+            }
+            end("check-onnx");
+        } else {
+            for (Variant v : variants) {
+                rows.add(row(v, null, null, null));
+            }
+        }
+        Requests.Sample sample = stats.get(new Requests.FirstBatch());
+        List<QuantizeReport.LayerRow> layers = HtmlReport.layers(first.graph(), first.quantization(), sample.images(), sample.size(), mixedInfo);
+        QuantizeReport report = new QuantizeReport(QuantizeReport.SCHEMA_VERSION, "zsq " + VERSION, plan.model(), hash, realData, plan,
+                runner.records(), spec.name(), describe(base), plan.equalize(), plan.absorbHighBias(), lower(plan.biasCorrection()),
+                lower(plan.bnRanges()), exports, mixedInfo, synthReport, canonical.graph().parameterCount(), Files.size(plan.model()),
+                modelFile, Files.size(modelFile), evalData == null ? null : plan.eval().data(), evalData == null ? null : evalData.count(),
+                evalData == null ? null : pre.toString(), fp32Top1, rows, layers, stages);
+        HtmlReport.write(plan.out(), report, first.bits() + (first.quantization().scheme().layerWeightBits().isEmpty() ? "" : " (mixed weights)"));
+        Json.write(report, plan.out().resolve("report.json"));
+        return report;
+    }
+
+    /** Places quantizers and lowers one variant, recording the passes in {@code r}. */
+    private Variant lower(PassRunner r, PlaceQuantizers place, ModelState s, Stats stats, Bits b, String source, String hash,
+                          boolean realData) throws IOException {
+        ModelState placed = r.run(place, s, stats);
+        Map<String, String> meta = provenance(hash, source, realData, placed);
+        ModelState lowered = r.run(new Lower(meta), placed, Stats.NONE);
+        java.io.ByteArrayOutputStream bo = new java.io.ByteArrayOutputStream();
+        lowered.lowered().write(bo);
+        return new Variant(b, source, placed.graph(), placed.quantization(), bo.toByteArray());
+    }
+
+    /** What the integer model records about how it was made (the whole plan included, as JSON). */
+    private Map<String, String> provenance(String hash, String source, boolean realData, ModelState placed) {
+        Map<String, String> m = new LinkedHashMap<>();
+        m.put("zsq.version", VERSION);
+        m.put("source.model", plan.model().getFileName().toString());
+        m.put("source.sha256", hash);
+        m.put("calibration.data", source.equals("gaussian") ? "Gaussian noise N(0,1) clamped to the valid input range (baseline)"
+                : realData ? "REAL images (upper bound; not data-free)" : "synthetic (" + plan.synthesis().method() + "); no real data read");
+        m.put("calibration.source", source);
+        m.put("calibration.observer", plan.observer().toString());
+        m.put("dfq", "equalize=" + plan.equalize() + " absorb-high-bias=" + plan.absorbHighBias() + " bias-correction="
+                + lower(plan.biasCorrection()));
+        m.put("calibration.bnRanges", lower(plan.bnRanges()));
+        // what the float input must go through before quantization (zsq run reads it back)
+        m.put("input.mean", plan.input().mean());
+        m.put("input.std", plan.input().std());
+        m.put("passes", String.join(", ", Stream.concat(List.of("import").stream(), placed.properties().stream()
+                .map(p -> p.name().toLowerCase(Locale.ROOT))).toList()) + ", lowered");
+        try {
+            m.put("plan", Json.MAPPER.writeValueAsString(plan));
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+        return m;
+    }
+
+    private static String lower(Enum<?> e) {
+        return e.name().toLowerCase(Locale.ROOT);
+    }
+
+    private static QuantizeReport.ResultRow row(Variant v, Double top1, Double agreement, Double fakeQuantTop1) {
+        Scheme s = v.quantization().scheme();
+        return new QuantizeReport.ResultRow(v.bits().toString(), v.source(), top1, agreement, fakeQuantTop1, v.bytes().length,
+                s.layerWeightBits().isEmpty() ? null : s.layerWeightBits());
+    }
+
+    private static QuantizeReport.SchemeInfo describe(Scheme s) {
+        boolean layers = !s.layerWeightBits().isEmpty();
+        return new QuantizeReport.SchemeInfo(s.granularityName(), s.weightFullRange() ? "full" : "restricted", "symmetric",
+                s.activationSymmetric() ? "symmetric (unsigned when non-negative)" : "asymmetric", layers ? s.layerWeightBits() : null,
+                layers ? s.layerActivationBits() : null);
+    }
+
+    /** Labelled images must fit the model's input. */
+    private static IdxDataset checkShape(IdxDataset d, Path dir, Graph g) {
+        int[] in = g.inputShape();
+        if (d.channels() != in[0] || d.height() != in[1] || d.width() != in[2]) {
+            throw new IllegalArgumentException(dir + ": images are " + d.channels() + "x" + d.height() + "x" + d.width() + ", the model takes "
+                    + in[0] + "x" + in[1] + "x" + in[2]);
+        }
+        return d;
+    }
+
+    /** After a failed run: removes what it created unless a complete synthetic batch is there to resume from. */
+    private static void removeIfNothingKept(Path out) {
+        if (!Files.isDirectory(out)) {
+            return;
+        }
+        try (Stream<Path> s = Files.walk(out)) {
+            if (s.anyMatch(p -> p.getFileName().toString().matches("batch-\\d{5}\\.arrow"))) {
+                return;
+            }
+        } catch (IOException e) {
+            return;
+        }
+        try (Stream<Path> s = Files.walk(out)) {
+            for (Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        } catch (IOException e) {
+            // best effort: what is left is named by the error the caller reports
+        }
+    }
+}

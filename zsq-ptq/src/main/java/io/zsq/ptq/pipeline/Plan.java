@@ -1,0 +1,320 @@
+package io.zsq.ptq.pipeline;
+
+import com.fasterxml.jackson.annotation.JsonCreator;
+import com.fasterxml.jackson.annotation.JsonValue;
+import io.zsq.core.data.Preprocessing;
+import io.zsq.core.passes.BiasCorrection;
+import io.zsq.core.quant.Scheme;
+import io.zsq.ptq.Bits;
+import io.zsq.ptq.ObserverSpec;
+import io.zsq.synth.Method;
+import java.io.Serializable;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * What one quantize run will do: every choice as a typed, immutable value, validated once when it is
+ * built ({@link Builder#build}, which the command line and the Java API both use), written whole into
+ * the provenance of everything the run emits and readable back from it (report.json's {@code plan}).
+ * Strings like {@code "auto"} stop at {@link Builder}'s parsers.
+ */
+public record Plan(Path model, Path out, List<Bits> bits, Map<String, Bits> layerBits, Normalization input, Observer observer,
+                   Granularity weightGranularity, WeightRange weightRange, boolean symmetricActivations, boolean equalize,
+                   boolean absorbHighBias, BiasCorrection biasCorrection, BnRangesMode bnRanges, SizeBudget sizeBudget,
+                   Synthesize synthesis, Path calibDataset, boolean gaussianBaseline, Evaluation eval, boolean quiet) implements Serializable {
+
+    /** The defaults, in one place: the builder starts from them and the command line's help prints them. */
+    public static final class Defaults {
+        private Defaults() {}
+
+        public static final String BITS = "w8a8";
+        /** Min-max at 8-bit activations, MSE-optimal clipping below (bench/ptq-bars.sh, README). */
+        public static final String OBSERVER = "auto";
+        /** The best combination measured (bench/synth-quality.sh, README). */
+        public static final String METHOD = "zeroq+label+di+dsg";
+        public static final int COUNT = 256;
+        public static final int BATCH = 32;
+        public static final int STEPS = 200;
+        public static final double LR = 0.5;
+        public static final long SEED = 1;
+        public static final String MEAN = "0";
+        public static final String STD = "1";
+        public static final String GRANULARITY = "channel";
+        public static final String WEIGHT_RANGE = "restricted";
+        public static final String BIAS_CORRECTION = "none";
+        public static final String BN_RANGES = "auto";
+    }
+
+    public Plan {
+        bits = List.copyOf(bits);
+        layerBits = Collections.unmodifiableMap(new LinkedHashMap<>(layerBits));
+    }
+
+    /** The weight/activation scheme of the first bit setting, with the per-layer overrides. */
+    public Scheme scheme() {
+        Map<String, Integer> w = new LinkedHashMap<>(), a = new LinkedHashMap<>();
+        layerBits.forEach((k, v) -> {
+            w.put(k, v.weights());
+            a.put(k, v.activations());
+        });
+        return new Scheme(bits.get(0).weights(), bits.get(0).activations(), weightGranularity.group(), weightRange == WeightRange.FULL,
+                symmetricActivations, w, a);
+    }
+
+    /** Does any calibration read real images? Only the {@code real} method, which is the (not data-free) upper bound. */
+    public boolean readsRealData() {
+        return calibDataset == null && synthesis.method().base() == Method.Base.REAL;
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    // ---- the choices -------------------------------------------------------------------------
+
+    /** Input preprocessing as given: pixels / 255, then {@code (x - mean) / std}, one value or one per channel. */
+    public record Normalization(String mean, String std) implements Serializable {
+        public Normalization {
+            Preprocessing.parse(mean, std); // validates
+        }
+
+        public Preprocessing preprocessing() {
+            return Preprocessing.parse(mean, std);
+        }
+    }
+
+    /** The activation range observer (its spec, parsed by {@link ObserverSpec#parse}, written back by its name). */
+    public record Observer(ObserverSpec spec) implements Serializable {
+        @JsonCreator
+        public static Observer parse(String s) {
+            return new Observer(ObserverSpec.parse(s));
+        }
+
+        @JsonValue
+        @Override
+        public String toString() {
+            return spec.name();
+        }
+    }
+
+    /** Output channels sharing one weight scale: 1 (per channel), all (per tensor), or G. */
+    public record Granularity(int group) implements Serializable {
+        @JsonCreator
+        public static Granularity parse(String s) {
+            try {
+                return new Granularity(Scheme.parseGranularity(s.trim()));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("--weight-granularity must be channel, tensor or group:G (G >= 1), not '" + s + "'");
+            }
+        }
+
+        @JsonValue
+        @Override
+        public String toString() {
+            return group == 1 ? "channel" : group == Scheme.PER_TENSOR ? "tensor" : "group:" + group;
+        }
+    }
+
+    /** Weight integer range: restricted {@code [-(2^(b-1)-1), 2^(b-1)-1]} or full {@code [-2^(b-1), 2^(b-1)-1]}. */
+    public enum WeightRange { RESTRICTED, FULL }
+
+    /** Which activation ranges come from the folded BatchNorm statistics instead of the data. */
+    public enum BnRangesMode {
+        OFF, ON, AUTO;
+
+        /** {@code AUTO} takes the BatchNorm-statistics ranges for activations of at most this many bits. */
+        public static final int AUTO_MAX_BITS = 4;
+
+        public boolean applies(int activationBits) {
+            return this == ON || this == AUTO && activationBits <= AUTO_MAX_BITS;
+        }
+    }
+
+    /** Mixed-precision weights within a size: bytes, or a ratio of the int8 weights. */
+    public record SizeBudget(long bytes, double ratio) implements Serializable {
+        public SizeBudget {
+            if ((bytes > 0) == (ratio > 0) || bytes < 0 || ratio < 0 || ratio > 1) {
+                throw new IllegalArgumentException("--size-budget takes bytes (42000) or a ratio in (0, 1] of the int8 weights (0.5x, 50%)");
+            }
+        }
+
+        @JsonCreator
+        public static SizeBudget parse(String v) {
+            String s = v.trim();
+            try {
+                if (s.endsWith("x") || s.endsWith("%") || s.contains(".")) {
+                    double r = s.endsWith("%") ? Double.parseDouble(s.substring(0, s.length() - 1)) / 100
+                            : Double.parseDouble(s.endsWith("x") ? s.substring(0, s.length() - 1) : s);
+                    if (!(r > 0 && r <= 1)) {
+                        throw new IllegalArgumentException("--size-budget ratio must be in (0, 1] of the int8 size, not '" + v + "'");
+                    }
+                    return new SizeBudget(0, r);
+                }
+                long b = Long.parseLong(s);
+                if (b <= 0) {
+                    throw new IllegalArgumentException("--size-budget must be positive, not '" + v + "'");
+                }
+                return new SizeBudget(b, 0);
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("--size-budget takes bytes (42000) or a ratio of the int8 weights (0.5x, 50%), not '" + v + "'");
+            }
+        }
+
+        /** The budget in bits of weights for {@code g}: a ratio is of its weights at 8 bits. */
+        public long budgetBits(io.zsq.core.ir.Graph g) {
+            return bytes > 0 ? bytes * 8 : (long) Math.floor(ratio * io.zsq.ptq.MixedPrecision.uniformBits(g, 8));
+        }
+
+        @JsonValue
+        @Override
+        public String toString() {
+            return bytes > 0 ? Long.toString(bytes) : ratio + "x";
+        }
+    }
+
+    /**
+     * How calibration images are synthesized ({@code realData}: the idx folder method {@code real} reads).
+     * With {@code --calib} the dataset given is used instead, and these settings only lay out the
+     * Gaussian baseline's batches.
+     */
+    public record Synthesize(Method method, int count, int batch, int steps, double lr, long seed, Path realData) implements Serializable {
+        public Synthesize {
+            if (count < 1) {
+                throw new IllegalArgumentException("--count must be a positive number of images, not " + count);
+            }
+            if (batch < 1) {
+                throw new IllegalArgumentException("--batch must be a positive number of images, not " + batch);
+            }
+            if (steps < 0) {
+                throw new IllegalArgumentException("--steps must be 0 or more, not " + steps);
+            }
+            if (!(lr > 0) || Double.isInfinite(lr)) {
+                throw new IllegalArgumentException("--lr must be a positive number, not " + lr);
+            }
+            if (method.base() == Method.Base.REAL && realData == null) {
+                throw new IllegalArgumentException("--method real needs --real-data DIR (an idx folder with train-* files)");
+            }
+        }
+    }
+
+    /** Labelled evaluation data: an idx folder; {@code limit} images at most (0: all). */
+    public record Evaluation(Path data, int limit) implements Serializable {
+        public Evaluation {
+            if (limit < 0) {
+                throw new IllegalArgumentException("--eval-limit must be 0 (all) or a positive number of images, not " + limit);
+            }
+        }
+    }
+
+    // ---- the builder -------------------------------------------------------------------------
+
+    /** Starts from {@link Defaults}; the string setters parse (and fail naming the option), {@link #build} validates the whole. */
+    public static final class Builder {
+        private Path model, out, calib, eval, realData;
+        private List<Bits> bits = List.of(Bits.parse(Defaults.BITS));
+        private Map<String, Bits> layerBits = new LinkedHashMap<>();
+        private String mean = Defaults.MEAN, std = Defaults.STD;
+        private Observer observer = Observer.parse(Defaults.OBSERVER);
+        private Granularity granularity = Granularity.parse(Defaults.GRANULARITY);
+        private WeightRange weightRange = WeightRange.valueOf(Defaults.WEIGHT_RANGE.toUpperCase(Locale.ROOT));
+        private boolean symmetricActivations, equalize, absorbHighBias, gaussian = true, quiet;
+        private BiasCorrection biasCorrection = BiasCorrection.valueOf(Defaults.BIAS_CORRECTION.toUpperCase(Locale.ROOT));
+        private BnRangesMode bnRanges = BnRangesMode.valueOf(Defaults.BN_RANGES.toUpperCase(Locale.ROOT));
+        private SizeBudget sizeBudget;
+        private Method method = Method.parse(Defaults.METHOD);
+        private int count = Defaults.COUNT, batch = Defaults.BATCH, steps = Defaults.STEPS, evalLimit;
+        private double lr = Defaults.LR;
+        private long seed = Defaults.SEED;
+
+        public Builder model(Path p) { this.model = p; return this; }
+        public Builder out(Path p) { this.out = p; return this; }
+
+        /** One bit setting ({@code w8a8}) or several, comma-separated; the first is the emitted model. */
+        public Builder bits(String b) {
+            List<Bits> l = new ArrayList<>();
+            for (String s : b.split(",")) {
+                l.add(Bits.parse(s));
+            }
+            this.bits = l;
+            return this;
+        }
+
+        /** Per-layer bit widths: {@code id=wNaM[,id=wNaM...]} (ids as in report.json's layers). */
+        public Builder layerBits(String spec) {
+            Map<String, Bits> m = new LinkedHashMap<>();
+            for (String part : spec.split(",")) {
+                int eq = part.lastIndexOf('=');
+                if (eq <= 0) {
+                    throw new IllegalArgumentException("--layer-bits takes id=wNaM[,id=wNaM...], not '" + part + "'");
+                }
+                m.put(part.substring(0, eq).trim(), Bits.parse(part.substring(eq + 1)));
+            }
+            this.layerBits = m;
+            return this;
+        }
+
+        public Builder preprocessing(String mean, String std) { this.mean = mean; this.std = std; return this; }
+        public Builder observer(String o) { this.observer = Observer.parse(o); return this; }
+        /** {@code channel} (default), {@code tensor} or {@code group:G}. */
+        public Builder weightGranularity(String g) { this.granularity = Granularity.parse(g); return this; }
+        /** {@code restricted} (default) or {@code full}. */
+        public Builder weightRange(String r) { this.weightRange = parseEnum(WeightRange.class, r, "--weight-range"); return this; }
+        public Builder weightFullRange(boolean f) { this.weightRange = f ? WeightRange.FULL : WeightRange.RESTRICTED; return this; }
+        public Builder symmetricActivations(boolean s) { this.symmetricActivations = s; return this; }
+        public Builder equalize(boolean e) { this.equalize = e; return this; }
+        public Builder absorbHighBias(boolean a) { this.absorbHighBias = a; return this; }
+        /** none, analytical, empirical, auto. */
+        public Builder biasCorrection(String b) { this.biasCorrection = parseEnum(BiasCorrection.class, b, "--bias-correction"); return this; }
+        /** on, off, auto. */
+        public Builder bnRanges(String b) { this.bnRanges = parseEnum(BnRangesMode.class, b, "--bn-ranges"); return this; }
+        /** Bytes ({@code 42000}) or a ratio of the int8 weights ({@code 0.5x}, {@code 50%}); null for uniform widths. */
+        public Builder sizeBudget(String b) { this.sizeBudget = b == null ? null : SizeBudget.parse(b); return this; }
+        public Builder method(String m) { this.method = Method.parse(m); return this; }
+        public Builder realData(Path p) { this.realData = p; return this; }
+        public Builder count(int n) { this.count = n; return this; }
+        public Builder batch(int n) { this.batch = n; return this; }
+        public Builder steps(int n) { this.steps = n; return this; }
+        public Builder lr(double v) { this.lr = v; return this; }
+        public Builder seed(long s) { this.seed = s; return this; }
+        /** Calibrate on a synthetic dataset made earlier instead of generating one. */
+        public Builder calib(Path p) { this.calib = p; return this; }
+        public Builder gaussianBaseline(boolean b) { this.gaussian = b; return this; }
+        public Builder eval(Path p) { this.eval = p; return this; }
+        public Builder evalLimit(int n) { this.evalLimit = n; return this; }
+        public Builder quiet(boolean q) { this.quiet = q; return this; }
+
+        public Plan build() {
+            if (model == null) {
+                throw new IllegalArgumentException("--model is required");
+            }
+            if (out == null) {
+                throw new IllegalArgumentException("--out is required");
+            }
+            Synthesize synth = new Synthesize(method, count, batch, steps, lr, seed, realData);
+            Plan p = new Plan(model, out, bits, layerBits, new Normalization(mean, std), observer, granularity, weightRange,
+                    symmetricActivations, equalize, absorbHighBias, biasCorrection, bnRanges, sizeBudget, synth, calib, gaussian,
+                    eval == null ? null : new Evaluation(eval, evalLimit), quiet);
+            p.scheme(); // validates the bit widths together
+            return p;
+        }
+
+        private static <E extends Enum<E>> E parseEnum(Class<E> type, String v, String option) {
+            for (E e : type.getEnumConstants()) {
+                if (e.name().equalsIgnoreCase(v.trim())) {
+                    return e;
+                }
+            }
+            List<String> names = new ArrayList<>();
+            for (E e : type.getEnumConstants()) {
+                names.add(e.name().toLowerCase(Locale.ROOT));
+            }
+            throw new IllegalArgumentException(option + " must be one of " + String.join(", ", names) + ", not '" + v + "'");
+        }
+    }
+}

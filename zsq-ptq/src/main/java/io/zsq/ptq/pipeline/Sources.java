@@ -1,0 +1,67 @@
+package io.zsq.ptq.pipeline;
+
+import io.zsq.core.ir.Graph;
+import io.zsq.core.ir.Tensor;
+import io.zsq.synth.ArrowDataset;
+import io.zsq.synth.DatasetManifest;
+import io.zsq.synth.Generator;
+import io.zsq.synth.SynthConfig;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
+
+/** The datasets calibration observes. */
+public final class Sources {
+    private Sources() {}
+
+    /** Arrow batches read so far in this JVM (each batch is read once per run: a test counts them). */
+    public static final AtomicLong ARROW_READS = new AtomicLong();
+
+    /**
+     * The batches a manifest lists, each read once and checked against its SHA-256 and the model's input
+     * size; a batch that changed after it was written, or does not fit the model, fails naming the file.
+     */
+    public record Manifested(String dir, List<DatasetManifest.Entry> entries, int imageSize) implements Observation.Source {
+        public static Manifested of(Path dir, DatasetManifest m, Graph g) {
+            return new Manifested(dir.toString(), m.batches(), Tensor.size(g.inputShape()));
+        }
+
+        @Override
+        public int batches() {
+            return entries.size();
+        }
+
+        @Override
+        public Requests.Sample read(int i) throws IOException {
+            DatasetManifest.Entry e = entries.get(i);
+            Path f = Path.of(dir, e.file());
+            ArrowDataset.Read r = ArrowDataset.read(f);
+            ARROW_READS.incrementAndGet();
+            ArrowDataset.verify(r, e, f);
+            if (r.size() != e.images() || r.images().length != (long) r.size() * imageSize) {
+                throw new IOException(f + ": holds " + r.size() + " images of " + (r.size() == 0 ? 0 : r.images().length / r.size())
+                        + " values; manifest.json and the model say " + e.images() + " of " + imageSize);
+            }
+            return new Requests.Sample(r.images(), r.size());
+        }
+    }
+
+    /** Gaussian noise clamped to the valid input range, generated per batch from the job seed: the lower bound. */
+    public record Gaussian(Graph graph, SynthConfig cfg) implements Observation.Source {
+        public Gaussian {
+            cfg = cfg.withMethod(io.zsq.synth.Method.GAUSSIAN);
+        }
+
+        @Override
+        public int batches() {
+            return cfg.batches();
+        }
+
+        @Override
+        public Requests.Sample read(int i) {
+            Generator.Batch b = Generator.generate(graph, cfg, i, null);
+            return new Requests.Sample(b.images(), b.size());
+        }
+    }
+}
