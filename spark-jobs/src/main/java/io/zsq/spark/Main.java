@@ -28,7 +28,7 @@ import picocli.CommandLine.Option;
  * (which validates them) and runs it on Spark ({@link QuantizeJob}). Every error is one line on
  * stderr: {@code zsq: error: ...}; exit code 2 for bad input, 1 for anything else.
  */
-@Command(name = "zsq", mixinStandardHelpOptions = true, version = "zsq " + Pipeline.VERSION,
+@Command(name = "zsq", mixinStandardHelpOptions = true, usageHelpAutoWidth = true, version = "zsq " + Pipeline.VERSION,
         description = "Data-free quantization of FP32 models to integer-only models.",
         subcommands = {Main.QuantizeCommand.class, Main.SynthCommand.class, Main.RunCommand.class, Main.BenchCommand.class},
         footer = {"", "Spark: runs on local[*] unless a master is set (spark-submit, or -Dspark.master=...).",
@@ -84,16 +84,19 @@ public final class Main implements Callable<Integer> {
                 description = "FP32 model: ONNX (.onnx, BatchNormalization nodes kept) or DL4J MultiLayerNetwork zip (.zip)")
         Path model;
         @Option(names = "--mean", paramLabel = "V[,V...]", defaultValue = Defaults.MEAN,
-                description = "input preprocessing: pixels / 255, then (x - mean) / std; one value or one per channel (default ${DEFAULT-VALUE})")
+                description = "input preprocessing: pixels / 255, then (x - mean) / std; one value or one per channel (default "
+                        + "${DEFAULT-VALUE})")
         String mean;
         @Option(names = "--std", paramLabel = "V[,V...]", defaultValue = Defaults.STD, description = "(default ${DEFAULT-VALUE})")
         String std;
-        @Option(names = "--method", paramLabel = "M", defaultValue = Defaults.METHOD, description = {
-            "calibration data: zeroq (BN-statistics matching, ZeroQ), optionally with components joined by '+': label (cross-entropy",
-            "towards a class per sample, GDFQ), di (DeepInversion priors: TV, L2, jitter, flips), dsg (DSG slack margin and per-sample",
-            "layer terms); deepinversion = zeroq+di; gaussian (noise); real (reads --real-data, NOT data-free) (default ${DEFAULT-VALUE})"})
+        @Option(names = "--method", paramLabel = "M", defaultValue = Defaults.METHOD,
+                description = "calibration data: zeroq (BN-statistics matching, ZeroQ), optionally with components joined by '+': "
+                        + "label (cross-entropy towards a class per sample, GDFQ), di (DeepInversion priors: TV, L2, jitter, "
+                        + "flips), dsg (DSG slack margin and per-sample layer terms); deepinversion = zeroq+di; gaussian "
+                        + "(noise); real (reads --real-data, NOT data-free) (default ${DEFAULT-VALUE})")
         String method;
-        @Option(names = "--real-data", paramLabel = "DIR", description = "idx folder whose train split --method real reads (the upper bound)")
+        @Option(names = "--real-data", paramLabel = "DIR",
+                description = "idx folder whose train split --method real reads (the upper bound)")
         Path realData;
         @Option(names = "--count", paramLabel = "N", defaultValue = "" + Defaults.COUNT,
                 description = "synthetic calibration images (default ${DEFAULT-VALUE})")
@@ -104,7 +107,8 @@ public final class Main implements Callable<Integer> {
         @Option(names = "--steps", paramLabel = "N", defaultValue = "" + Defaults.STEPS,
                 description = "Adam steps of BN-statistics matching per batch (default ${DEFAULT-VALUE})")
         int steps;
-        @Option(names = "--lr", paramLabel = "X", defaultValue = "" + Defaults.LR, description = "Adam learning rate on the input (default ${DEFAULT-VALUE})")
+        @Option(names = "--lr", paramLabel = "X", defaultValue = "" + Defaults.LR,
+                description = "Adam learning rate on the input (default ${DEFAULT-VALUE})")
         double lr;
         @Option(names = "--seed", paramLabel = "S", defaultValue = "" + Defaults.SEED,
                 description = "job seed; batch b uses a seed derived from (S, b) (default ${DEFAULT-VALUE})")
@@ -118,33 +122,37 @@ public final class Main implements Callable<Integer> {
         }
     }
 
-    @Command(name = "quantize", mixinStandardHelpOptions = true, sortOptions = false,
+    @Command(name = "quantize", mixinStandardHelpOptions = true, usageHelpAutoWidth = true, sortOptions = false,
             description = "Quantize an FP32 model without its training data: synthesize calibration images from its BatchNorm statistics,"
                     + " calibrate (Level 1), lower to an integer-only model, export it to ONNX, report.")
     static final class QuantizeCommand implements Callable<Integer> {
         @Mixin
         SynthOptions synth;
         @Option(names = "--out", required = true, paramLabel = "DIR",
-                description = "output folder: model.zsq, model.qop.onnx, model.qdq.onnx, report.json, report.html, calib/ (the synthetic dataset)")
+                description = "output folder: model.zsq, model.qop.onnx, model.qdq.onnx, report.json, report.html, calib/ (the "
+                        + "synthetic dataset)")
         Path out;
-        @Option(names = "--bits", paramLabel = "B[,B...]", defaultValue = Defaults.BITS, description = {
-            "bit widths wNaM (weights N, activations M, 2..8); several are all calibrated and evaluated, the first is written",
-            "(default ${DEFAULT-VALUE})"})
+        @Option(names = "--bits", paramLabel = "B[,B...]", defaultValue = Defaults.BITS,
+                description = "bit widths wNaM (weights N, activations M, 2..8); several are all calibrated and evaluated, the "
+                        + "first is written (default ${DEFAULT-VALUE})")
         String bits;
-        @Option(names = "--eval", paramLabel = "DATA", description = "MNIST-format idx folder with t10k-images/labels (.gz or not) to measure top-1 on")
+        @Option(names = "--eval", paramLabel = "DATA",
+                description = "MNIST-format idx folder with t10k-images/labels (.gz or not) to measure top-1 on")
         Path eval;
-        @Option(names = "--eval-limit", paramLabel = "N", defaultValue = "0", description = "evaluate the first N images only (default: all)")
+        @Option(names = "--eval-limit", paramLabel = "N", defaultValue = "0",
+                description = "evaluate the first N images only (default: all)")
         int evalLimit;
-        @Option(names = "--observer", paramLabel = "O", defaultValue = Defaults.OBSERVER, description = {
-            "activation range observer: auto (minmax at 8-bit activations, mse below), minmax, movingavg (mean of per-batch min/max),",
-            "percentile[:P] (P default 99.99), kl (entropy threshold, TensorRT), mse (MSE-optimal clipping) (default ${DEFAULT-VALUE})"})
+        @Option(names = "--observer", paramLabel = "O", defaultValue = Defaults.OBSERVER,
+                description = "activation range observer: auto (minmax at 8-bit activations, mse below), minmax, movingavg (mean of"
+                        + " per-batch min/max), percentile[:P] (P default 99.99), kl (entropy threshold, TensorRT), mse (MSE-"
+                        + "optimal clipping) (default ${DEFAULT-VALUE})")
         String observer;
         @Option(names = "--weight-granularity", paramLabel = "G", defaultValue = Defaults.GRANULARITY,
                 description = "channel, tensor, or group:N (N consecutive output channels share a scale) (default ${DEFAULT-VALUE})")
         String granularity;
-        @Option(names = "--weight-range", paramLabel = "R", defaultValue = Defaults.WEIGHT_RANGE, description = {
-            "restricted ([-(2^(b-1)-1), 2^(b-1)-1]) or full ([-2^(b-1), 2^(b-1)-1]); weights are always symmetric (the integer",
-            "kernels have no weight zero point) (default ${DEFAULT-VALUE})"})
+        @Option(names = "--weight-range", paramLabel = "R", defaultValue = Defaults.WEIGHT_RANGE,
+                description = "restricted ([-(2^(b-1)-1), 2^(b-1)-1]) or full ([-2^(b-1), 2^(b-1)-1]); weights are always symmetric"
+                        + " (the integer kernels have no weight zero point) (default ${DEFAULT-VALUE})")
         String weightRange;
         @Option(names = "--symmetric-activations",
                 description = "zero point 0 for activations that go negative (non-negative ones, e.g. after ReLU, stay unsigned)")
@@ -152,25 +160,29 @@ public final class Main implements Callable<Integer> {
         @Option(names = "--layer-bits", paramLabel = "L",
                 description = "per-layer bit widths overriding --bits: id=wNaM[,id=wNaM...] (layer ids as in the model, e.g. /l1/c1/Conv)")
         String layerBits;
-        @Option(names = "--size-budget", paramLabel = "S", description = {
-            "mixed-precision weights: per-layer widths 2..8 minimizing the summed ZeroQ sensitivity within S bytes of weights, or a",
-            "ratio of the int8 weights: 0.5x or 50% (0.5x = the size of uniform 4-bit weights)"})
+        @Option(names = "--size-budget", paramLabel = "S",
+                description = "mixed-precision weights: per-layer widths 2..8 minimizing the summed ZeroQ sensitivity within S "
+                        + "bytes of weights, or a ratio of the int8 weights: 0.5x or 50%% (0.5x = the size of uniform 4-bit "
+                        + "weights)")
         String sizeBudget;
-        @Option(names = "--equalize", description = "cross-layer equalization before calibration (DFQ; ReLU6 becomes ReLU in equalized layers)")
+        @Option(names = "--equalize",
+                description = "cross-layer equalization before calibration (DFQ; ReLU6 becomes ReLU in equalized layers)")
         boolean equalize;
-        @Option(names = "--absorb-high-bias", description = {
-            "high-bias absorption (DFQ): a ReLU layer whose BatchNorm says its input stays above c = max(0, beta - 3 gamma) hands c",
-            "to the next layer's bias; use with --equalize"})
+        @Option(names = "--absorb-high-bias",
+                description = "high-bias absorption (DFQ): a ReLU layer whose BatchNorm says its input stays above c = max(0, beta "
+                        + "- 3 gamma) hands c to the next layer's bias; use with --equalize")
         boolean absorbHighBias;
-        @Option(names = "--bias-correction", paramLabel = "B", defaultValue = Defaults.BIAS_CORRECTION, description = {
-            "none, analytical (from the BatchNorm statistics, no data), empirical (per-channel input means on the synthetic data),",
-            "auto (analytical where a layer's input comes from a BatchNorm, else empirical) (default ${DEFAULT-VALUE})"})
+        @Option(names = "--bias-correction", paramLabel = "B", defaultValue = Defaults.BIAS_CORRECTION,
+                description = "none, analytical (from the BatchNorm statistics, no data), empirical (per-channel input means on the"
+                        + " synthetic data), auto (analytical where a layer's input comes from a BatchNorm, else empirical) "
+                        + "(default ${DEFAULT-VALUE})")
         String biasCorrection;
-        @Option(names = "--bn-ranges", paramLabel = "R", defaultValue = Defaults.BN_RANGES, description = {
-            "activation ranges of layers with a folded BatchNorm from its statistics instead of the calibration data: on, off, or",
-            "auto (for activations of 4 bits or fewer) (default ${DEFAULT-VALUE})"})
+        @Option(names = "--bn-ranges", paramLabel = "R", defaultValue = Defaults.BN_RANGES,
+                description = "activation ranges of layers with a folded BatchNorm from its statistics instead of the calibration "
+                        + "data: on, off, or auto (for activations of 4 bits or fewer) (default ${DEFAULT-VALUE})")
         String bnRanges;
-        @Option(names = "--calib", paramLabel = "DIR", description = "calibrate on a synthetic dataset made earlier (zsq synth) instead of generating one")
+        @Option(names = "--calib", paramLabel = "DIR",
+                description = "calibrate on a synthetic dataset made earlier (zsq synth) instead of generating one")
         Path calib;
         @Option(names = "--no-gaussian", description = "skip the Gaussian-noise calibration baseline")
         boolean noGaussian;
@@ -194,7 +206,7 @@ public final class Main implements Callable<Integer> {
         }
     }
 
-    @Command(name = "synth", mixinStandardHelpOptions = true, sortOptions = false,
+    @Command(name = "synth", mixinStandardHelpOptions = true, usageHelpAutoWidth = true, sortOptions = false,
             description = "Write the synthetic calibration dataset alone: DIR/batch-NNNNN.arrow, DIR/manifest.json and DIR/synth.json.")
     static final class SynthCommand implements Callable<Integer> {
         @Mixin
@@ -216,11 +228,12 @@ public final class Main implements Callable<Integer> {
         }
     }
 
-    @Command(name = "run", mixinStandardHelpOptions = true, sortOptions = false, description = {
-        "The integer model alone (zsq-runtime, no Spark) on an idx test set, on T threads (the same predictions for any T);",
-        "preprocessing from the model unless given."})
+    @Command(name = "run", mixinStandardHelpOptions = true, usageHelpAutoWidth = true, sortOptions = false,
+                    description = "The integer model alone (zsq-runtime, no Spark) on an idx test set, on T threads (the same "
+                            + "predictions for any T); preprocessing from the model unless given.")
     static final class RunCommand implements Callable<Integer> {
-        @Option(names = "--model", required = true, paramLabel = "DIR|FILE.zsq", description = "an output folder of zsq quantize, or a .zsq file")
+        @Option(names = "--model", required = true, paramLabel = "DIR|FILE.zsq",
+                description = "an output folder of zsq quantize, or a .zsq file")
         Path model;
         @Option(names = "--data", required = true, paramLabel = "DIR", description = "idx folder with t10k-images/labels")
         Path data;
@@ -263,12 +276,14 @@ public final class Main implements Callable<Integer> {
         }
     }
 
-    @Command(name = "bench", mixinStandardHelpOptions = true, sortOptions = false, description = {
-        "Inference speed on every engine, one table: images/s of zsq-runtime int8, ONNX Runtime int8 (the QOperator export) and",
-        "FP32, and the IR executor FP32, for each batch size and thread count, then the file sizes."})
+    @Command(name = "bench", mixinStandardHelpOptions = true, usageHelpAutoWidth = true, sortOptions = false,
+                    description = "Inference speed on every engine, one table: images/s of zsq-runtime int8, ONNX Runtime int8 (the "
+                            + "QOperator export) and FP32, and the IR executor FP32, for each batch size and thread count, then the"
+                            + " file sizes.")
     static final class BenchCommand implements Callable<Integer> {
         @Option(names = "--model", required = true, paramLabel = "M",
-                description = "an FP32 model (quantized with the defaults first, into --out or a temporary folder) or an output folder of zsq quantize")
+                description = "an FP32 model (quantized with the defaults first, into --out or a temporary folder) or an output "
+                        + "folder of zsq quantize")
         Path model;
         @Option(names = "--out", paramLabel = "DIR", description = "where to quantize an FP32 model first")
         Path out;
