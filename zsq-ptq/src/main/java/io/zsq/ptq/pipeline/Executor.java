@@ -31,6 +31,28 @@ public interface Executor {
      */
     <I extends Serializable, R extends Serializable> List<R> map(String stage, List<I> items, Task<I, R> task) throws IOException;
 
+    /** Merges the result of the next item into what the earlier ones gave. */
+    @FunctionalInterface
+    interface Merge<R> extends Serializable {
+        R merge(R earlier, R next);
+    }
+
+    /**
+     * {@code task} applied to every item, the results merged left to right in item order ({@code ((r0 + r1)
+     * + r2) + ...}), whatever ran where: the same bits as one thread would give, for merges that are not
+     * associative in floating point too. By default {@link #map} then the merge; an executor may merge as
+     * results arrive, in order, so that it need not hold them all.
+     */
+    default <I extends Serializable, R extends Serializable> R reduce(String stage, List<I> items, Task<I, R> task, Merge<R> merge)
+            throws IOException {
+        List<R> results = map(stage, items, task);
+        R acc = results.get(0);
+        for (int i = 1; i < results.size(); i++) {
+            acc = merge.merge(acc, results.get(i));
+        }
+        return acc;
+    }
+
     /** Makes {@code value} readable by tasks without shipping it with each. */
     <T extends Serializable> Shared<T> share(T value);
 

@@ -59,6 +59,44 @@ public final class InProcessExecutor implements Executor {
         }
     }
 
+    /** Merges in item order as results come, with at most twice the thread count of results waiting. */
+    @Override
+    public <I extends Serializable, R extends Serializable> R reduce(String stage, List<I> items, Task<I, R> task, Merge<R> merge)
+            throws IOException {
+        if (items.isEmpty()) {
+            throw new IllegalArgumentException(stage + ": nothing to reduce");
+        }
+        ExecutorService pool = Executors.newFixedThreadPool(Math.min(threads, items.size()), r -> {
+            Thread t = new Thread(r, "zsq-" + stage);
+            t.setDaemon(true);
+            return t;
+        });
+        try {
+            java.util.ArrayDeque<Future<R>> window = new java.util.ArrayDeque<>();
+            int next = 0;
+            R acc = null;
+            for (int done = 0; done < items.size(); done++) {
+                while (next < items.size() && window.size() < 2 * threads) {
+                    I item = items.get(next++);
+                    window.add(pool.submit(() -> task.apply(item)));
+                }
+                R r;
+                try {
+                    r = window.poll().get();
+                } catch (ExecutionException e) {
+                    throw Executor.rethrow(e.getCause());
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IOException(stage + " interrupted", e);
+                }
+                acc = done == 0 ? r : merge.merge(acc, r);
+            }
+            return acc;
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
     @Override
     public <T extends Serializable> Shared<T> share(T value) {
         return () -> value;

@@ -16,7 +16,7 @@ import java.util.stream.IntStream;
 /**
  * One pass over a dataset for every statistic asked for: equal requests are pooled, each batch is read
  * once and run through the graph once, and every request sees that trace. Per-batch results are merged
- * on the caller's side in batch order, so threads, partitions and executors change nothing.
+ * in batch order ({@link Executor#reduce}), so threads, partitions and executors change nothing.
  */
 public final class Observation {
     private Observation() {}
@@ -40,7 +40,7 @@ public final class Observation {
         Executor.Shared<ArrayList<StatRequest<?>>> reqs = ex.share(new ArrayList<>(pooled));
         Executor.Shared<Source> src = ex.share(source);
         List<Integer> idx = IntStream.range(0, source.batches()).boxed().toList();
-        List<ArrayList<Serializable>> perBatch = ex.map(stage, idx, i -> {
+        ArrayList<Serializable> all = ex.reduce(stage, idx, i -> {
             Requests.Sample b = src.get().read(i);
             Fp32Engine.Trace t = Fp32Engine.forward(graph.get(), b.images(), b.size(), null);
             ArrayList<Serializable> v = new ArrayList<>();
@@ -48,16 +48,16 @@ public final class Observation {
                 v.add(r.observe(graph.get(), i, b.images(), b.size(), t));
             }
             return v;
+        }, (a, b) -> {
+            ArrayList<Serializable> m = new ArrayList<>();
+            for (int k = 0; k < a.size(); k++) {
+                m.add((Serializable) ((StatRequest) reqs.get().get(k)).merge(a.get(k), b.get(k)));
+            }
+            return m;
         });
         Map<StatRequest<?>, Serializable> merged = new LinkedHashMap<>();
         for (int k = 0; k < pooled.size(); k++) {
-            StatRequest r = pooled.get(k);
-            Serializable acc = null;
-            for (int i = 0; i < perBatch.size(); i++) {
-                Serializable v = perBatch.get(i).get(k);
-                acc = i == 0 ? v : (Serializable) r.merge(acc, v);
-            }
-            merged.put(r, acc);
+            merged.put(pooled.get(k), all.get(k));
         }
         return Stats.of(merged);
     }

@@ -98,10 +98,8 @@ public final class Pipeline {
         }
         Graph graph = ModelImporter.load(model);
         Preprocessing pre = input.preprocessing();
-        float[][] range = pre.inputRange(graph.inputShape()[0]);
-        SynthConfig cfg = new SynthConfig(syn.method(), syn.count(), syn.batch(), syn.steps(), syn.lr(), syn.seed(), range[0], range[1]);
-        IdxDataset real = syn.method().base() == Method.Base.REAL ? checkShape(IdxDataset.load(syn.realData(), "train", syn.count()),
-                syn.realData(), graph) : null;
+        SynthConfig cfg = syn.config(pre.inputRange(graph.inputShape()[0]));
+        IdxDataset real = realImages(syn, graph);
         boolean created = !Files.exists(dir);
         try {
             QuantizeReport.SynthesisReport r = Synthesis.run(ex, graph, cfg, DatasetSpec.of(ModelImporter.sha256(model), graph.inputShape(),
@@ -137,8 +135,7 @@ public final class Pipeline {
                 plan.eval().data(), graph);
         Plan.Synthesize syn = plan.synthesis();
         float[][] inputRange = pre.inputRange(graph.inputShape()[0]);
-        SynthConfig cfg = new SynthConfig(syn.method(), syn.count(), syn.batch(), syn.steps(), syn.lr(), syn.seed(),
-                inputRange[0], inputRange[1]);
+        SynthConfig cfg = syn.config(inputRange);
         DatasetSpec want = DatasetSpec.of(hash, graph.inputShape(), pre, cfg, syn.realData());
         DatasetManifest given = null;
         if (plan.calibDataset() != null) {
@@ -149,8 +146,7 @@ public final class Pipeline {
                         + mismatch + "; make one for this model with zsq synth, or leave --calib out");
             }
         }
-        IdxDataset real = plan.calibDataset() == null && syn.method().base() == Method.Base.REAL
-                ? checkShape(IdxDataset.load(syn.realData(), "train", syn.count()), syn.realData(), graph) : null;
+        IdxDataset real = plan.calibDataset() == null ? realImages(syn, graph) : null;
 
         start("canonicalize");
         PassRunner runner = new PassRunner();
@@ -268,8 +264,8 @@ public final class Pipeline {
         Requests.Sample sample = stats.get(new Requests.FirstBatch());
         List<QuantizeReport.LayerRow> layers = HtmlReport.layers(first.graph(), first.quantization(), sample.images(), sample.size(), mixedInfo);
         QuantizeReport report = new QuantizeReport(QuantizeReport.SCHEMA_VERSION, "zsq " + VERSION, plan.model(), hash, realData, plan,
-                runner.records(), spec.name(), describe(base), plan.equalize(), plan.absorbHighBias(), lower(plan.biasCorrection()),
-                lower(plan.bnRanges()), exports, mixedInfo, synthReport, canonical.graph().parameterCount(), Files.size(plan.model()),
+                runner.records(), spec.name(), describe(base), plan.equalize(), plan.absorbHighBias(), name(plan.biasCorrection()),
+                name(plan.bnRanges()), exports, mixedInfo, synthReport, canonical.graph().parameterCount(), Files.size(plan.model()),
                 modelFile, Files.size(modelFile), evalData == null ? null : plan.eval().data(), evalData == null ? null : evalData.count(),
                 evalData == null ? null : pre.toString(), fp32Top1, rows, layers, stages);
         HtmlReport.write(plan.out(), report, first.bits() + (first.quantization().scheme().layerWeightBits().isEmpty() ? "" : " (mixed weights)"));
@@ -299,8 +295,8 @@ public final class Pipeline {
         m.put("calibration.source", source);
         m.put("calibration.observer", plan.observer().toString());
         m.put("dfq", "equalize=" + plan.equalize() + " absorb-high-bias=" + plan.absorbHighBias() + " bias-correction="
-                + lower(plan.biasCorrection()));
-        m.put("calibration.bnRanges", lower(plan.bnRanges()));
+                + name(plan.biasCorrection()));
+        m.put("calibration.bnRanges", name(plan.bnRanges()));
         // what the float input must go through before quantization (zsq run reads it back)
         m.put("input.mean", plan.input().mean());
         m.put("input.std", plan.input().std());
@@ -314,7 +310,7 @@ public final class Pipeline {
         return m;
     }
 
-    private static String lower(Enum<?> e) {
+    private static String name(Enum<?> e) {
         return e.name().toLowerCase(Locale.ROOT);
     }
 
@@ -329,6 +325,12 @@ public final class Pipeline {
         return new QuantizeReport.SchemeInfo(s.granularityName(), s.weightFullRange() ? "full" : "restricted", "symmetric",
                 s.activationSymmetric() ? "symmetric (unsigned when non-negative)" : "asymmetric", layers ? s.layerWeightBits() : null,
                 layers ? s.layerActivationBits() : null);
+    }
+
+    /** For method {@code real}: the first {@code count} training images (the not data-free upper bound), else null. */
+    private static IdxDataset realImages(Plan.Synthesize syn, Graph g) {
+        return syn.method().base() == Method.Base.REAL ? checkShape(IdxDataset.load(syn.realData(), "train", syn.count()), syn.realData(), g)
+                : null;
     }
 
     /** Labelled images must fit the model's input. */

@@ -67,11 +67,6 @@ public record Plan(Path model, Path out, List<Bits> bits, Map<String, Bits> laye
                 symmetricActivations, w, a);
     }
 
-    /** Does any calibration read real images? Only the {@code real} method, which is the (not data-free) upper bound. */
-    public boolean readsRealData() {
-        return calibDataset == null && synthesis.method().base() == Method.Base.REAL;
-    }
-
     public static Builder builder() {
         return new Builder();
     }
@@ -200,6 +195,11 @@ public record Plan(Path model, Path out, List<Bits> bits, Map<String, Bits> laye
             if (method.base() == Method.Base.REAL && realData == null) {
                 throw new IllegalArgumentException("--method real needs --real-data DIR (an idx folder with train-* files)");
             }
+        }
+
+        /** The synthesis settings for a model whose valid input range per channel is {@code range} ({@code [lo[], hi[]]}). */
+        public io.zsq.synth.SynthConfig config(float[][] range) {
+            return new io.zsq.synth.SynthConfig(method, count, batch, steps, lr, seed, range[0], range[1]);
         }
     }
 
