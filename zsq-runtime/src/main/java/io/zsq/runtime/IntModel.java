@@ -31,8 +31,12 @@ import java.util.Set;
  * name, int scale bits (IEEE-754 single precision), int zero point, int qmin, int qmax, in the order
  * of {@link #quantization()}.
  *
- * <p>Version 3 (this one): tensor quantization is typed data in its own section. Version 2 wrote it
- * as decimal text in the metadata ({@code "tensor.<name>" -> "scale zeroPoint qmin qmax"}); such files
+ * <p>Version 3 (this one): tensor quantization is typed data in its own section. Its layer tags are
+ * 1 conv/dense, 2 add, 3 max pool, 4 average pool, 5 reshape, 6 slice ({@link Layer.Slice}: in and out
+ * shapes, starts and steps) and 7 pad ({@link Layer.Pad}: in and out shapes, begin pads, fill); slice
+ * and pad joined version 3 before it was released, so every version-3 reader knows all seven.
+ * Version 2 wrote tensor quantization as decimal text in the metadata
+ * ({@code "tensor.<name>" -> "scale zeroPoint qmin qmax"}); such files
  * are refused with that reason. Version 2 also made requantization round once instead of gemmlowp's
  * twice (see {@link FixedPoint}) and stored weights of 4 bits or fewer packed, two per byte, low
  * nibble first; version 1 files are refused rather than run with a rounding they were not calibrated

@@ -46,6 +46,10 @@ public final class IntRunner {
             return Kernels.maxPool(m, tensors.get(m.input()));
         } else if (l instanceof Layer.AvgPool p) {
             return Kernels.avgPool(p, tensors.get(p.input()));
+        } else if (l instanceof Layer.Slice s) {
+            return Kernels.slice(s, tensors.get(s.input()));
+        } else if (l instanceof Layer.Pad p) {
+            return Kernels.pad(p, tensors.get(p.input()));
         }
         return tensors.get(((Layer.Reshape) l).input());
     }

@@ -161,6 +161,45 @@ public final class Kernels {
         return y;
     }
 
+    /** Strided crop (pure data movement, one kernel): rows of unit step are copied whole. */
+    public static byte[] slice(Layer.Slice s, byte[] x) {
+        int inH = s.inShape()[1], inW = s.inShape()[2];
+        int outC = s.outShape()[0], outH = s.outShape()[1], outW = s.outShape()[2];
+        int[] st = s.starts(), sp = s.steps();
+        byte[] y = new byte[outC * outH * outW];
+        int i = 0;
+        for (int c = 0; c < outC; c++) {
+            int plane = (st[0] + c * sp[0]) * inH;
+            for (int oy = 0; oy < outH; oy++) {
+                int row = (plane + st[1] + oy * sp[1]) * inW + st[2];
+                if (sp[2] == 1) {
+                    System.arraycopy(x, row, y, i, outW);
+                    i += outW;
+                } else {
+                    for (int ox = 0; ox < outW; ox++) {
+                        y[i++] = x[row + ox * sp[2]];
+                    }
+                }
+            }
+        }
+        return y;
+    }
+
+    /** Constant padding with the zero point (pure data movement, one kernel): each input row copied into a filled output. */
+    public static byte[] pad(Layer.Pad p, byte[] x) {
+        int inC = p.inShape()[0], inH = p.inShape()[1], inW = p.inShape()[2];
+        int outH = p.outShape()[1], outW = p.outShape()[2];
+        int[] b = p.begin();
+        byte[] y = new byte[p.outShape()[0] * outH * outW];
+        java.util.Arrays.fill(y, (byte) p.fill());
+        for (int c = 0; c < inC; c++) {
+            for (int iy = 0; iy < inH; iy++) {
+                System.arraycopy(x, (c * inH + iy) * inW, y, ((b[0] + c) * outH + b[1] + iy) * outW + b[2], inW);
+            }
+        }
+        return y;
+    }
+
     /** {@code floor(num / den + 1/2)} for {@code den > 0}: to nearest, ties toward positive infinity like every rounding here. */
     static int roundedDivide(int num, int den) {
         return Math.floorDiv(2 * num + den, 2 * den);

@@ -109,6 +109,65 @@ public sealed interface Layer {
         }
     }
 
+    /**
+     * A strided crop: output element {@code (c, y, x)} is input element {@code (starts[0] + c * steps[0],
+     * starts[1] + y * steps[1], starts[2] + x * steps[2])}; every position read lies inside the input.
+     * Same scale and zero point in and out.
+     */
+    record Slice(String input, String output, int[] inShape, int[] outShape, int[] starts, int[] steps) implements Layer {
+        public Slice {
+            inShape = inShape.clone();
+            outShape = outShape.clone();
+            starts = starts.clone();
+            steps = steps.clone();
+            if (inShape.length != 3 || outShape.length != 3 || starts.length != 3 || steps.length != 3) {
+                throw new IllegalArgumentException("slice " + output + ": shapes, starts and steps need 3 entries (C, H, W)");
+            }
+            for (int a = 0; a < 3; a++) {
+                long last = starts[a] + (long) (outShape[a] - 1) * steps[a];
+                if (steps[a] < 1 || outShape[a] < 1 || starts[a] < 0 || last >= inShape[a]) {
+                    throw new IllegalArgumentException("slice " + output + ": axis " + a + " reads " + outShape[a] + " entries from "
+                            + starts[a] + " in steps of " + steps[a] + ", outside an input of " + inShape[a]);
+                }
+            }
+        }
+
+        @Override
+        public String[] inputs() {
+            return new String[] {input};
+        }
+    }
+
+    /**
+     * Constant padding: {@code begin[a]} entries of {@code fill} before axis a of the input and
+     * {@code outShape[a] - inShape[a] - begin[a]} after it. {@code fill} is the tensor's zero point
+     * (real 0). Same scale and zero point in and out.
+     */
+    record Pad(String input, String output, int[] inShape, int[] outShape, int[] begin, int fill) implements Layer {
+        public Pad {
+            inShape = inShape.clone();
+            outShape = outShape.clone();
+            begin = begin.clone();
+            if (inShape.length != 3 || outShape.length != 3 || begin.length != 3) {
+                throw new IllegalArgumentException("pad " + output + ": shapes and begin need 3 entries (C, H, W)");
+            }
+            for (int a = 0; a < 3; a++) {
+                if (begin[a] < 0 || inShape[a] < 1 || (long) begin[a] + inShape[a] > outShape[a]) {
+                    throw new IllegalArgumentException("pad " + output + ": axis " + a + " puts " + inShape[a] + " entries at "
+                            + begin[a] + " in an output of " + outShape[a]);
+                }
+            }
+            if (fill < -128 || fill > 127) {
+                throw new IllegalArgumentException("pad " + output + ": fill " + fill + " is not an int8 value");
+            }
+        }
+
+        @Override
+        public String[] inputs() {
+            return new String[] {input};
+        }
+    }
+
     /** Number of elements of a per-image shape. */
     static int size(int[] shape) {
         int n = 1;
@@ -128,8 +187,12 @@ public sealed interface Layer {
             return 3;
         } else if (l instanceof AvgPool) {
             return 4;
+        } else if (l instanceof Reshape) {
+            return 5;
+        } else if (l instanceof Slice) {
+            return 6;
         }
-        return 5;
+        return 7; // Pad
     }
 
     static void write(Layer l, DataOutputStream out) throws IOException {
@@ -159,6 +222,14 @@ public sealed interface Layer {
         } else if (l instanceof Reshape r) {
                 out.writeUTF(r.input()); out.writeUTF(r.output());
                 ints(out, r.outShape());
+        } else if (l instanceof Slice s) {
+                out.writeUTF(s.input()); out.writeUTF(s.output());
+                ints(out, s.inShape()); ints(out, s.outShape());
+                ints(out, new int[] {s.starts()[0], s.starts()[1], s.starts()[2], s.steps()[0], s.steps()[1], s.steps()[2]});
+        } else if (l instanceof Pad p) {
+                out.writeUTF(p.input()); out.writeUTF(p.output());
+                ints(out, p.inShape()); ints(out, p.outShape());
+                ints(out, new int[] {p.begin()[0], p.begin()[1], p.begin()[2], p.fill()});
         }
     }
 
@@ -198,6 +269,16 @@ public sealed interface Layer {
             case 5 -> {
                 String i = in.readUTF(), o = in.readUTF();
                 return new Reshape(i, o, ints(in));
+            }
+            case 6 -> {
+                String i = in.readUTF(), o = in.readUTF();
+                int[] is = shape(in, 3), os = shape(in, 3), p = params(in, 6);
+                return new Slice(i, o, is, os, new int[] {p[0], p[1], p[2]}, new int[] {p[3], p[4], p[5]});
+            }
+            case 7 -> {
+                String i = in.readUTF(), o = in.readUTF();
+                int[] is = shape(in, 3), os = shape(in, 3), p = params(in, 4);
+                return new Pad(i, o, is, os, new int[] {p[0], p[1], p[2]}, p[3]);
             }
             default -> throw new IOException("unknown layer tag " + tag);
         }

@@ -111,4 +111,35 @@ final class LongReference {
         }
         return y;
     }
+
+    /** Output element (c, y, x) is input element (start + index * step) on each axis, in NCHW order. */
+    static byte[] slice(Layer.Slice s, byte[] x) {
+        int[] in = s.inShape(), out = s.outShape(), st = s.starts(), sp = s.steps();
+        byte[] y = new byte[out[0] * out[1] * out[2]];
+        for (int c = 0; c < out[0]; c++) {
+            for (int oy = 0; oy < out[1]; oy++) {
+                for (int ox = 0; ox < out[2]; ox++) {
+                    long ic = st[0] + (long) c * sp[0], iy = st[1] + (long) oy * sp[1], ix = st[2] + (long) ox * sp[2];
+                    y[(c * out[1] + oy) * out[2] + ox] = x[(int) ((ic * in[1] + iy) * in[2] + ix)];
+                }
+            }
+        }
+        return y;
+    }
+
+    /** Output element (c, y, x) is input element (c - begin[0], y - begin[1], x - begin[2]) where that exists, else the fill. */
+    static byte[] pad(Layer.Pad p, byte[] x) {
+        int[] in = p.inShape(), out = p.outShape(), b = p.begin();
+        byte[] y = new byte[out[0] * out[1] * out[2]];
+        for (int c = 0; c < out[0]; c++) {
+            for (int oy = 0; oy < out[1]; oy++) {
+                for (int ox = 0; ox < out[2]; ox++) {
+                    long ic = c - b[0], iy = oy - b[1], ix = ox - b[2];
+                    boolean inside = ic >= 0 && ic < in[0] && iy >= 0 && iy < in[1] && ix >= 0 && ix < in[2];
+                    y[(c * out[1] + oy) * out[2] + ox] = inside ? x[(int) ((ic * in[1] + iy) * in[2] + ix)] : (byte) p.fill();
+                }
+            }
+        }
+        return y;
+    }
 }
