@@ -79,6 +79,8 @@ public final class Fp32Engine {
                 case AVG_POOL: y = Ops.avgPool(n, x, batch, xs, ys, null); break;
                 case GLOBAL_AVG_POOL: y = Ops.globalAvgPool(x, batch, xs); break;
                 case FLATTEN: y = Ops.reorder(x, batch, xs, true); break;
+                case SLICE: y = SliceOp.forward(n, x, batch, xs); break;
+                case PAD: y = PadOp.forward(n, x, batch, xs); break;
                 default: throw new IllegalStateException("op " + n.op());
             }
             if (n.hasFusedActivation()) {
@@ -132,6 +134,8 @@ public final class Fp32Engine {
                 }
                 case GLOBAL_AVG_POOL: dx = Ops.globalAvgPoolBackward(dy, batch, xs); break;
                 case FLATTEN: dx = Ops.reorder(dy, batch, xs, false); break;
+                case SLICE: dx = SliceOp.backward(n, dy, batch, xs); break;
+                case PAD: dx = PadOp.backward(n, dy, batch, xs); break;
                 default: throw new IllegalStateException("op " + n.op());
             }
             accumulate(grad, n.input(), dx);

@@ -19,5 +19,25 @@ public enum OpType {
     /** to [N, F] in NCHW order. */
     FLATTEN,
     /** params W [out, in], optional B [out]. */
-    DENSE
+    DENSE,
+    /**
+     * A strided crop of a {@code [C, H, W]} tensor (ONNX Slice over axes 1..3; the batch axis is never
+     * sliced): ints {@code starts[3]}, {@code ends[3]}, {@code steps[3]}, each over (C, H, W), as ONNX
+     * gives them after the importer clamped them to int range. Per axis of size {@code dim}: a
+     * negative start or end counts from the end ({@code + dim}), then both are clamped to
+     * {@code [0, dim]}; {@code steps >= 1} (the importer refuses zero and negative steps); the output
+     * has {@code max(0, ceil((end - start) / step))} entries, element {@code i} reading
+     * {@code start + i * step}. An output dimension of 0 is an error naming the node.
+     * {@link SliceWindow#of} is the one place this normalization is done. Keeps its input's
+     * quantization.
+     */
+    SLICE,
+    /**
+     * Constant zero padding of a {@code [C, H, W]} tensor (ONNX Pad, mode constant, value 0; the
+     * importer refuses other modes and values): ints {@code pads[6]} = {@code [c_begin, h_begin,
+     * w_begin, c_end, h_end, w_end]}, all {@code >= 0} (a negative pad is an error naming the node);
+     * output dims {@code in + begin + end}. The fill is 0.0, which in the integer domain is exactly the
+     * input's zero point. {@link PadWidths#of} checks and reads them. Keeps its input's quantization.
+     */
+    PAD
 }

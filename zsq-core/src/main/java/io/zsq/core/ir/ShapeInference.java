@@ -53,6 +53,10 @@ public final class ShapeInference {
             case ADD:
                 need(n, Arrays.equals(x, x2), "inputs of one shape, got " + Arrays.toString(x) + " and " + Arrays.toString(x2));
                 return x.clone();
+            case SLICE:
+                return SliceWindow.of(n, x).outShape();
+            case PAD:
+                return PadWidths.of(n, x).outShape();
             case BATCH_NORM:
                 need(n, n.param("mean").data().length == x[0], "per-channel statistics for " + x[0] + " channels");
                 return x.clone();
