@@ -24,11 +24,12 @@ import org.nd4j.shade.protobuf.ByteString;
  * <ul>
  *   <li>{@link Form#QOPERATOR}: QuantizeLinear, QLinearConv (dense layers as 1x1 QLinearConv over a
  *       {@code [N, K, 1, 1]} reshape), com.microsoft QLinearAdd, int8 MaxPool, com.microsoft
- *       QLinearGlobalAveragePool / QLinearAveragePool, int8 Clip where the fused activation or a
- *       sub-8-bit grid narrows the int8 range, DequantizeLinear.
+ *       QLinearGlobalAveragePool / QLinearAveragePool, int8 Slice and Pad (filled with the zero point),
+ *       int8 Clip where the fused activation or a sub-8-bit grid narrows the int8 range, DequantizeLinear.
  *   <li>{@link Form#QDQ}: the float network with QuantizeLinear -> DequantizeLinear around every
  *       activation and DequantizeLinear on the int8 weights and int32 biases (per output channel), the
- *       form ONNX Runtime's optimizer turns into integer kernels.
+ *       form ONNX Runtime's optimizer turns into integer kernels; Slice and Pad (fill 0.0) on the float
+ *       tensor, re-quantized with the same parameters.
  * </ul>
  * A convolution's weight scales are chosen so that {@code x_scale * w_scale[c] / y_scale} is this
  * model's requantization multiplier of channel c; ONNX Runtime forms that product in float32, so its
@@ -185,6 +186,10 @@ public final class OnnxExport {
                 }
             } else if (l instanceof Layer.Reshape r) {
                 reshape(r.input(), r.output(), r.outShape());
+            } else if (l instanceof Layer.Slice sl) {
+                slice(sl.input(), sl.output(), sl);
+            } else if (l instanceof Layer.Pad p) {
+                pad(p.input(), p.output(), p, constInt8(fresh("fill"), new long[0], new byte[] {(byte) p.fill()}));
             }
         }
 
@@ -234,7 +239,40 @@ public final class OnnxExport {
                 reshape(r.input(), shaped, r.outShape());
                 QParams qy = q(r.output());
                 node("DequantizeLinear", List.of(shaped, scale(qy), zp(qy)), r.output() + "#dq", List.of());
+            } else if (l instanceof Layer.Slice sl) {
+                String y = fresh(sl.output() + "_f");
+                slice(deq(sl.input()), y, sl);
+                QParams qy = q(sl.output());
+                qdqActivation(y, sl.output(), qy, qy.qmin(), qy.qmax());
+            } else if (l instanceof Layer.Pad p) {
+                String y = fresh(p.output() + "_f");
+                pad(deq(p.input()), y, p, constFloat(fresh("fill"), new long[0], new float[] {0f}));
+                QParams qy = q(p.output());
+                qdqActivation(y, p.output(), qy, qy.qmin(), qy.qmax());
             }
+        }
+
+        /** ONNX Slice over axes 1..3 of an NCHW tensor; each end is one past the last index read. */
+        void slice(String in, String out, Layer.Slice s) {
+            long[] starts = new long[3], ends = new long[3], steps = new long[3];
+            for (int a = 0; a < 3; a++) {
+                starts[a] = s.starts()[a];
+                steps[a] = s.steps()[a];
+                ends[a] = s.starts()[a] + (long) (s.outShape()[a] - 1) * s.steps()[a] + 1;
+            }
+            node("Slice", List.of(in, constInt64(fresh("starts"), new long[] {3}, starts), constInt64(fresh("ends"), new long[] {3}, ends),
+                    constInt64(fresh("axes"), new long[] {3}, new long[] {1, 2, 3}), constInt64(fresh("steps"), new long[] {3}, steps)),
+                    out, List.of());
+        }
+
+        /** ONNX Pad (constant) of an NCHW tensor: nothing on the batch axis, {@code fill} a scalar of the tensor's type. */
+        void pad(String in, String out, Layer.Pad p, String fill) {
+            long[] pads = new long[8];
+            for (int a = 0; a < 3; a++) {
+                pads[1 + a] = p.begin()[a];
+                pads[5 + a] = p.outShape()[a] - p.inShape()[a] - p.begin()[a];
+            }
+            node("Pad", List.of(in, constInt64(fresh("pads"), new long[] {8}, pads), fill), out, List.of());
         }
 
         /** The float value of an int8 tensor (its DequantizeLinear output). */

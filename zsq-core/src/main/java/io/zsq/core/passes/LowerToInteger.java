@@ -21,7 +21,7 @@ import java.util.Map;
  * Lowers a canonical FP32 graph and its activation parameters to an {@link IntModel}: int8 weights
  * (per-channel symmetric, {@code weightBits} wide), int32 biases at scale {@code S_in * S_w}, dyadic
  * requantization {@code S_in * S_w / S_out}, residual adds with TFLite's 20-bit common scale, fused
- * activations as clamp ranges.
+ * activations as clamp ranges; slices and zero padding move bytes (padding with the zero point).
  */
 public final class LowerToInteger {
     /** Left shift applied to both add inputs before rescaling (TFLite uses 20 for 8-bit). */
@@ -103,6 +103,15 @@ public final class LowerToInteger {
                     break;
                 case FLATTEN:
                     layers.add(new Layer.Reshape(n.input(), n.output(), ys));
+                    break;
+                case SLICE: {
+                    io.zsq.core.ir.SliceWindow s = io.zsq.core.ir.SliceWindow.of(n, xs);
+                    layers.add(new Layer.Slice(n.input(), n.output(), xs, ys, s.starts(), s.steps()));
+                    break;
+                }
+                case PAD:
+                    // the fill 0.0 is exactly the zero point: asymmetric and symmetric grids both hold 0
+                    layers.add(new Layer.Pad(n.input(), n.output(), xs, ys, io.zsq.core.ir.PadWidths.of(n, xs).begin(), in.zeroPoint()));
                     break;
                 default:
                     throw new IllegalArgumentException("node " + n.id() + " (" + n.op() + ") cannot be lowered to integer arithmetic");

@@ -10,7 +10,8 @@ import java.util.Map;
 
 /**
  * Where activations are quantized in a canonical graph: the input and the outputs of CONV, DENSE and
- * ADD (after their fused activation). Pooling and flatten keep their input's parameters.
+ * ADD (after their fused activation). Pooling, flatten, slice and pad keep their input's parameters
+ * (a pad's fill 0.0 is exactly the zero point).
  */
 public final class QuantPoints {
     private QuantPoints() {}
@@ -31,7 +32,7 @@ public final class QuantPoints {
         return t;
     }
 
-    /** Parameters of every tensor: the observed points plus what pooling and flatten inherit. */
+    /** Parameters of every tensor: the observed points plus what pooling, flatten, slice and pad inherit. */
     public static Map<String, QParams> propagate(Graph g, Map<String, QParams> points) {
         Map<String, QParams> all = new LinkedHashMap<>(points);
         for (Node n : g.nodes()) {
