@@ -17,6 +17,16 @@ class GradientCheckTest {
         }
     }
 
+    /** The same through SLICE and PAD (a ResNet option-A shortcut, a strided channel slice, a spatial pad). */
+    @Test
+    void inputGradientThroughSliceAndPadMatchesFiniteDifferences() {
+        Graph g = RandomGraphs.optionA(13);
+        org.junit.jupiter.api.Assertions.assertArrayEquals(new int[] {5, 3, 3}, g.shape("pd2"));
+        for (String method : new String[] {"zeroq", "zeroq+label+di+dsg"}) {
+            check(g, Objective.of(Method.parse(method)));
+        }
+    }
+
     @Test
     void augmentationInverseUndoesIt() {
         float[] x = Seeds.gaussian(3, 2 * 5 * 7);
@@ -27,7 +37,10 @@ class GradientCheckTest {
     }
 
     private void check(Objective obj) {
-        Graph g = RandomGraphs.small(11);
+        check(RandomGraphs.small(11), obj);
+    }
+
+    private void check(Graph g, Objective obj) {
         BnMatchingLoss loss = new BnMatchingLoss(g);
         int batch = 3;
         float[] x = Seeds.gaussian(5, batch * 2 * 8 * 8);

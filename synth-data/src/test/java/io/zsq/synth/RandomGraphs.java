@@ -40,6 +40,39 @@ final class RandomGraphs {
         return Graph.of("x", new int[] {2, 8, 8}, "y", n, Set.of(), Map.of());
     }
 
+    /**
+     * A CIFAR ResNet's option-A block (conv stride 2 on the main path; {@code x[:, :, ::2, ::2]} and 2 + 2 zero
+     * channels on the shortcut; added), then a slice with a negative start and a channel step and a spatial
+     * pad before a BatchNorm'd conv: gradients of the matching loss cross SLICE and PAD.
+     */
+    static Graph optionA(long seed) {
+        SplittableRandom r = new SplittableRandom(seed);
+        int max = Integer.MAX_VALUE;
+        List<Node> n = new ArrayList<>();
+        n.add(conv("c1", "x", "c1", 2, 4, 3, 1, 1, 1, r));
+        n.add(bn("bn1", "c1", "b1", 4, r));
+        n.add(new Node("r1", OpType.RELU, List.of("b1"), "r1", Map.of(), Map.of(), Map.of()));
+        n.add(conv("c2", "r1", "c2", 4, 8, 3, 2, 1, 1, r));
+        n.add(bn("bn2", "c2", "b2", 8, r));
+        n.add(new Node("sl", OpType.SLICE, List.of("r1"), "sl", Map.of("starts", new int[] {0, 0, 0}, "ends", new int[] {max, max, max},
+                "steps", new int[] {1, 2, 2}), Map.of(), Map.of()));
+        n.add(new Node("pd", OpType.PAD, List.of("sl"), "pd", Map.of("pads", new int[] {2, 0, 0, 2, 0, 0}), Map.of(), Map.of()));
+        n.add(new Node("add", OpType.ADD, List.of("b2", "pd"), "s", Map.of(), Map.of(), Map.of()));
+        n.add(new Node("r2", OpType.RELU, List.of("s"), "r2", Map.of(), Map.of(), Map.of()));
+        n.add(new Node("sl2", OpType.SLICE, List.of("r2"), "sl2", Map.of("starts", new int[] {-7, 1, 0}, "ends", new int[] {max, -1, 4},
+                "steps", new int[] {2, 1, 2}), Map.of(), Map.of()));
+        n.add(new Node("pd2", OpType.PAD, List.of("sl2"), "pd2", Map.of("pads", new int[] {0, 1, 0, 1, 0, 1}), Map.of(), Map.of()));
+        n.add(conv("c3", "pd2", "c3", 5, 6, 3, 1, 1, 1, r));
+        n.add(bn("bn3", "c3", "b3", 6, r));
+        n.add(new Node("gap", OpType.GLOBAL_AVG_POOL, List.of("b3"), "g", Map.of(), Map.of(), Map.of()));
+        n.add(new Node("fl", OpType.FLATTEN, List.of("g"), "f", Map.of(), Map.of(), Map.of()));
+        Map<String, Tensor> p = new LinkedHashMap<>();
+        p.put("W", rnd(r, new int[] {5, 6}, 0.5));
+        p.put("B", rnd(r, new int[] {5}, 0.1));
+        n.add(new Node("fc", OpType.DENSE, List.of("f"), "y", Map.of(), Map.of(), p));
+        return Graph.of("x", new int[] {2, 8, 8}, "y", n, Set.of(), Map.of());
+    }
+
     static Node conv(String id, String in, String out, int cin, int cout, int k, int stride, int pad, int group, SplittableRandom r) {
         Map<String, Tensor> p = new LinkedHashMap<>();
         p.put("W", rnd(r, new int[] {cout, cin / group, k, k}, 0.4));
