@@ -19,19 +19,29 @@ import java.util.Set;
 import onnx.Onnx;
 
 /**
- * ONNX to IR. Reads the protobuf with the classes inside nd4j-api. Supported (default domain, opset
- * 11-18): Conv (grouped, depthwise), BatchNormalization, Relu, Clip, Add, MaxPool, AveragePool,
- * GlobalAveragePool, Flatten, Reshape (to [N, -1]), Gemm, MatMul (+ Add of a constant as its bias),
- * Identity, Constant.
+ * ONNX to IR. Reads the protobuf with the classes inside nd4j-api. Opsets 7 to 21 of the default
+ * domain. Every node whose inputs are all constants (initializers, Constant nodes, folded results, and
+ * the shapes of tensors whose shape is static) is evaluated first ({@link ConstantFolding}), so the shape
+ * arithmetic exporters write disappears generically. Layers: Conv (grouped, depthwise),
+ * BatchNormalization, Relu, Clip, Add, MaxPool, AveragePool, GlobalAveragePool, Flatten, Reshape (to
+ * [N, -1]), Gemm, MatMul (+ Add of a constant as its bias), Slice (strided, not on the batch axis),
+ * Pad (constant zeros), Identity, Dropout (inference: identity).
  */
 public final class OnnxImporter {
     static final String SUPPORTED = "Conv, BatchNormalization, Relu, Clip, Add, MaxPool, AveragePool, GlobalAveragePool, "
-            + "Flatten, Reshape, Gemm, MatMul, Identity, Constant";
+            + "Flatten, Reshape, Gemm, MatMul, Slice, Pad, Identity, Dropout, Constant, and shape arithmetic on constants ("
+            + String.join(", ", new java.util.TreeSet<>(ConstantFolding.FOLDABLE)) + ")";
+    static final int MIN_OPSET = 7, MAX_OPSET = 21;
 
     private final Path file;
     private final Map<String, Tensor> constants = new HashMap<>();
+    /** Exact values of constants used by folding (made from {@link #constants} when first needed). */
+    private final Map<String, Const> values = new HashMap<>();
     private final Map<String, String> alias = new HashMap<>();
     private final List<Node> nodes = new ArrayList<>();
+    private long opset;
+    private String inputName;
+    private int[] inputShape;
 
     private OnnxImporter(Path file) {
         this.file = file;
@@ -57,13 +67,14 @@ public final class OnnxImporter {
                 opset = o.getVersion();
             }
         }
-        if (opset < 11 || opset > 18) {
-            throw new ModelImportException(file + ": ONNX opset " + opset + " is not supported; re-export with opset 11 to 18 "
-                    + "(torch.onnx.export(..., opset_version=13))");
+        if (opset < MIN_OPSET || opset > MAX_OPSET) {
+            throw new ModelImportException(file + ": ONNX opset " + opset + " is not supported; re-export with opset " + MIN_OPSET + " to "
+                    + MAX_OPSET + " (torch.onnx.export(..., opset_version=13))");
         }
+        this.opset = opset;
         Onnx.GraphProto g = model.getGraph();
         for (Onnx.TensorProto t : g.getInitializerList()) {
-            constants.put(t.getName(), tensor(t, "initializer " + t.getName()));
+            putConstant(t.getName(), t, "initializer " + t.getName());
         }
         List<String> inputs = new ArrayList<>();
         int[] inputShape = null;
@@ -85,6 +96,8 @@ public final class OnnxImporter {
         if (inputs.size() != 1) {
             throw new ModelImportException(file + ": zsq handles models with one input; this one has " + inputs);
         }
+        inputName = inputs.get(0);
+        this.inputShape = inputShape;
         if (g.getOutputCount() != 1) {
             throw new ModelImportException(file + ": zsq handles models with one output; this one has " + g.getOutputCount());
         }
@@ -122,25 +135,52 @@ public final class OnnxImporter {
             throw err(id, op, "operator domain '" + n.getDomain() + "' is not supported");
         }
         String out = n.getOutput(0);
+        if (fold(n, id)) {
+            return;
+        }
         switch (op) {
             case "Constant": {
                 for (Onnx.AttributeProto a : n.getAttributeList()) {
                     if (a.getName().equals("value")) {
-                        constants.put(out, tensor(a.getT(), "node " + id));
+                        putConstant(out, a.getT(), "node " + id);
+                        return;
+                    }
+                    if (a.getName().equals("value_float") || a.getName().equals("value_int")) {
+                        put(out, Const.scalar(a.getName().equals("value_int") ? Const.INT64 : Const.FLOAT,
+                                a.getName().equals("value_int") ? a.getI() : a.getF()));
+                        return;
+                    }
+                    if (a.getName().equals("value_floats") || a.getName().equals("value_ints")) {
+                        boolean f = a.getName().equals("value_floats");
+                        double[] v = new double[f ? a.getFloatsCount() : a.getIntsCount()];
+                        for (int i = 0; i < v.length; i++) {
+                            v[i] = f ? a.getFloats(i) : a.getInts(i);
+                        }
+                        put(out, Const.vector(f ? Const.FLOAT : Const.INT64, v));
                         return;
                     }
                 }
-                throw err(id, op, "only a Constant with a 'value' tensor is supported");
+                throw err(id, op, "only a Constant with a 'value' tensor (or value_float/int[s]) is supported");
             }
-            case "Identity": {
+            case "Identity":
+            case "Dropout": { // inference: Dropout passes its input through (its mask output is not supported)
+                if (op.equals("Dropout") && n.getOutputCount() > 1 && !n.getOutput(1).isEmpty()) {
+                    throw err(id, op, "the mask output is not supported");
+                }
                 String in = n.getInput(0);
                 if (constants.containsKey(in)) {
-                    constants.put(out, constants.get(in));
+                    put(out, value(in));
                 } else {
                     alias.put(out, resolve(in));
                 }
                 return;
             }
+            case "Slice":
+                slice(n, id, out);
+                return;
+            case "Pad":
+                pad(n, id, out);
+                return;
             case "Conv": {
                 Map<String, Tensor> p = new LinkedHashMap<>();
                 p.put("W", constant(n, 1, id));
@@ -179,8 +219,12 @@ public final class OnnxImporter {
                 add(id, OpType.RELU, n.getInput(0), out, Map.of(), Map.of(), Map.of());
                 return;
             case "Clip": {
-                float lo = n.getInputCount() > 1 && !n.getInput(1).isEmpty() ? constant(n, 1, id).data()[0] : Float.NEGATIVE_INFINITY;
-                float hi = n.getInputCount() > 2 && !n.getInput(2).isEmpty() ? constant(n, 2, id).data()[0] : Float.POSITIVE_INFINITY;
+                float lo = n.getInputCount() > 1 && !n.getInput(1).isEmpty() ? constant(n, 1, id).data()[0]
+                        : opset < 11 ? fattr(n, "min", -Float.MAX_VALUE) : Float.NEGATIVE_INFINITY;
+                float hi = n.getInputCount() > 2 && !n.getInput(2).isEmpty() ? constant(n, 2, id).data()[0]
+                        : opset < 11 ? fattr(n, "max", Float.MAX_VALUE) : Float.POSITIVE_INFINITY;
+                lo = lo == -Float.MAX_VALUE ? Float.NEGATIVE_INFINITY : lo;
+                hi = hi == Float.MAX_VALUE ? Float.POSITIVE_INFINITY : hi;
                 add(id, OpType.CLIP, n.getInput(0), out, Map.of(), Map.of("min", lo, "max", hi), Map.of());
                 return;
             }
@@ -267,10 +311,224 @@ public final class OnnxImporter {
         }
     }
 
+    /** Evaluates {@code n} if it is shape arithmetic on constants; true when it did. */
+    private boolean fold(Onnx.NodeProto n, String id) {
+        String op = n.getOpType();
+        if (!ConstantFolding.FOLDABLE.contains(op)) {
+            return false;
+        }
+        Const[] in = new Const[n.getInputCount()];
+        for (int i = 0; i < in.length; i++) {
+            String name = n.getInput(i);
+            if (name.isEmpty()) {
+                continue;
+            }
+            if (constants.containsKey(name)) {
+                in[i] = value(name);
+            } else if (op.equals("Shape") && i == 0) {
+                in[i] = shapeOf(name, id);
+            } else {
+                return false; // a layer on activations, converted below
+            }
+        }
+        Const[] outs = ConstantFolding.fold(n, in, opset);
+        if (outs == null) {
+            return false;
+        }
+        for (int i = 0; i < outs.length && i < n.getOutputCount(); i++) {
+            put(n.getOutput(i), outs[i]);
+        }
+        return true;
+    }
+
+    /** A tensor of the shape of activation {@code name} ([1, C, H, W]: the batch stands as 1), for Shape to read. */
+    private Const shapeOf(String name, String id) {
+        int[] s = io.zsq.core.ir.ShapeInference.infer(inputName, inputShape, nodes).get(resolve(name));
+        if (s == null) {
+            throw err(id, "Shape", "the shape of '" + name + "' is not known");
+        }
+        long[] d = new long[s.length + 1];
+        d[0] = 1;
+        for (int i = 0; i < s.length; i++) {
+            d[i + 1] = s[i];
+        }
+        return new Const(Const.FLOAT, d, new double[Math.toIntExact(Const.count(d))]);
+    }
+
+    /** ONNX Slice on an activation: a strided crop of C, H, W (the batch axis whole). */
+    private void slice(Onnx.NodeProto n, String id, String out) {
+        long[] starts, ends, axes, steps;
+        if (opset < 10) {
+            starts = ConstantFolding.ints(n, "starts");
+            ends = ConstantFolding.ints(n, "ends");
+            axes = ConstantFolding.hasAttr(n, "axes") ? ConstantFolding.ints(n, "axes") : null;
+            steps = null;
+        } else {
+            starts = value(n, 1, id).longs();
+            ends = value(n, 2, id).longs();
+            axes = n.getInputCount() > 3 && !n.getInput(3).isEmpty() ? value(n, 3, id).longs() : null;
+            steps = n.getInputCount() > 4 && !n.getInput(4).isEmpty() ? value(n, 4, id).longs() : null;
+        }
+        int[] st = {0, 0, 0}, en = {Integer.MAX_VALUE, Integer.MAX_VALUE, Integer.MAX_VALUE}, sp = {1, 1, 1};
+        for (int i = 0; i < starts.length; i++) {
+            long a = axes == null ? i : axes[i];
+            a = a < 0 ? a + 4 : a;
+            long step = steps == null ? 1 : steps[i];
+            if (a == 0) {
+                if (step != 1 || starts[i] != 0 || ends[i] < Integer.MAX_VALUE) {
+                    throw err(id, "Slice", "slicing the batch axis is not supported");
+                }
+                continue;
+            }
+            if (a < 1 || a > 3) {
+                throw err(id, "Slice", "axis " + (axes == null ? i : axes[i]) + " of a 4-D [N, C, H, W] tensor is out of range");
+            }
+            if (step < 1) {
+                throw err(id, "Slice", "step " + step + " is not supported (steps must be positive)");
+            }
+            st[(int) a - 1] = clampInt(starts[i]);
+            en[(int) a - 1] = clampInt(ends[i]);
+            sp[(int) a - 1] = clampInt(step);
+        }
+        Map<String, int[]> attrs = new LinkedHashMap<>();
+        attrs.put("starts", st);
+        attrs.put("ends", en);
+        attrs.put("steps", sp);
+        add(id, OpType.SLICE, n.getInput(0), out, attrs, Map.of(), Map.of());
+    }
+
+    /** ONNX Pad on an activation: constant zeros on C, H, W. */
+    private void pad(Onnx.NodeProto n, String id, String out) {
+        String mode = "constant";
+        for (Onnx.AttributeProto a : n.getAttributeList()) {
+            if (a.getName().equals("mode")) {
+                mode = a.getS().toStringUtf8();
+            }
+        }
+        if (!mode.equals("constant")) {
+            throw err(id, "Pad", "mode " + mode + " is not supported (constant zeros only)");
+        }
+        long[] pads;
+        double fill;
+        long[] axes = null;
+        if (opset < 11) {
+            pads = ConstantFolding.ints(n, "pads");
+            fill = fattr(n, "value", 0f);
+        } else {
+            pads = value(n, 1, id).longs();
+            fill = n.getInputCount() > 2 && !n.getInput(2).isEmpty() ? value(n, 2, id).v()[0] : 0;
+            axes = n.getInputCount() > 3 && !n.getInput(3).isEmpty() ? value(n, 3, id).longs() : null;
+        }
+        if (fill != 0) {
+            throw err(id, "Pad", "constant value " + fill + " is not supported (zero padding only)");
+        }
+        int k = axes == null ? 4 : axes.length;
+        if (pads.length != 2 * k) {
+            throw err(id, "Pad", pads.length + " pads for " + k + " axes");
+        }
+        int[] p = new int[6];
+        for (int i = 0; i < k; i++) {
+            long a = axes == null ? i : axes[i] < 0 ? axes[i] + 4 : axes[i];
+            long b = pads[i], e = pads[i + k];
+            if (b < 0 || e < 0) {
+                throw err(id, "Pad", "negative pads (cropping) are not supported: " + java.util.Arrays.toString(pads));
+            }
+            if (a == 0) {
+                if (b != 0 || e != 0) {
+                    throw err(id, "Pad", "padding the batch axis is not supported");
+                }
+                continue;
+            }
+            if (a < 1 || a > 3) {
+                throw err(id, "Pad", "axis " + a + " of a 4-D [N, C, H, W] tensor is out of range");
+            }
+            p[(int) a - 1] = clampInt(b);
+            p[(int) a + 2] = clampInt(e);
+        }
+        add(id, OpType.PAD, n.getInput(0), out, Map.of("pads", p), Map.of(), Map.of());
+    }
+
+    private static int clampInt(long v) {
+        return (int) Math.max(Integer.MIN_VALUE, Math.min(Integer.MAX_VALUE, v));
+    }
+
+    private void putConstant(String name, Onnx.TensorProto t, String what) {
+        long count = 1;
+        for (long d : t.getDimsList()) {
+            count *= d;
+        }
+        if (t.getDataType() == Onnx.TensorProto.DataType.FLOAT_VALUE && count > 64) { // weights: the float tensor only
+            constants.put(name, tensor(t, what));
+        } else {
+            try {
+                put(name, constOf(t));
+            } catch (IllegalArgumentException e) {
+                throw new ModelImportException(file + ": " + what + ": " + e.getMessage());
+            }
+        }
+    }
+
+    private void put(String name, Const c) {
+        values.put(name, c);
+        constants.put(name, c.tensor());
+    }
+
+    private Const value(String name) {
+        return values.computeIfAbsent(name, k -> Const.of(constants.get(k)));
+    }
+
+    private Const value(Onnx.NodeProto n, int i, String id) {
+        if (i >= n.getInputCount() || !constants.containsKey(n.getInput(i))) {
+            throw err(id, n.getOpType(), "input " + i + " must be a constant (an initializer, or computed from constants only)");
+        }
+        return value(n.getInput(i));
+    }
+
+    /** Any ONNX tensor of a numeric or bool type, exactly. */
+    static Const constOf(Onnx.TensorProto t) {
+        long[] dims = new long[t.getDimsCount()];
+        for (int i = 0; i < dims.length; i++) {
+            dims[i] = t.getDims(i);
+        }
+        long n = Const.count(dims);
+        if (n < 0 || n > Integer.MAX_VALUE / 8) {
+            throw new IllegalArgumentException("a tensor of shape " + java.util.Arrays.toString(dims) + " is too large");
+        }
+        int type = t.getDataType();
+        ByteBuffer raw = t.getRawData().asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
+        boolean hasRaw = !t.getRawData().isEmpty();
+        double[] v = new double[(int) n];
+        int width = switch (type) {
+            case Onnx.TensorProto.DataType.FLOAT_VALUE, Onnx.TensorProto.DataType.INT32_VALUE -> 4;
+            case Onnx.TensorProto.DataType.DOUBLE_VALUE, Onnx.TensorProto.DataType.INT64_VALUE -> 8;
+            case Onnx.TensorProto.DataType.INT16_VALUE -> 2;
+            case Onnx.TensorProto.DataType.INT8_VALUE, Onnx.TensorProto.DataType.UINT8_VALUE, Onnx.TensorProto.DataType.BOOL_VALUE -> 1;
+            default -> throw new IllegalArgumentException("tensor data type " + type + " is not supported");
+        };
+        if (hasRaw && raw.remaining() != n * width) {
+            throw new IllegalArgumentException("raw data holds " + raw.remaining() + " bytes, shape " + java.util.Arrays.toString(dims)
+                    + " needs " + n * width);
+        }
+        for (int i = 0; i < n; i++) {
+            v[i] = switch (type) {
+                case Onnx.TensorProto.DataType.FLOAT_VALUE -> hasRaw ? raw.getFloat(i * 4) : t.getFloatData(i);
+                case Onnx.TensorProto.DataType.DOUBLE_VALUE -> hasRaw ? raw.getDouble(i * 8) : t.getDoubleData(i);
+                case Onnx.TensorProto.DataType.INT64_VALUE -> hasRaw ? raw.getLong(i * 8) : t.getInt64Data(i);
+                case Onnx.TensorProto.DataType.INT32_VALUE -> hasRaw ? raw.getInt(i * 4) : t.getInt32Data(i);
+                case Onnx.TensorProto.DataType.INT16_VALUE -> hasRaw ? raw.getShort(i * 2) : t.getInt32Data(i);
+                case Onnx.TensorProto.DataType.INT8_VALUE -> hasRaw ? raw.get(i) : t.getInt32Data(i);
+                case Onnx.TensorProto.DataType.UINT8_VALUE -> hasRaw ? raw.get(i) & 0xFF : t.getInt32Data(i);
+                default -> (hasRaw ? raw.get(i) : t.getInt32Data(i)) != 0 ? 1 : 0;
+            };
+        }
+        return new Const(type, dims, v);
+    }
+
     private void add(String id, OpType op, String in, String out, Map<String, int[]> ints, Map<String, Float> floats,
                      Map<String, Tensor> params) {
         if (constants.containsKey(in)) {
-            throw err(id, op.name(), "its input '" + in + "' is a constant; constant folding is not supported");
+            throw err(id, op.name(), "its input '" + in + "' is a constant, and zsq folds only shape arithmetic ("
+                    + String.join(", ", new java.util.TreeSet<>(ConstantFolding.FOLDABLE)) + ") on constants");
         }
         nodes.add(new Node(id, op, List.of(resolve(in)), out, ints, floats, params));
     }
