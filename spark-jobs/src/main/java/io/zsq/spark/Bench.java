@@ -4,7 +4,8 @@ import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
-import io.zsq.core.data.IdxDataset;
+import io.zsq.core.data.ImageTransform;
+import io.zsq.core.data.LabeledImages;
 import io.zsq.core.data.Preprocessing;
 import io.zsq.core.exec.Fp32Engine;
 import io.zsq.core.exec.Simd;
@@ -52,7 +53,7 @@ final class Bench {
     }
 
     static int run(Path model, Path out, List<Integer> threads, List<Integer> batches, double seconds, String mean, String std,
-                   Path data) throws Exception {
+                   Path data, ImageTransform transform) throws Exception {
         Preprocessing pre = Preprocessing.parse(mean, std);
         Path dir;
         Path fp32;
@@ -77,7 +78,7 @@ final class Bench {
         int[] in = g.inputShape();
         int per = in[0] * in[1] * in[2];
         int maxBatch = batches.stream().mapToInt(Integer::intValue).max().orElse(1);
-        float[] pool = images(data, pre, per, Math.max(256, maxBatch), in);
+        float[] pool = images(data, transform, pre, per, Math.max(256, maxBatch), in);
         QParams qi = LowerToInteger.tensorQuantization(m, m.inputName());
         OrtEnvironment env = ExportCheck.environment();
         OrtSession.SessionOptions opts = new OrtSession.SessionOptions();
@@ -211,15 +212,16 @@ final class Bench {
     }
 
     /** Test images when the dataset is there (speed does not depend on it much), else uniform noise in the valid range. */
-    private static float[] images(Path data, Preprocessing pre, int per, int n, int[] in) {
-        if (data != null && Files.isDirectory(data)) {
+    private static float[] images(Path data, ImageTransform transform, Preprocessing pre, int per, int n, int[] in) {
+        if (data != null && Files.exists(data)) {
             try {
-                IdxDataset d = IdxDataset.load(data, "t10k", n);
-                if (d.channels() == in[0] && d.height() == in[1] && d.width() == in[2]) {
+                LabeledImages d = LabeledImages.read(data, LabeledImages.Split.TEST, n, transform, in);
+                if (d.count() == n) {
                     return d.batch(0, n, pre);
                 }
+                System.err.println("zsq bench: " + data + " holds " + d.count() + " images, fewer than " + n + "; timing on noise instead");
             } catch (RuntimeException e) {
-                // fall through to noise
+                System.err.println("zsq bench: " + e.getMessage() + "; timing on noise in the valid range instead");
             }
         }
         float[][] range = pre.inputRange(in[0]);

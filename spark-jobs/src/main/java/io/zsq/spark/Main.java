@@ -1,6 +1,7 @@
 package io.zsq.spark;
 
-import io.zsq.core.data.IdxDataset;
+import io.zsq.core.data.ImageTransform;
+import io.zsq.core.data.LabeledImages;
 import io.zsq.core.imports.ModelImportException;
 import io.zsq.core.passes.LowerToInteger;
 import io.zsq.core.quant.FakeQuant;
@@ -95,8 +96,10 @@ public final class Main implements Callable<Integer> {
                         + "flips), dsg (DSG slack margin and per-sample layer terms); deepinversion = zeroq+di; gaussian "
                         + "(noise); real (reads --real-data, NOT data-free) (default ${DEFAULT-VALUE})")
         String method;
-        @Option(names = "--real-data", paramLabel = "DIR",
-                description = "idx folder whose train split --method real reads (the upper bound)")
+        @Option(names = "--real-data", paramLabel = "PATH",
+                description = "training images --method real reads (the upper bound), at the model's input size: an idx folder "
+                        + "(its train split), a CIFAR-10 .bin file or folder (data_batch_N.bin, else train_*.bin), or an image folder "
+                        + "(one subfolder per class)")
         Path realData;
         @Option(names = "--count", paramLabel = "N", defaultValue = "" + Defaults.COUNT,
                 description = "synthetic calibration images (default ${DEFAULT-VALUE})")
@@ -137,11 +140,21 @@ public final class Main implements Callable<Integer> {
                         + "first is written (default ${DEFAULT-VALUE})")
         String bits;
         @Option(names = "--eval", paramLabel = "DATA",
-                description = "MNIST-format idx folder with t10k-images/labels (.gz or not) to measure top-1 on")
+                description = "labelled test images to measure top-1 on: an MNIST-format idx folder (t10k-images/labels, .gz or "
+                        + "not), a CIFAR-10 binary file or folder (test_batch.bin), or an image folder (one subfolder per class, "
+                        + "sorted names = labels, PNG/JPEG files)")
         Path eval;
         @Option(names = "--eval-limit", paramLabel = "N", defaultValue = "0",
-                description = "evaluate the first N images only (default: all)")
+                description = "evaluate the first N images only (default: all; image folders: the classes in turn)")
         int evalLimit;
+        @Option(names = "--eval-resize", paramLabel = "S", defaultValue = "0",
+                description = "resize the shorter side of the --eval images to S pixels first (bilinear, half-pixel centers, no "
+                        + "antialiasing) (default: as stored)")
+        int evalResize;
+        @Option(names = "--eval-center-crop",
+                description = "cut the model's input size out of the center of the (resized) --eval images; without it and "
+                        + "--eval-resize, images must be the model's size")
+        boolean evalCenterCrop;
         @Option(names = "--observer", paramLabel = "O", defaultValue = Defaults.OBSERVER,
                 description = "activation range observer: auto (minmax at 8-bit activations, mse below), minmax, movingavg (mean of"
                         + " per-batch min/max), percentile[:P] (P default 99.99), kl (entropy threshold, TensorRT), mse (MSE-"
@@ -188,7 +201,8 @@ public final class Main implements Callable<Integer> {
         boolean noGaussian;
 
         Plan plan() {
-            Plan.Builder b = synth.into(Plan.builder()).out(out).bits(bits).eval(eval).evalLimit(evalLimit).observer(observer)
+            Plan.Builder b = synth.into(Plan.builder()).out(out).bits(bits).eval(eval).evalLimit(evalLimit).evalResize(evalResize)
+                    .evalCenterCrop(evalCenterCrop).observer(observer)
                     .weightGranularity(granularity).weightRange(weightRange).symmetricActivations(symmetricActivations).equalize(equalize)
                     .absorbHighBias(absorbHighBias).biasCorrection(biasCorrection).bnRanges(bnRanges).sizeBudget(sizeBudget).calib(calib)
                     .gaussianBaseline(!noGaussian);
@@ -229,16 +243,23 @@ public final class Main implements Callable<Integer> {
     }
 
     @Command(name = "run", mixinStandardHelpOptions = true, usageHelpAutoWidth = true, sortOptions = false,
-                    description = "The integer model alone (zsq-runtime, no Spark) on an idx test set, on T threads (the same "
-                            + "predictions for any T); preprocessing from the model unless given.")
+                    description = "The integer model alone (zsq-runtime, no Spark) on labelled test images, on T threads (the "
+                            + "same predictions for any T); preprocessing from the model unless given.")
     static final class RunCommand implements Callable<Integer> {
         @Option(names = "--model", required = true, paramLabel = "DIR|FILE.zsq",
                 description = "an output folder of zsq quantize, or a .zsq file")
         Path model;
-        @Option(names = "--data", required = true, paramLabel = "DIR", description = "idx folder with t10k-images/labels")
+        @Option(names = "--data", required = true, paramLabel = "DATA",
+                description = "an idx folder (t10k-images/labels), a CIFAR-10 binary file or folder (test_batch.bin), or an image "
+                        + "folder (one subfolder per class)")
         Path data;
         @Option(names = "--limit", paramLabel = "N", defaultValue = "0", description = "the first N images only (default: all)")
         int limit;
+        @Option(names = "--resize", paramLabel = "S", defaultValue = "0",
+                description = "resize the shorter side to S pixels first (bilinear) (default: as stored)")
+        int resize;
+        @Option(names = "--center-crop", description = "cut the model's input size out of the center of the (resized) images")
+        boolean centerCrop;
         @Option(names = "--threads", paramLabel = "T", description = "threads (default: all cores)")
         Integer threads;
         @Option(names = "--mean", paramLabel = "V[,V...]", description = "preprocessing (default: as recorded in the model)")
@@ -260,7 +281,8 @@ public final class Main implements Callable<Integer> {
             if (t < 1) {
                 throw new IllegalArgumentException("--threads must be at least 1, not " + t);
             }
-            IdxDataset d = IdxDataset.load(data, "t10k", limit);
+            LabeledImages d = LabeledImages.read(data, LabeledImages.Split.TEST, limit, transform(resize, centerCrop, "--resize"),
+                    m.inputShape());
             QParams qi = LowerToInteger.tensorQuantization(m, m.inputName());
             byte[][] q = FakeQuant.quantizeInput(d.batch(0, d.count(), new Plan.Normalization(mn, sd).preprocessing()), d.count(), qi);
             long t0 = System.nanoTime();
@@ -297,17 +319,32 @@ public final class Main implements Callable<Integer> {
         String mean;
         @Option(names = "--std", paramLabel = "V[,V...]", defaultValue = Defaults.STD, description = "(default ${DEFAULT-VALUE})")
         String std;
-        @Option(names = "--data", paramLabel = "DIR", defaultValue = "/usr/share/datasets/fashion-mnist",
-                description = "test images to run (default ${DEFAULT-VALUE}; noise in the valid range when absent)")
+        @Option(names = "--data", paramLabel = "DATA", defaultValue = "/usr/share/datasets/fashion-mnist",
+                description = "test images to run, any format zsq run takes (default ${DEFAULT-VALUE}; noise in the valid range "
+                        + "when absent or not of the model's shape)")
         Path data;
+        @Option(names = "--resize", paramLabel = "S", defaultValue = "0",
+                description = "resize the shorter side of the --data images to S pixels first (default: as stored)")
+        int resize;
+        @Option(names = "--center-crop", description = "cut the model's input size out of the center of the (resized) --data images")
+        boolean centerCrop;
 
         @Override
         public Integer call() throws Exception {
             if (threads.stream().anyMatch(t -> t < 1) || batch.stream().anyMatch(b -> b < 1) || !(seconds > 0)) {
                 throw new IllegalArgumentException("--threads, --batch and --seconds must be positive");
             }
-            return Bench.run(model, out, threads, batch, seconds, mean, std, data);
+            return Bench.run(model, out, threads, batch, seconds, mean, std, data, transform(resize, centerCrop, "--resize"));
         }
+    }
+
+    /** The resize / center-crop options, validated naming the option. */
+    static ImageTransform transform(int resize, boolean centerCrop, String option) {
+        if (resize < 0 || resize > ImageTransform.MAX_SIDE) {
+            throw new IllegalArgumentException(option + " must be a number of pixels 1.." + ImageTransform.MAX_SIDE + " (the shorter side), not "
+                    + resize);
+        }
+        return new ImageTransform(resize, centerCrop);
     }
 
     static String table(QuantizeReport r) {

@@ -203,6 +203,59 @@ class BadInputTest {
         assertEquals(0, help.rc());
     }
 
+    /** Image folders and CIFAR-10 files through the command line: quantize --eval on Spark, zsq run --data, and their refusals. */
+    @Test
+    void evaluationDataOfEveryFormat() throws IOException {
+        int n = 60;
+        io.zsq.core.data.IdxDataset d = io.zsq.core.data.IdxDataset.load(FASHION, "t10k", n);
+        Path png = dir.resolve("png");
+        for (int i = 0; i < n; i++) {
+            java.awt.image.BufferedImage im = new java.awt.image.BufferedImage(28, 28, java.awt.image.BufferedImage.TYPE_BYTE_GRAY);
+            for (int p = 0; p < 784; p++) {
+                im.getRaster().setSample(p % 28, p / 28, 0, d.pixels()[i * 784 + p] & 0xFF);
+            }
+            Path f = Files.createDirectories(png.resolve("class-" + d.labels()[i])).resolve(i + ".png");
+            javax.imageio.ImageIO.write(im, "png", f.toFile());
+        }
+        assertEquals(10, Files.list(png).count(), "all ten classes among the first 60");
+        Path out = dir.resolve("q");
+        Run q = zsq(quantize(RESNET, out, "--eval", png.toString()));
+        assertEquals(0, q.rc(), q.err());
+        ByteArrayOutputStream fromPng = new ByteArrayOutputStream(), fromIdx = new ByteArrayOutputStream();
+        PrintStream stdout = System.out; // zsq run prints its result line on System.out
+        try {
+            System.setOut(new PrintStream(fromPng, true));
+            assertEquals(0, Main.run(new String[] {"run", "--model", out.toString(), "--data", png.toString()}, System.out, System.err));
+            System.setOut(new PrintStream(fromIdx, true));
+            assertEquals(0, Main.run(new String[] {"run", "--model", out.toString(), "--data", FASHION.toString(), "--limit", "" + n},
+                    System.out, System.err));
+        } finally {
+            System.setOut(stdout);
+        }
+        java.util.function.Function<String, String> top1 = s -> s.replaceAll("(?s).*(top-1 [0-9.]+%).*", "$1");
+        assertTrue(fromPng.toString().contains("on 60 images of " + png), fromPng.toString());
+        assertEquals(top1.apply(fromIdx.toString()), top1.apply(fromPng.toString()));
+
+        Path cifar = Files.write(dir.resolve("test_batch.bin"), new byte[3 * 3073]);
+        Path never = dir.resolve("never");
+        Run wrong = zsq(quantize(RESNET, never, "--eval", cifar.toString()));
+        assertEquals(2, wrong.rc(), wrong.err());
+        assertEquals("zsq: error: " + cifar + ": images are 3x32x32, the model takes 1x28x28 (a different channel count)", wrong.err().strip());
+        assertFalse(Files.exists(never));
+        Path cut = Files.write(dir.resolve("cut.bin"), new byte[3073 + 5]);
+        Run trunc = zsq("run", "--model", out.toString(), "--data", cut.toString());
+        assertEquals(2, trunc.rc(), trunc.err());
+        assertTrue(trunc.err().strip().startsWith("zsq: error: " + cut + ": 3078 bytes, not a whole number of CIFAR-10 records")
+                && !trunc.err().strip().contains("\n"), trunc.err());
+        Run big = zsq("run", "--model", out.toString(), "--data", png.toString(), "--resize", "14");
+        assertEquals(2, big.rc(), big.err());
+        assertTrue(big.err().contains("after resizing the shorter side to 14, the model takes 28x28 (add the center-crop option)"), big.err());
+        Run neg = zsq(quantize(RESNET, never, "--eval", png.toString(), "--eval-resize", "-1"));
+        assertTrue(neg.rc() == 2 && neg.err().contains("--eval-resize must be"), neg.err());
+        Run crop = zsq(quantize(RESNET, never, "--eval", png.toString(), "--eval-resize", "32", "--eval-center-crop", "--eval-limit", "20"));
+        assertEquals(0, crop.rc(), crop.err());
+    }
+
     static Path copyOf(Path from, Path to) throws IOException {
         Files.createDirectories(to);
         try (Stream<Path> s = Files.list(from)) {

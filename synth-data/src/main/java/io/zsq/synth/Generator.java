@@ -1,6 +1,6 @@
 package io.zsq.synth;
 
-import io.zsq.core.data.IdxDataset;
+import io.zsq.core.data.LabeledImages;
 import io.zsq.core.data.Preprocessing;
 import io.zsq.core.ir.Graph;
 import io.zsq.core.ir.Tensor;
@@ -94,8 +94,8 @@ public final class Generator {
         return y;
     }
 
-    /** Batch {@code b} of the real-data upper bound: images {@code [b*batch, ...)} of an idx split, preprocessed. */
-    public static Batch real(IdxDataset data, Preprocessing pre, SynthConfig cfg, int b) {
+    /** Batch {@code b} of the real-data upper bound: images {@code [b*batch, ...)} of the training images, preprocessed. */
+    public static Batch real(LabeledImages data, Preprocessing pre, SynthConfig cfg, int b) {
         int n = cfg.sizeOf(b);
         if ((long) b * cfg.batchSize() + n > data.count()) {
             throw new IllegalArgumentException("the real dataset has " + data.count() + " images, fewer than --count " + cfg.count());

@@ -19,9 +19,10 @@ import java.util.zip.ZipException;
  * <p>A malformed folder is refused with one line naming the file and what is wrong: a missing file, a
  * wrong magic number, implausible header dimensions (refused before anything is allocated), a file
  * shorter or longer than its header says, a corrupt gzip stream (read to its end, so the gzip CRC is
- * checked, when the whole split is loaded), or image and label counts that differ.
+ * checked, when the whole split is loaded), or image and label counts that differ. {@link LabeledImages#read}
+ * finds idx folders among the other formats.
  */
-public record IdxDataset(int count, int channels, int height, int width, byte[] pixels, int[] labels) implements java.io.Serializable {
+public record IdxDataset(int count, int channels, int height, int width, byte[] pixels, int[] labels) implements LabeledImages {
 
     /** Largest image side accepted from a header. */
     static final int MAX_SIDE = 1 << 16;
@@ -239,17 +240,4 @@ public record IdxDataset(int count, int channels, int height, int width, byte[] 
         }
     }
 
-    public int imageSize() {
-        return channels * height * width;
-    }
-
-    /** Images {@code [from, from + n)} preprocessed into one NCHW float batch. */
-    public float[] batch(int from, int n, Preprocessing pre) {
-        int sz = imageSize();
-        float[] x = new float[n * sz];
-        for (int i = 0; i < n; i++) {
-            pre.apply(pixels, (from + i) * sz, x, i * sz, channels, height * width);
-        }
-        return x;
-    }
 }

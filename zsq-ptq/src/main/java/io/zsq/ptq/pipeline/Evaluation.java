@@ -1,6 +1,6 @@
 package io.zsq.ptq.pipeline;
 
-import io.zsq.core.data.IdxDataset;
+import io.zsq.core.data.LabeledImages;
 import io.zsq.core.data.Preprocessing;
 import io.zsq.core.exec.Fp32Engine;
 import io.zsq.core.ir.Graph;
@@ -28,14 +28,14 @@ public final class Evaluation {
         }
     }
 
-    public static Counts run(Executor ex, Graph fp32, List<Variant> variants, IdxDataset data, Preprocessing pre, boolean quiet)
+    public static Counts run(Executor ex, Graph fp32, List<Variant> variants, LabeledImages data, Preprocessing pre, boolean quiet)
             throws IOException {
-        Executor.Shared<IdxDataset> d = ex.share(data);
+        Executor.Shared<LabeledImages> d = ex.share(data);
         Executor.Shared<Graph> g = ex.share(fp32);
         Executor.Shared<ArrayList<Variant>> vs = ex.share(new ArrayList<>(variants));
         int chunks = (data.count() + CHUNK - 1) / CHUNK;
         List<long[]> parts = ex.map("evaluate", IntStream.range(0, chunks).boxed().toList(), c -> {
-            IdxDataset dd = d.get();
+            LabeledImages dd = d.get();
             int from = c * CHUNK, n = Math.min(CHUNK, dd.count() - from);
             if (!quiet) {
                 System.err.printf("zsq: evaluate images %d-%d of %d%n", from + 1, from + n, dd.count());

@@ -4,7 +4,7 @@ import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
-import io.zsq.core.data.IdxDataset;
+import io.zsq.core.data.LabeledImages;
 import io.zsq.core.data.Preprocessing;
 import io.zsq.core.passes.LowerToInteger;
 import io.zsq.core.quant.FakeQuant;
@@ -27,7 +27,7 @@ public final class ExportCheck {
     /** Agreement of one export with zsq-runtime. */
     public record Result(double argmaxAgreement, double maxOutputDifferenceSteps, int outputsBeyondOneStep) {}
 
-    public static Result check(IntModel m, Path onnx, IdxDataset data, Preprocessing pre, PrintStream log, String form) throws IOException {
+    public static Result check(IntModel m, Path onnx, LabeledImages data, Preprocessing pre, PrintStream log, String form) throws IOException {
         try {
             return run(m, onnx, data, pre, log, form);
         } catch (OrtException | InterruptedException e) {
@@ -35,7 +35,7 @@ public final class ExportCheck {
         }
     }
 
-    private static Result run(IntModel m, Path onnx, IdxDataset data, Preprocessing pre, PrintStream log, String form)
+    private static Result run(IntModel m, Path onnx, LabeledImages data, Preprocessing pre, PrintStream log, String form)
             throws OrtException, InterruptedException {
         QParams qi = LowerToInteger.tensorQuantization(m, m.inputName()), qo = LowerToInteger.tensorQuantization(m, m.outputName());
         int[] in = m.inputShape();

@@ -1,6 +1,7 @@
 package io.zsq.ptq.pipeline;
 
-import io.zsq.core.data.IdxDataset;
+import io.zsq.core.data.ImageTransform;
+import io.zsq.core.data.LabeledImages;
 import io.zsq.core.data.Preprocessing;
 import io.zsq.core.export.OnnxExport;
 import io.zsq.core.imports.ModelImporter;
@@ -99,7 +100,7 @@ public final class Pipeline {
         Graph graph = ModelImporter.load(model);
         Preprocessing pre = input.preprocessing();
         SynthConfig cfg = syn.config(pre.inputRange(graph.inputShape()[0]));
-        IdxDataset real = realImages(syn, graph);
+        LabeledImages real = realImages(syn, graph);
         boolean created = !Files.exists(dir);
         try {
             QuantizeReport.SynthesisReport r = Synthesis.run(ex, graph, cfg, DatasetSpec.of(ModelImporter.sha256(model), graph.inputShape(),
@@ -131,8 +132,11 @@ public final class Pipeline {
         end("import");
 
         // every input is checked before anything is written
-        IdxDataset evalData = plan.eval() == null ? null : checkShape(IdxDataset.load(plan.eval().data(), "t10k", plan.eval().limit()),
-                plan.eval().data(), graph);
+        LabeledImages evalData = plan.eval() == null ? null : LabeledImages.read(plan.eval().data(), LabeledImages.Split.TEST,
+                plan.eval().limit(), plan.eval().transform(), graph.inputShape());
+        if (evalData != null) {
+            checkLabels(evalData, plan.eval().data(), graph);
+        }
         Plan.Synthesize syn = plan.synthesis();
         float[][] inputRange = pre.inputRange(graph.inputShape()[0]);
         SynthConfig cfg = syn.config(inputRange);
@@ -146,7 +150,7 @@ public final class Pipeline {
                         + mismatch + "; make one for this model with zsq synth, or leave --calib out");
             }
         }
-        IdxDataset real = plan.calibDataset() == null ? realImages(syn, graph) : null;
+        LabeledImages real = plan.calibDataset() == null ? realImages(syn, graph) : null;
 
         start("canonicalize");
         PassRunner runner = new PassRunner();
@@ -327,20 +331,29 @@ public final class Pipeline {
                 layers ? s.layerActivationBits() : null);
     }
 
-    /** For method {@code real}: the first {@code count} training images (the not data-free upper bound), else null. */
-    private static IdxDataset realImages(Plan.Synthesize syn, Graph g) {
-        return syn.method().base() == Method.Base.REAL ? checkShape(IdxDataset.load(syn.realData(), "train", syn.count()), syn.realData(), g)
-                : null;
+    /**
+     * For method {@code real}: the first {@code count} training images (the not data-free upper bound), at the
+     * model's input size as stored (no resize or crop), else null.
+     */
+    private static LabeledImages realImages(Plan.Synthesize syn, Graph g) {
+        return syn.method().base() == Method.Base.REAL
+                ? LabeledImages.read(syn.realData(), LabeledImages.Split.TRAIN, syn.count(), ImageTransform.NONE, g.inputShape()) : null;
     }
 
-    /** Labelled images must fit the model's input. */
-    private static IdxDataset checkShape(IdxDataset d, Path dir, Graph g) {
-        int[] in = g.inputShape();
-        if (d.channels() != in[0] || d.height() != in[1] || d.width() != in[2]) {
-            throw new IllegalArgumentException(dir + ": images are " + d.channels() + "x" + d.height() + "x" + d.width() + ", the model takes "
-                    + in[0] + "x" + in[1] + "x" + in[2]);
+    /** Every label must be one of the model's outputs (an image folder with more classes than the model is not its test set). */
+    private static void checkLabels(LabeledImages d, Path path, Graph g) {
+        int[] out = g.shape(g.output());
+        if (out == null || out.length == 0) {
+            return;
         }
-        return d;
+        int classes = out[out.length - 1], max = -1;
+        for (int y : d.labels()) {
+            max = Math.max(max, y);
+        }
+        if (max >= classes) {
+            throw new IllegalArgumentException(path + ": labels go up to " + max + " (" + (max + 1) + " classes), the model has " + classes
+                    + " outputs");
+        }
     }
 
     /** After a failed run: removes what it created unless a complete synthetic batch is there to resume from. */

@@ -2,6 +2,8 @@ package io.zsq.ptq.pipeline;
 
 import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonValue;
+import io.zsq.core.data.ImageTransform;
+import io.zsq.core.data.LabeledImages;
 import io.zsq.core.data.Preprocessing;
 import io.zsq.core.passes.BiasCorrection;
 import io.zsq.core.quant.Scheme;
@@ -174,7 +176,8 @@ public record Plan(Path model, Path out, List<Bits> bits, Map<String, Bits> laye
     }
 
     /**
-     * How calibration images are synthesized ({@code realData}: the idx folder method {@code real} reads).
+     * How calibration images are synthesized ({@code realData}: what method {@code real} reads, any format of
+     * {@link LabeledImages#read}, its training split, at the model's size).
      * With {@code --calib} the dataset given is used instead, and these settings only lay out the
      * Gaussian baseline's batches.
      */
@@ -193,7 +196,8 @@ public record Plan(Path model, Path out, List<Bits> bits, Map<String, Bits> laye
                 throw new IllegalArgumentException("--lr must be a positive number, not " + lr);
             }
             if (method.base() == Method.Base.REAL && realData == null) {
-                throw new IllegalArgumentException("--method real needs --real-data DIR (an idx folder with train-* files)");
+                throw new IllegalArgumentException("--method real needs --real-data PATH (an idx folder with train-* files, CIFAR-10 "
+                        + "binary files, or an image folder)");
             }
         }
 
@@ -203,12 +207,28 @@ public record Plan(Path model, Path out, List<Bits> bits, Map<String, Bits> laye
         }
     }
 
-    /** Labelled evaluation data: an idx folder; {@code limit} images at most (0: all). */
-    public record Evaluation(Path data, int limit) implements Serializable {
+    /**
+     * Labelled evaluation data ({@link LabeledImages#read}: an idx folder, a CIFAR-10 binary file or folder, or
+     * an image folder); {@code limit} images at most (0: all); the shorter side resized to {@code resize}
+     * pixels first (0: not resized) and, with {@code centerCrop}, the model's input size cut from the center.
+     */
+    public record Evaluation(Path data, int limit, int resize, boolean centerCrop) implements Serializable {
         public Evaluation {
+            if (data == null) {
+                throw new IllegalArgumentException("--eval needs a path");
+            }
             if (limit < 0) {
                 throw new IllegalArgumentException("--eval-limit must be 0 (all) or a positive number of images, not " + limit);
             }
+            if (resize < 0 || resize > ImageTransform.MAX_SIDE) {
+                throw new IllegalArgumentException("--eval-resize must be a number of pixels 1.." + ImageTransform.MAX_SIDE
+                        + " (the shorter side), not " + resize);
+            }
+        }
+
+        /** The resize / center-crop the images go through. */
+        public ImageTransform transform() {
+            return new ImageTransform(resize, centerCrop);
         }
     }
 
@@ -228,7 +248,8 @@ public record Plan(Path model, Path out, List<Bits> bits, Map<String, Bits> laye
         private BnRangesMode bnRanges = BnRangesMode.valueOf(Defaults.BN_RANGES.toUpperCase(Locale.ROOT));
         private SizeBudget sizeBudget;
         private Method method = Method.parse(Defaults.METHOD);
-        private int count = Defaults.COUNT, batch = Defaults.BATCH, steps = Defaults.STEPS, evalLimit;
+        private int count = Defaults.COUNT, batch = Defaults.BATCH, steps = Defaults.STEPS, evalLimit, evalResize;
+        private boolean evalCenterCrop;
         private double lr = Defaults.LR;
         private long seed = Defaults.SEED;
 
@@ -287,6 +308,10 @@ public record Plan(Path model, Path out, List<Bits> bits, Map<String, Bits> laye
         public Builder gaussianBaseline(boolean b) { this.gaussian = b; return this; }
         public Builder eval(Path p) { this.eval = p; return this; }
         public Builder evalLimit(int n) { this.evalLimit = n; return this; }
+        /** Resize the shorter side of the evaluation images to {@code s} pixels (bilinear) first; 0: not resized. */
+        public Builder evalResize(int s) { this.evalResize = s; return this; }
+        /** Cut the model's input size out of the center of the (resized) evaluation images. */
+        public Builder evalCenterCrop(boolean c) { this.evalCenterCrop = c; return this; }
         public Builder quiet(boolean q) { this.quiet = q; return this; }
 
         public Plan build() {
@@ -296,10 +321,13 @@ public record Plan(Path model, Path out, List<Bits> bits, Map<String, Bits> laye
             if (out == null) {
                 throw new IllegalArgumentException("--out is required");
             }
+            if (eval == null && (evalResize != 0 || evalCenterCrop)) {
+                throw new IllegalArgumentException("--eval-resize and --eval-center-crop apply to --eval's images: give --eval");
+            }
             Synthesize synth = new Synthesize(method, count, batch, steps, lr, seed, realData);
             Plan p = new Plan(model, out, bits, layerBits, new Normalization(mean, std), observer, granularity, weightRange,
                     symmetricActivations, equalize, absorbHighBias, biasCorrection, bnRanges, sizeBudget, synth, calib, gaussian,
-                    eval == null ? null : new Evaluation(eval, evalLimit), quiet);
+                    eval == null ? null : new Evaluation(eval, evalLimit, evalResize, evalCenterCrop), quiet);
             p.scheme(); // validates the bit widths together
             return p;
         }

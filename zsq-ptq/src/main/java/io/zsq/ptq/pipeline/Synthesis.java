@@ -1,7 +1,7 @@
 package io.zsq.ptq.pipeline;
 
 import com.fasterxml.jackson.core.type.TypeReference;
-import io.zsq.core.data.IdxDataset;
+import io.zsq.core.data.LabeledImages;
 import io.zsq.core.data.Preprocessing;
 import io.zsq.core.exec.Fp32Engine;
 import io.zsq.core.ir.Graph;
@@ -36,9 +36,9 @@ public final class Synthesis {
             implements Serializable {}
 
     /**
-     * @param real for method {@code real}: the idx train split read as the (not data-free) upper bound, else null
+     * @param real for method {@code real}: the training images read as the (not data-free) upper bound, else null
      */
-    public static QuantizeReport.SynthesisReport run(Executor ex, Graph g, SynthConfig cfg, DatasetSpec spec, Path dir, IdxDataset real,
+    public static QuantizeReport.SynthesisReport run(Executor ex, Graph g, SynthConfig cfg, DatasetSpec spec, Path dir, LabeledImages real,
                                                      Preprocessing pre, boolean quiet) throws IOException {
         if (Files.exists(dir) && !Files.isDirectory(dir)) {
             throw new IllegalArgumentException(dir + ": exists and is not a folder (the synthetic dataset goes there)");
@@ -62,7 +62,7 @@ public final class Synthesis {
         }
         String d = dir.toString();
         Executor.Shared<Graph> graph = ex.share(g);
-        Executor.Shared<IdxDataset> realData = real == null ? null : ex.share(real);
+        Executor.Shared<LabeledImages> realData = real == null ? null : ex.share(real);
         long wall0 = System.nanoTime();
         List<BatchResult> res = ex.map("synthesize", IntStream.range(0, total).boxed().toList(), b -> {
             Path f = ArrowDataset.batchFile(Path.of(d), b);
