@@ -188,6 +188,10 @@ final class Bench {
         } else if (l instanceof Layer.AvgPool a) {
             return a.kh() == a.inShape()[1] && a.kw() == a.inShape()[2] ? "global average pool"
                     : String.format("average pool %dx%d/%d,%d", a.kh(), a.kw(), a.strideH(), a.strideW());
+        } else if (l instanceof Layer.Slice s) {
+            return String.format("slice steps %d,%d,%d", s.steps()[0], s.steps()[1], s.steps()[2]);
+        } else if (l instanceof Layer.Pad p) {
+            return "pad (zero point " + p.fill() + ")";
         }
         return "reshape";
     }
