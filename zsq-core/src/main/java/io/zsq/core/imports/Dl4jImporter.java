@@ -4,27 +4,40 @@ import io.zsq.core.ir.Graph;
 import io.zsq.core.ir.Node;
 import io.zsq.core.ir.OpType;
 import io.zsq.core.ir.Tensor;
+import java.io.IOException;
+import java.io.InputStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipFile;
 import org.deeplearning4j.nn.conf.CNN2DFormat;
+import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.ConvolutionMode;
 import org.deeplearning4j.nn.conf.InputPreProcessor;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
+import org.deeplearning4j.nn.conf.graph.ElementWiseVertex;
+import org.deeplearning4j.nn.conf.graph.GraphVertex;
+import org.deeplearning4j.nn.conf.graph.LayerVertex;
+import org.deeplearning4j.nn.conf.graph.PreprocessorVertex;
 import org.deeplearning4j.nn.conf.layers.ActivationLayer;
 import org.deeplearning4j.nn.conf.layers.BaseLayer;
 import org.deeplearning4j.nn.conf.layers.BatchNormalization;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
+import org.deeplearning4j.nn.conf.layers.DropoutLayer;
 import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.conf.layers.PoolingType;
 import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
+import org.deeplearning4j.nn.conf.preprocessor.CnnToFeedForwardPreProcessor;
 import org.deeplearning4j.nn.conf.preprocessor.FeedForwardToCnnPreProcessor;
+import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.util.ModelSerializer;
 import org.nd4j.linalg.activations.IActivation;
@@ -33,16 +46,25 @@ import org.nd4j.linalg.activations.impl.ActivationReLU;
 import org.nd4j.linalg.activations.impl.ActivationReLU6;
 import org.nd4j.linalg.activations.impl.ActivationSoftmax;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.shade.jackson.databind.JsonNode;
+import org.nd4j.shade.jackson.databind.ObjectMapper;
 
 /**
- * DL4J MultiLayerNetwork zip to IR: ConvolutionLayer (NCHW, Truncate or Same mode), BatchNormalization,
- * ActivationLayer and layer activations (identity, ReLU, ReLU6), SubsamplingLayer (max, avg),
- * GlobalPoolingLayer (avg), DenseLayer, OutputLayer (its softmax is dropped: the IR outputs logits).
+ * DL4J model zip (ModelSerializer) to IR: a MultiLayerNetwork or a ComputationGraph, told apart by the
+ * zip's configuration JSON. Every DL4J layer maps through one method shared by both: ConvolutionLayer
+ * (NCHW, Truncate or Same mode) with its activation, BatchNormalization, ActivationLayer and layer
+ * activations (identity, ReLU, ReLU6), SubsamplingLayer (max, avg), GlobalPoolingLayer (avg),
+ * DenseLayer, OutputLayer (its softmax is dropped: the IR outputs logits), DropoutLayer (the identity
+ * at inference). Preprocessors: FeedForwardToCnn at the image input, CnnToFeedForward (NCHW) as FLATTEN.
+ * ComputationGraph vertices: layer vertices, ElementWiseVertex Add, PreprocessorVertex; one image input
+ * and one output. Anything else is refused in one line naming the layer or vertex and its type.
  */
 public final class Dl4jImporter {
     private final Path file;
     private final List<Node> nodes = new ArrayList<>();
-    private String current = "input";
+    /** Every tensor the graph defines, with its per-image shape. */
+    private final Map<String, int[]> shapes = new HashMap<>();
+    private String current;
     private int[] shape;
 
     private Dl4jImporter(Path file) {
@@ -50,6 +72,16 @@ public final class Dl4jImporter {
     }
 
     public static Graph load(Path file) {
+        if (isComputationGraph(file)) {
+            ComputationGraph cg;
+            try {
+                cg = ModelSerializer.restoreComputationGraph(file.toFile(), false);
+            } catch (Exception e) {
+                throw new ModelImportException(file + ": not a readable DL4J ComputationGraph zip (" + e.getMessage()
+                        + "); zsq reads zips written by ModelSerializer/ComputationGraph.save", e);
+            }
+            return new Dl4jImporter(file).convert(cg);
+        }
         MultiLayerNetwork net;
         try {
             net = ModelSerializer.restoreMultiLayerNetwork(file.toFile(), false);
@@ -60,6 +92,26 @@ public final class Dl4jImporter {
         return new Dl4jImporter(file).convert(net);
     }
 
+    /** A ComputationGraph's configuration has "vertices"; a MultiLayerNetwork's has "confs". */
+    private static boolean isComputationGraph(Path file) {
+        try (ZipFile zip = new ZipFile(file.toFile())) {
+            ZipEntry e = zip.getEntry("configuration.json");
+            if (e == null) {
+                throw new ModelImportException(file + ": not a DL4J model zip (no configuration.json entry); zsq reads zips written by "
+                        + "ModelSerializer, MultiLayerNetwork.save or ComputationGraph.save");
+            }
+            try (InputStream in = zip.getInputStream(e)) {
+                JsonNode conf = new ObjectMapper().readTree(in);
+                if (conf == null || !conf.isObject()) {
+                    throw new ModelImportException(file + ": configuration.json is not a JSON object");
+                }
+                return conf.has("vertices");
+            }
+        } catch (IOException e) {
+            throw new ModelImportException(file + ": not a readable DL4J model zip (" + e.getMessage() + ")", e);
+        }
+    }
+
     private Graph convert(MultiLayerNetwork net) {
         MultiLayerConfiguration conf = net.getLayerWiseConfigurations();
         InputPreProcessor first = conf.getInputPreProcess(0);
@@ -67,27 +119,146 @@ public final class Dl4jImporter {
             throw new ModelImportException(file + ": layer 0: the network has no image input type; build it with "
                     + ".setInputType(InputType.convolutionalFlat(height, width, channels))");
         }
-        FeedForwardToCnnPreProcessor p = (FeedForwardToCnnPreProcessor) first;
-        int[] inputShape = {(int) p.getNumChannels(), (int) p.getInputHeight(), (int) p.getInputWidth()};
+        int[] inputShape = imageShape((FeedForwardToCnnPreProcessor) first);
+        define("input", inputShape);
+        current = "input";
         shape = inputShape;
         for (int i = 0; i < conf.getConfs().size(); i++) {
             org.deeplearning4j.nn.conf.layers.Layer lc = conf.getConf(i).getLayer();
             String id = "layer" + i + (lc.getLayerName() != null ? "_" + lc.getLayerName() : "");
-            try {
-                layer(id, lc, net.getLayer(i).paramTable());
-            } catch (ModelImportException e) {
-                throw e;
-            } catch (RuntimeException e) {
-                throw new ModelImportException(file + ": " + id + " (" + lc.getClass().getSimpleName() + "): " + e.getMessage(), e);
-            }
+            mapLayer(id, conf.getInputPreProcess(i), lc, net.getLayer(i).paramTable());
         }
+        return graph("input", inputShape, current);
+    }
+
+    private Graph convert(ComputationGraph cg) {
+        ComputationGraphConfiguration conf = cg.getConfiguration();
+        List<String> inputs = conf.getNetworkInputs();
+        List<String> outputs = conf.getNetworkOutputs();
+        if (inputs.size() != 1) {
+            throw new ModelImportException(file + ": the ComputationGraph has " + inputs.size() + " inputs " + inputs + "; zsq reads one image input");
+        }
+        if (outputs.size() != 1) {
+            throw new ModelImportException(file + ": the ComputationGraph has " + outputs.size() + " outputs " + outputs + "; zsq reads one output");
+        }
+        String input = inputs.get(0);
+        int[] inputShape = graphInputShape(conf, input);
+        define(input, inputShape);
+        Map<String, String> tensorOf = new HashMap<>(); // vertex name -> the IR tensor holding its output
+        tensorOf.put(input, input);
+        org.deeplearning4j.nn.graph.vertex.GraphVertex[] runtime = cg.getVertices();
+        for (int index : cg.topologicalSortOrder()) {
+            String name = runtime[index].getVertexName();
+            if (runtime[index].isInputVertex()) {
+                continue;
+            }
+            GraphVertex v = conf.getVertices().get(name);
+            List<String> in = conf.getVertexInputs().getOrDefault(name, List.of());
+            List<String> tensors = new ArrayList<>();
+            for (String i : in) {
+                tensors.add(tensorOf.get(i));
+            }
+            if (v instanceof LayerVertex && tensors.size() == 1) {
+                LayerVertex lv = (LayerVertex) v;
+                at(tensors.get(0));
+                mapLayer(name, lv.getPreProcessor(), lv.getLayerConf().getLayer(), cg.getLayer(name).paramTable());
+            } else if (v instanceof ElementWiseVertex && ((ElementWiseVertex) v).getOp() == ElementWiseVertex.Op.Add && tensors.size() >= 2) {
+                add(name, tensors);
+            } else if (v instanceof PreprocessorVertex && tensors.size() == 1) {
+                at(tensors.get(0));
+                preprocessor(name, ((PreprocessorVertex) v).getPreProcessor());
+            } else {
+                String type = v == null ? "unknown" : v.getClass().getSimpleName()
+                        + (v instanceof ElementWiseVertex ? " " + ((ElementWiseVertex) v).getOp() : "");
+                throw new ModelImportException(file + ": vertex " + name + " (" + type + ", " + in.size() + " input" + (in.size() == 1 ? "" : "s")
+                        + "): not supported by zsq (layer vertices of one input, ElementWiseVertex Add, PreprocessorVertex)");
+            }
+            tensorOf.put(name, current);
+        }
+        return graph(input, inputShape, tensorOf.get(outputs.get(0)));
+    }
+
+    /**
+     * A ComputationGraph zip does not record its input type: the image size is known only from the
+     * FeedForwardToCnn preprocessor that InputType.convolutionalFlat puts on every layer reading the input.
+     */
+    private int[] graphInputShape(ComputationGraphConfiguration conf, String input) {
+        int[] found = null;
+        for (Map.Entry<String, List<String>> e : conf.getVertexInputs().entrySet()) {
+            if (!e.getValue().contains(input)) {
+                continue;
+            }
+            GraphVertex v = conf.getVertices().get(e.getKey());
+            InputPreProcessor p = v instanceof LayerVertex ? ((LayerVertex) v).getPreProcessor() : null;
+            if (!(p instanceof FeedForwardToCnnPreProcessor)) {
+                throw new ModelImportException(file + ": input " + input + " (read by vertex " + e.getKey() + "): the zip does not record the "
+                        + "image size; build the graph with .setInputTypes(InputType.convolutionalFlat(height, width, channels)) and "
+                        + "let layers (not other vertices) read the input");
+            }
+            int[] s = imageShape((FeedForwardToCnnPreProcessor) p);
+            if (found != null && !Arrays.equals(found, s)) {
+                throw new ModelImportException(file + ": input " + input + ": its readers disagree on the image shape (" + Arrays.toString(found)
+                        + " and " + Arrays.toString(s) + ")");
+            }
+            found = s;
+        }
+        if (found == null) {
+            throw new ModelImportException(file + ": input " + input + " is read by no vertex");
+        }
+        return found;
+    }
+
+    private static int[] imageShape(FeedForwardToCnnPreProcessor p) {
+        return new int[] {(int) p.getNumChannels(), (int) p.getInputHeight(), (int) p.getInputWidth()};
+    }
+
+    private Graph graph(String input, int[] inputShape, String output) {
         Map<String, String> meta = new LinkedHashMap<>();
         meta.put("source.format", "dl4j");
         try {
-            return Graph.of("input", inputShape, current, nodes, Set.of(), meta);
+            return Graph.of(input, inputShape, output, nodes, Set.of(), meta);
         } catch (IllegalArgumentException e) {
             throw new ModelImportException(file + ": " + e.getMessage(), e);
         }
+    }
+
+    /** One DL4J layer (MultiLayerNetwork layer or ComputationGraph layer vertex) with its input preprocessor, read from {@link #current}. */
+    private void mapLayer(String id, InputPreProcessor pre, org.deeplearning4j.nn.conf.layers.Layer lc, Map<String, INDArray> params) {
+        try {
+            preprocessor(id, pre);
+            layer(id, lc, params);
+        } catch (ModelImportException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            throw new ModelImportException(file + ": " + id + " (" + lc.getClass().getSimpleName() + "): " + e.getMessage(), e);
+        }
+    }
+
+    private void preprocessor(String id, InputPreProcessor p) {
+        if (p == null) {
+            return;
+        }
+        if (p instanceof FeedForwardToCnnPreProcessor && Arrays.equals(shape, imageShape((FeedForwardToCnnPreProcessor) p))) {
+            return; // the image input, already [C, H, W]
+        }
+        if (p instanceof CnnToFeedForwardPreProcessor) {
+            CnnToFeedForwardPreProcessor c = (CnnToFeedForwardPreProcessor) p;
+            int[] expect = {(int) c.getNumChannels(), (int) c.getInputHeight(), (int) c.getInputWidth()};
+            if (c.getFormat() != null && c.getFormat() != CNN2DFormat.NCHW) {
+                throw new ModelImportException(file + ": " + id + " (CnnToFeedForwardPreProcessor): only the NCHW format is supported");
+            }
+            if (shape.length == 1 && shape[0] == expect[0] * expect[1] * expect[2]) {
+                return; // already flat
+            }
+            if (!Arrays.equals(shape, expect)) {
+                throw new ModelImportException(file + ": " + id + " (CnnToFeedForwardPreProcessor): expects " + Arrays.toString(expect)
+                        + ", its input is " + Arrays.toString(shape));
+            }
+            add(id + "_flatten", OpType.FLATTEN, Map.of(), Map.of(), Map.of());
+            return;
+        }
+        throw new ModelImportException(file + ": " + id + " (" + p.getClass().getSimpleName() + " on an input of shape " + Arrays.toString(shape)
+                + "): preprocessor not supported by zsq (FeedForwardToCnn at the image input, CnnToFeedForward)");
     }
 
     private void layer(String id, org.deeplearning4j.nn.conf.layers.Layer lc, Map<String, INDArray> params) {
@@ -130,6 +301,8 @@ public final class Dl4jImporter {
                 p.put("var", flat(params.get("var")));
             }
             add(id, OpType.BATCH_NORM, Map.of(), Map.of("epsilon", eps), p);
+        } else if (lc instanceof DropoutLayer) {
+            return; // the identity at inference
         } else if (lc instanceof ActivationLayer) {
             activation(id, ((ActivationLayer) lc).getActivationFn(), lc);
         } else if (lc instanceof SubsamplingLayer && lc.getClass() == SubsamplingLayer.class) {
@@ -167,7 +340,7 @@ public final class Dl4jImporter {
             }
         } else {
             throw err(id, lc, "layer type not supported by zsq (ConvolutionLayer, BatchNormalization, ActivationLayer, "
-                    + "SubsamplingLayer, GlobalPoolingLayer, DenseLayer, OutputLayer)");
+                    + "SubsamplingLayer, GlobalPoolingLayer, DenseLayer, OutputLayer, DropoutLayer)");
         }
     }
 
@@ -205,9 +378,40 @@ public final class Dl4jImporter {
     private void add(String id, OpType op, Map<String, int[]> ints, Map<String, Float> floats, Map<String, Tensor> params) {
         String out = id + "_out";
         Node n = new Node(id, op, List.of(current), out, ints, floats, params);
-        shape = io.zsq.core.ir.ShapeInference.infer(current, shape, List.of(n)).get(out);
+        int[] s = io.zsq.core.ir.ShapeInference.infer(current, shape, List.of(n)).get(out);
         nodes.add(n);
+        define(out, s);
         current = out;
+        shape = s;
+    }
+
+    /** Element-wise sum of two or more tensors of one shape (a chain of ADD nodes). */
+    private void add(String id, List<String> tensors) {
+        at(tensors.get(0));
+        for (int k = 1; k < tensors.size(); k++) {
+            String other = tensors.get(k);
+            if (!Arrays.equals(shape, shapes.get(other))) {
+                throw new ModelImportException(file + ": vertex " + id + " (ElementWiseVertex Add): inputs of shapes " + Arrays.toString(shape)
+                        + " and " + Arrays.toString(shapes.get(other)) + "; zsq adds tensors of one shape");
+            }
+            String nid = tensors.size() == 2 ? id : id + "_" + k;
+            String out = nid + "_out";
+            nodes.add(new Node(nid, OpType.ADD, List.of(current, other), out, Map.of(), Map.of(), Map.of()));
+            define(out, shape);
+            current = out;
+        }
+    }
+
+    /** Continue from an already defined tensor. */
+    private void at(String tensor) {
+        current = tensor;
+        shape = shapes.get(tensor);
+    }
+
+    private void define(String tensor, int[] s) {
+        if (shapes.putIfAbsent(tensor, s.clone()) != null) {
+            throw new ModelImportException(file + ": two layers or vertices would both write the tensor '" + tensor + "'; rename one");
+        }
     }
 
     private ModelImportException err(String id, org.deeplearning4j.nn.conf.layers.Layer lc, String what) {

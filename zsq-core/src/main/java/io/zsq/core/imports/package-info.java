@@ -1,5 +1,6 @@
 /**
- * Importers into the graph IR: ONNX (opset 11-18, as PyTorch exports it) and DL4J model zips.
+ * Importers into the graph IR: ONNX (opset 11-18, as PyTorch exports it) and DL4J model zips
+ * (MultiLayerNetwork and ComputationGraph).
  * Every rejection is a {@link io.zsq.core.imports.ModelImportException} naming the file, the node
  * and what to do.
  */
