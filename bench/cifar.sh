@@ -14,6 +14,7 @@ LIMIT="${1:-0}"; shift || true
 OUT="${BENCH_OUT:-$ROOT/target/bench-cifar}"
 PRE=(--mean 0.485,0.456,0.406 --std 0.229,0.224,0.225)
 BITS=w8a8,w6a6,w4a4
+mkdir -p "$OUT"
 for m in ${MODELS:-resnet32 resnet44}; do
   d="$OUT/$m"
   [ -f "$d/synthetic/report.json" ] || "$ROOT/zsq" quantize --model "$SHARED/models/cifar10/$m.onnx" --out "$d/synthetic" \
