@@ -30,11 +30,14 @@ import org.deeplearning4j.nn.conf.layers.BaseLayer;
 import org.deeplearning4j.nn.conf.layers.BatchNormalization;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
+import org.deeplearning4j.nn.conf.layers.DepthwiseConvolution2D;
 import org.deeplearning4j.nn.conf.layers.DropoutLayer;
 import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.conf.layers.PoolingType;
+import org.deeplearning4j.nn.conf.layers.SeparableConvolution2D;
 import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
+import org.deeplearning4j.nn.conf.layers.ZeroPaddingLayer;
 import org.deeplearning4j.nn.conf.preprocessor.CnnToFeedForwardPreProcessor;
 import org.deeplearning4j.nn.conf.preprocessor.FeedForwardToCnnPreProcessor;
 import org.deeplearning4j.nn.graph.ComputationGraph;
@@ -51,8 +54,9 @@ import org.nd4j.shade.jackson.databind.ObjectMapper;
 
 /**
  * DL4J model zip (ModelSerializer) to IR: a MultiLayerNetwork or a ComputationGraph, told apart by the
- * zip's configuration JSON. Every DL4J layer maps through one method shared by both: ConvolutionLayer
- * (NCHW, Truncate or Same mode) with its activation, BatchNormalization, ActivationLayer and layer
+ * zip's configuration JSON. Every DL4J layer maps through one method shared by both: ConvolutionLayer,
+ * DepthwiseConvolution2D, SeparableConvolution2D (NCHW, Truncate or Same mode) with their activation,
+ * ZeroPaddingLayer, BatchNormalization (whose activation DL4J does not apply), ActivationLayer and layer
  * activations (identity, ReLU, ReLU6), SubsamplingLayer (max, avg), GlobalPoolingLayer (avg),
  * DenseLayer, OutputLayer (its softmax is dropped: the IR outputs logits), DropoutLayer (the identity
  * at inference). Preprocessors: FeedForwardToCnn at the image input, CnnToFeedForward (NCHW) as FLATTEN.
@@ -262,7 +266,8 @@ public final class Dl4jImporter {
     }
 
     private void layer(String id, org.deeplearning4j.nn.conf.layers.Layer lc, Map<String, INDArray> params) {
-        if (lc instanceof ConvolutionLayer && lc.getClass() == ConvolutionLayer.class) {
+        if (lc instanceof ConvolutionLayer && (lc.getClass() == ConvolutionLayer.class || lc instanceof DepthwiseConvolution2D
+                || lc instanceof SeparableConvolution2D)) {
             ConvolutionLayer c = (ConvolutionLayer) lc;
             if (c.getCnn2dDataFormat() != CNN2DFormat.NCHW) {
                 throw err(id, lc, "only NCHW data format is supported");
@@ -270,17 +275,39 @@ public final class Dl4jImporter {
             if (c.getDilation()[0] != 1 || c.getDilation()[1] != 1) {
                 throw err(id, lc, "dilated convolutions are not supported");
             }
-            Map<String, Tensor> p = new LinkedHashMap<>();
-            p.put("W", tensor(params.get("W")));
-            if (c.hasBias()) {
-                p.put("B", flat(params.get("b")));
-            }
             Map<String, int[]> a = new LinkedHashMap<>();
             a.put("strides", c.getStride().clone());
             a.put("pads", pads(c.getConvolutionMode(), c.getKernelSize(), c.getStride(), c.getPadding(), id, lc));
-            a.put("group", new int[] {1});
+            Map<String, Tensor> p = new LinkedHashMap<>();
+            if (lc instanceof DepthwiseConvolution2D) {
+                // W [kh, kw, in, m]; output channel ic * m + j is input channel ic through multiplier j
+                p.put("W", depthwise(params.get("W"), 2, 3, 0, 1));
+                a.put("group", new int[] {shape[0]});
+            } else if (lc instanceof SeparableConvolution2D) {
+                // depthwise W [m, in, kh, kw] (no bias), then the pointwise pW [out, in * m, 1, 1] with the bias and the activation
+                a.put("group", new int[] {shape[0]});
+                add(id + "_depthwise", OpType.CONV, a, Map.of(), Map.of("W", depthwise(params.get("W"), 1, 0, 2, 3)));
+                a = new LinkedHashMap<>();
+                a.put("strides", new int[] {1, 1});
+                a.put("pads", new int[] {0, 0, 0, 0});
+                a.put("group", new int[] {1});
+                p.put("W", tensor(params.get("pW")));
+            } else {
+                p.put("W", tensor(params.get("W")));
+                a.put("group", new int[] {1});
+            }
+            if (c.hasBias()) {
+                p.put("B", flat(params.get("b")));
+            }
             add(id, OpType.CONV, a, Map.of(), p);
             activation(id, c.getActivationFn(), lc);
+        } else if (lc instanceof ZeroPaddingLayer) {
+            ZeroPaddingLayer z = (ZeroPaddingLayer) lc;
+            if (z.getDataFormat() != null && z.getDataFormat() != CNN2DFormat.NCHW) {
+                throw err(id, lc, "only NCHW data format is supported");
+            }
+            int[] q = z.getPadding(); // top, bottom, left, right
+            add(id, OpType.PAD, Map.of("pads", new int[] {0, q[0], q[2], 0, q[1], q[3]}), Map.of(), Map.of());
         } else if (lc instanceof BatchNormalization) {
             BatchNormalization b = (BatchNormalization) lc;
             float eps = (float) b.getEps();
@@ -339,8 +366,9 @@ public final class Dl4jImporter {
                 activation(id, act, lc);
             }
         } else {
-            throw err(id, lc, "layer type not supported by zsq (ConvolutionLayer, BatchNormalization, ActivationLayer, "
-                    + "SubsamplingLayer, GlobalPoolingLayer, DenseLayer, OutputLayer, DropoutLayer)");
+            throw err(id, lc, "layer type not supported by zsq (ConvolutionLayer, DepthwiseConvolution2D, SeparableConvolution2D, "
+                    + "ZeroPaddingLayer, BatchNormalization, ActivationLayer, SubsamplingLayer, GlobalPoolingLayer, DenseLayer, OutputLayer, "
+                    + "DropoutLayer)");
         }
     }
 
@@ -425,6 +453,16 @@ public final class Dl4jImporter {
             shape[i] = (int) s[i];
         }
         return new Tensor(shape, a.dup('c').data().asFloat());
+    }
+
+    /**
+     * Depthwise weights to the IR's {@code [in * m, 1, kh, kw]} (group = in): {@code in}, {@code m}, {@code kh}, {@code kw}
+     * name the axes of {@code a} that hold the input channel, the multiplier and the kernel rows and columns.
+     */
+    private static Tensor depthwise(INDArray a, int in, int m, int kh, int kw) {
+        INDArray w = a.permute(in, m, kh, kw).dup('c');
+        long[] s = w.shape();
+        return new Tensor(new int[] {(int) (s[0] * s[1]), 1, (int) s[2], (int) s[3]}, w.data().asFloat());
     }
 
     private static Tensor flat(INDArray a) {

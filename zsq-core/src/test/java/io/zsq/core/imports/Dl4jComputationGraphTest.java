@@ -20,10 +20,14 @@ import org.deeplearning4j.nn.conf.layers.ActivationLayer;
 import org.deeplearning4j.nn.conf.layers.BatchNormalization;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
+import org.deeplearning4j.nn.conf.layers.DepthwiseConvolution2D;
+import org.deeplearning4j.nn.conf.layers.DropoutLayer;
 import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.conf.layers.PoolingType;
+import org.deeplearning4j.nn.conf.layers.SeparableConvolution2D;
 import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
+import org.deeplearning4j.nn.conf.layers.ZeroPaddingLayer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.weights.WeightInit;
 import org.deeplearning4j.util.ModelSerializer;
@@ -47,6 +51,7 @@ class Dl4jComputationGraphTest {
     void residualGraphWithGlobalPoolingGivesDl4jLogits() throws Exception {
         ComputationGraph cg = residual(true, Activation.IDENTITY, LossFunctions.LossFunction.MSE);
         Graph g = importAndCompare(cg, "gap.zip", false);
+        assertBatchNormActivationIgnored(cg);
         assertEquals(3, count(g, OpType.BATCH_NORM));
         assertEquals(1, count(g, OpType.ADD));
         assertEquals(1, count(g, OpType.GLOBAL_AVG_POOL));
@@ -58,9 +63,56 @@ class Dl4jComputationGraphTest {
     void residualGraphWithFlattenAndSoftmaxGivesDl4jProbabilitiesAfterSoftmax() throws Exception {
         ComputationGraph cg = residual(false, Activation.SOFTMAX, LossFunctions.LossFunction.MCXENT);
         Graph g = importAndCompare(cg, "flat.zip", true);
+        assertBatchNormActivationIgnored(cg);
         assertEquals(1, count(g, OpType.FLATTEN));
         assertEquals(1, count(g, OpType.MAX_POOL));
         assertEquals(1, count(g, OpType.AVG_POOL));
+    }
+
+    /**
+     * img -> conv -> BN -> ReLU6 -> ZeroPadding (asymmetric) -> depthwise 3x3 x2 stride 2 -> BN -> ReLU; that -> separable
+     * 3x3 x2 Same -> BN and -> 1x1 conv -> BN; a three-input Add; avg pool 3x3 padding 1; dropout; global pooling; output.
+     */
+    @Test
+    void depthwiseSeparablePaddingAndThreeInputAddGiveDl4jLogits() throws Exception {
+        ComputationGraphConfiguration conf = new NeuralNetConfiguration.Builder().seed(5).weightInit(WeightInit.XAVIER)
+                .dataType(DataType.FLOAT).graphBuilder()
+                .addInputs("img")
+                .addLayer("stem", new ConvolutionLayer.Builder(3, 3).nOut(4).activation(Activation.IDENTITY).build(), "img")
+                .addLayer("stem_bn", new BatchNormalization.Builder().build(), "stem")
+                .addLayer("relu6", new ActivationLayer.Builder().activation(Activation.RELU6).build(), "stem_bn")
+                .addLayer("zpad", new ZeroPaddingLayer.Builder(1, 0, 0, 2).build(), "relu6")
+                .addLayer("dw", new DepthwiseConvolution2D.Builder(3, 3).stride(2, 2).depthMultiplier(2).nOut(8)
+                        .activation(Activation.IDENTITY).build(), "zpad")
+                .addLayer("dw_bn", new BatchNormalization.Builder().build(), "dw")
+                .addLayer("dw_relu", new ActivationLayer.Builder().activation(Activation.RELU).build(), "dw_bn")
+                .addLayer("sep", new SeparableConvolution2D.Builder(3, 3).convolutionMode(ConvolutionMode.Same).depthMultiplier(2).nOut(8)
+                        .activation(Activation.IDENTITY).build(), "dw_relu")
+                .addLayer("sep_bn", new BatchNormalization.Builder().build(), "sep")
+                .addLayer("pw", new ConvolutionLayer.Builder(1, 1).nOut(8).activation(Activation.IDENTITY).build(), "dw_relu")
+                .addLayer("pw_bn", new BatchNormalization.Builder().build(), "pw")
+                .addVertex("sum", new ElementWiseVertex(ElementWiseVertex.Op.Add), "dw_relu", "sep_bn", "pw_bn")
+                .addLayer("avg", new SubsamplingLayer.Builder(PoolingType.AVG).kernelSize(3, 3).stride(1, 1).padding(1, 1).build(), "sum")
+                .addLayer("drop", new DropoutLayer.Builder(0.5).build(), "avg")
+                .addLayer("gap", new GlobalPoolingLayer.Builder(PoolingType.AVG).build(), "drop")
+                .addLayer("out", new OutputLayer.Builder(LossFunctions.LossFunction.MSE).nOut(3).activation(Activation.IDENTITY).build(), "gap")
+                .setOutputs("out")
+                .setInputTypes(InputType.convolutionalFlat(H, W, C))
+                .build();
+        ComputationGraph cg = new ComputationGraph(conf);
+        cg.init();
+        Random r = new Random(13);
+        for (String bn : new String[] {"stem_bn", "dw_bn", "sep_bn", "pw_bn"}) {
+            randomize(cg.getLayer(bn), r);
+        }
+        for (String layer : new String[] {"stem", "dw", "sep", "pw", "out"}) {
+            set(cg.getLayer(layer).getParam("b"), r, -0.3, 0.3);
+        }
+        Graph g = importAndCompare(cg, "mobile.zip", false);
+        assertEquals(2, g.nodes().stream().filter(n -> n.op() == OpType.CONV && n.ints("group")[0] > 1).count());
+        assertEquals(2, count(g, OpType.ADD));
+        assertEquals(1, count(g, OpType.PAD));
+        assertEquals(1, count(g, OpType.CLIP));
     }
 
     @Test
@@ -172,20 +224,18 @@ class Dl4jComputationGraphTest {
         cg.init();
         Random r = new Random(11);
         for (String bn : new String[] {"stem_bn", "bn1", "bn2"}) {
-            org.deeplearning4j.nn.api.Layer l = cg.getLayer(bn);
-            set(l.getParam("gamma"), r, 0.5, 1.5);
-            set(l.getParam("beta"), r, -0.5, 0.5);
-            set(l.getParam("mean"), r, -0.8, 0.8);
-            if (l.paramTable().containsKey("log10stdev")) {
-                set(l.getParam("log10stdev"), r, -0.4, 0.3);
-            } else {
-                set(l.getParam("var"), r, 0.2, 2.5);
-            }
+            randomize(cg.getLayer(bn), r);
         }
         for (String layer : new String[] {"stem", "c1", "c2", "out"}) { // DL4J starts biases at zero
             set(cg.getLayer(layer).getParam("b"), r, -0.3, 0.3);
         }
         return cg;
+    }
+
+    /** DL4J's BatchNormalization ignores its activation (stem_bn says RELU, and zsq ignores it too): stem_bn has negatives. */
+    private static void assertBatchNormActivationIgnored(ComputationGraph cg) {
+        INDArray x = Nd4j.rand(DataType.FLOAT, N, C * H * W).subi(0.5).muli(4);
+        assertTrue(cg.feedForward(x, false).get("stem_bn").minNumber().doubleValue() < -0.1);
     }
 
     private Graph importAndCompare(ComputationGraph cg, String name, boolean softmax) throws Exception {
@@ -202,8 +252,6 @@ class Dl4jComputationGraphTest {
         float[] ours = Fp32Engine.run(g, x, N);
         INDArray in = Nd4j.create(x, new long[] {N, (long) C * H * W});
         float[] theirs = cg.outputSingle(in).dup('c').data().asFloat();
-        // DL4J's BatchNormalization ignores its activation (stem_bn says RELU): the comparison sees it because stem_bn has negatives
-        assertTrue(cg.feedForward(in, false).get("stem_bn").minNumber().doubleValue() < -0.1);
         int k = ours.length / N;
         assertEquals(theirs.length, ours.length);
         if (softmax) {
@@ -229,6 +277,18 @@ class Dl4jComputationGraphTest {
             assertEquals(theirs[i], ours[i], 1e-4 * scale, "output " + i);
         }
         return g;
+    }
+
+    /** Non-trivial BN parameters and running statistics (either parameterization). */
+    private static void randomize(org.deeplearning4j.nn.api.Layer l, Random r) {
+        set(l.getParam("gamma"), r, 0.5, 1.5);
+        set(l.getParam("beta"), r, -0.5, 0.5);
+        set(l.getParam("mean"), r, -0.8, 0.8);
+        if (l.paramTable().containsKey("log10stdev")) {
+            set(l.getParam("log10stdev"), r, -0.4, 0.3);
+        } else {
+            set(l.getParam("var"), r, 0.2, 2.5);
+        }
     }
 
     private static void set(INDArray p, Random r, double lo, double hi) {
