@@ -52,6 +52,7 @@ class Dl4jComputationGraphTest {
         ComputationGraph cg = residual(true, Activation.IDENTITY, LossFunctions.LossFunction.MSE);
         Graph g = importAndCompare(cg, "gap.zip", false);
         assertBatchNormActivationIgnored(cg);
+        assertIntegerModelFollows(g);
         assertEquals(3, count(g, OpType.BATCH_NORM));
         assertEquals(1, count(g, OpType.ADD));
         assertEquals(1, count(g, OpType.GLOBAL_AVG_POOL));
@@ -109,6 +110,7 @@ class Dl4jComputationGraphTest {
             set(cg.getLayer(layer).getParam("b"), r, -0.3, 0.3);
         }
         Graph g = importAndCompare(cg, "mobile.zip", false);
+        assertIntegerModelFollows(g);
         assertEquals(2, g.nodes().stream().filter(n -> n.op() == OpType.CONV && n.ints("group")[0] > 1).count());
         assertEquals(2, count(g, OpType.ADD));
         assertEquals(1, count(g, OpType.PAD));
@@ -230,6 +232,36 @@ class Dl4jComputationGraphTest {
             set(cg.getLayer(layer).getParam("b"), r, -0.3, 0.3);
         }
         return cg;
+    }
+
+    /** The imported graph goes through the pipeline: BN folded, W8A8 integer model within 5% of the FP32 logits' range. */
+    private static void assertIntegerModelFollows(Graph imported) {
+        Graph g = io.zsq.core.passes.Canonicalize.run(imported, null);
+        assertEquals(0, count(g, OpType.BATCH_NORM));
+        int n = 16;
+        float[] x = new float[n * C * H * W];
+        Random r = new Random(17);
+        for (int i = 0; i < x.length; i++) {
+            x[i] = (float) r.nextGaussian();
+        }
+        io.zsq.core.quant.Scheme scheme = io.zsq.core.quant.Scheme.of(8, 8);
+        java.util.Map<String, io.zsq.core.quant.QParams> points = io.zsq.core.Fixtures.minMaxPoints(g, scheme, x, n, 1.0);
+        io.zsq.runtime.IntRunner run = new io.zsq.runtime.IntRunner(io.zsq.core.passes.LowerToInteger.lower(g, points, scheme, java.util.Map.of()));
+        java.util.Map<String, io.zsq.core.quant.QParams> act = io.zsq.core.quant.QuantPoints.propagate(g, points);
+        byte[][] q = io.zsq.core.quant.FakeQuant.quantizeInput(x, n, act.get(g.input()));
+        float[] fp = Fp32Engine.run(imported, x, n);
+        double range = 0, worst = 0;
+        for (float v : fp) {
+            range = Math.max(range, Math.abs(v));
+        }
+        int k = fp.length / n;
+        for (int i = 0; i < n; i++) {
+            byte[] y = run.run(q[i]);
+            for (int j = 0; j < k; j++) {
+                worst = Math.max(worst, Math.abs(act.get(g.output()).dequantize(y[j]) - fp[i * k + j]));
+            }
+        }
+        assertTrue(worst < 0.05 * range, "integer model off by " + worst + " of " + range);
     }
 
     /** DL4J's BatchNormalization ignores its activation (stem_bn says RELU, and zsq ignores it too): stem_bn has negatives. */
