@@ -192,6 +192,12 @@ final class Bench {
             return String.format("slice steps %d,%d,%d", s.steps()[0], s.steps()[1], s.steps()[2]);
         } else if (l instanceof Layer.Pad p) {
             return "pad (zero point " + p.fill() + ")";
+        } else if (l instanceof Layer.Mul) {
+            return "mul";
+        } else if (l instanceof Layer.Lut) {
+            return "lookup table";
+        } else if (l instanceof Layer.Concat c) {
+            return "concat of " + c.inputs().length;
         }
         return "reshape";
     }

@@ -33,8 +33,14 @@ import java.util.Set;
  *
  * <p>Version 3 (this one): tensor quantization is typed data in its own section. Its layer tags are
  * 1 conv/dense, 2 add, 3 max pool, 4 average pool, 5 reshape, 6 slice ({@link Layer.Slice}: in and out
- * shapes, starts and steps) and 7 pad ({@link Layer.Pad}: in and out shapes, begin pads, fill); slice
- * and pad joined version 3 before it was released, so every version-3 reader knows all seven.
+ * shapes, starts and steps), 7 pad ({@link Layer.Pad}: in and out shapes, begin pads, fill), 8 mul
+ * ({@link Layer.Mul}: the three shapes, zero points, multiplier, shift, clamp), 9 lookup table
+ * ({@link Layer.Lut}: input, output, function name, shape, function attributes, then the 256
+ * table bytes) and 10 concat ({@link Layer.Concat}: input
+ * count, names, output, shape, per-input channels, zero points, multipliers and shifts, then output
+ * zero point and clamp); slice and pad joined version 3 before it was released, and tags 8-10 were
+ * added to it for the squeeze-excite and concat ops: a reader without them refuses such a file naming
+ * the unknown tag.
  * Version 2 wrote tensor quantization as decimal text in the metadata
  * ({@code "tensor.<name>" -> "scale zeroPoint qmin qmax"}); such files
  * are refused with that reason. Version 2 also made requantization round once instead of gemmlowp's

@@ -50,6 +50,16 @@ public final class IntRunner {
             return Kernels.slice(s, tensors.get(s.input()));
         } else if (l instanceof Layer.Pad p) {
             return Kernels.pad(p, tensors.get(p.input()));
+        } else if (l instanceof Layer.Mul m) {
+            return Kernels.mul(m, tensors.get(m.a()), tensors.get(m.b()));
+        } else if (l instanceof Layer.Lut t) {
+            return Kernels.lut(t, tensors.get(t.input()));
+        } else if (l instanceof Layer.Concat c) {
+            byte[][] x = new byte[c.inputs().length][];
+            for (int i = 0; i < x.length; i++) {
+                x[i] = tensors.get(c.inputs()[i]);
+            }
+            return Kernels.concat(c, x);
         }
         return tensors.get(((Layer.Reshape) l).input());
     }

@@ -200,6 +200,61 @@ public final class Kernels {
         return y;
     }
 
+    /**
+     * Element-wise product with broadcasting (scalar; one rounding per element): an input of size 1
+     * along an axis is read at index 0 there. Same-shape inputs take the flat loop.
+     */
+    public static byte[] mul(Layer.Mul m, byte[] xa, byte[] xb) {
+        int[] o = m.outShape(), as = m.aShape(), bs = m.bShape();
+        int za = m.aZeroPoint(), zb = m.bZeroPoint(), zo = m.outZeroPoint(), mult = m.multiplier(), sh = m.shift();
+        int lo = m.actMin(), hi = m.actMax();
+        byte[] y = new byte[o[0] * o[1] * o[2]];
+        if (java.util.Arrays.equals(as, bs)) {
+            for (int i = 0; i < y.length; i++) {
+                y[i] = (byte) clamp((long) zo + multiplyByQuantizedMultiplier((xa[i] - za) * (xb[i] - zb), mult, sh), lo, hi);
+            }
+            return y;
+        }
+        int i = 0;
+        for (int c = 0; c < o[0]; c++) {
+            int ca = as[0] == 1 ? 0 : c, cb = bs[0] == 1 ? 0 : c;
+            for (int h = 0; h < o[1]; h++) {
+                int ra = (ca * as[1] + (as[1] == 1 ? 0 : h)) * as[2], rb = (cb * bs[1] + (bs[1] == 1 ? 0 : h)) * bs[2];
+                int sa = as[2] == 1 ? 0 : 1, sb = bs[2] == 1 ? 0 : 1;
+                for (int w = 0; w < o[2]; w++, i++) {
+                    int acc = (xa[ra + w * sa] - za) * (xb[rb + w * sb] - zb);
+                    y[i] = (byte) clamp((long) zo + multiplyByQuantizedMultiplier(acc, mult, sh), lo, hi);
+                }
+            }
+        }
+        return y;
+    }
+
+    /** Table lookup, {@code y = table[x + 128]}. */
+    public static byte[] lut(Layer.Lut t, byte[] x) {
+        byte[] table = t.table();
+        byte[] y = new byte[x.length];
+        for (int i = 0; i < x.length; i++) {
+            y[i] = table[x[i] + 128];
+        }
+        return y;
+    }
+
+    /** Channel concatenation: NCHW, so each input is one contiguous run of the output, requantized element-wise. */
+    public static byte[] concat(Layer.Concat c, byte[][] x) {
+        int plane = c.outShape()[1] * c.outShape()[2];
+        byte[] y = new byte[c.outShape()[0] * plane];
+        int off = 0, zo = c.outZeroPoint(), lo = c.actMin(), hi = c.actMax();
+        for (int k = 0; k < x.length; k++) {
+            int n = c.channels()[k] * plane, z = c.zeroPoint()[k], m = c.multiplier()[k], s = c.shift()[k];
+            for (int i = 0; i < n; i++) {
+                y[off + i] = (byte) clamp((long) zo + multiplyByQuantizedMultiplier(x[k][i] - z, m, s), lo, hi);
+            }
+            off += n;
+        }
+        return y;
+    }
+
     /** {@code floor(num / den + 1/2)} for {@code den > 0}: to nearest, ties toward positive infinity like every rounding here. */
     static int roundedDivide(int num, int den) {
         return Math.floorDiv(2 * num + den, 2 * den);

@@ -168,6 +168,110 @@ public sealed interface Layer {
         }
     }
 
+    /**
+     * Element-wise product with broadcasting: shapes {@code aShape}, {@code bShape} ({@code [C, H, W]},
+     * each dimension equal to the output's or 1, read at index 0 along it),
+     * {@code y = clamp(outZp + MBQM((a - aZp) * (b - bZp), multiplier, shift), actMin, actMax)}; the
+     * real multiplier is {@code S_a * S_b / S_y}.
+     */
+    record Mul(String a, String b, String output, int[] aShape, int[] bShape, int[] outShape, int aZeroPoint, int bZeroPoint,
+               int outZeroPoint, int multiplier, int shift, int actMin, int actMax) implements Layer {
+        public Mul {
+            aShape = aShape.clone();
+            bShape = bShape.clone();
+            outShape = outShape.clone();
+            if (aShape.length != 3 || bShape.length != 3 || outShape.length != 3) {
+                throw new IllegalArgumentException("mul " + output + ": shapes need 3 entries (C, H, W)");
+            }
+            for (int d = 0; d < 3; d++) {
+                if (outShape[d] < 1 || (aShape[d] != outShape[d] && aShape[d] != 1) || (bShape[d] != outShape[d] && bShape[d] != 1)) {
+                    throw new IllegalArgumentException("mul " + output + ": inputs " + java.util.Arrays.toString(aShape) + " and "
+                            + java.util.Arrays.toString(bShape) + " do not broadcast to " + java.util.Arrays.toString(outShape));
+                }
+            }
+            checkInt8(aZeroPoint, "mul " + output + ": input zero point");
+            checkInt8(bZeroPoint, "mul " + output + ": input zero point");
+            checkInt8(outZeroPoint, "mul " + output + ": output zero point");
+            checkShift(shift, "mul " + output);
+        }
+
+        @Override
+        public String[] inputs() {
+            return new String[] {a, b};
+        }
+    }
+
+    /**
+     * An element-wise function as a table: {@code y = table[x + 128]} (256 entries, one per int8 input
+     * value), computed when the model was lowered. Shape kept. {@code function} names it as an ONNX
+     * operator ({@code Sigmoid}, {@code HardSigmoid}, {@code HardSwish}) and {@code functionParams}
+     * holds its attributes as IEEE-754 single-precision bit patterns (HardSigmoid: alpha, beta), for
+     * the exporters only: the runtime reads the table.
+     */
+    record Lut(String input, String output, int[] outShape, String function, int[] functionParams, byte[] table) implements Layer {
+        public Lut {
+            outShape = outShape.clone();
+            functionParams = functionParams.clone();
+            table = table.clone();
+            if (table.length != 256) {
+                throw new IllegalArgumentException("lookup table " + output + ": " + table.length + " entries, not 256");
+            }
+        }
+
+        @Override
+        public String[] inputs() {
+            return new String[] {input};
+        }
+    }
+
+    /**
+     * Concatenation along channels: input i ({@code [channels[i], H, W]}) requantized to the output,
+     * {@code y = clamp(outZp + MBQM(x - zeroPoint[i], multiplier[i], shift[i]), actMin, actMax)} (the
+     * multiplier {@code S_i / S_y}; exactly the identity, {@code 2^30 * 2^1}, where the parameters are the output's).
+     */
+    record Concat(String[] inputs, String output, int[] outShape, int[] channels, int[] zeroPoint, int[] multiplier, int[] shift,
+                  int outZeroPoint, int actMin, int actMax) implements Layer {
+        public Concat {
+            inputs = inputs.clone();
+            outShape = outShape.clone();
+            channels = channels.clone();
+            zeroPoint = zeroPoint.clone();
+            multiplier = multiplier.clone();
+            shift = shift.clone();
+            int k = inputs.length;
+            if (k < 2 || channels.length != k || zeroPoint.length != k || multiplier.length != k || shift.length != k) {
+                throw new IllegalArgumentException("concat " + output + ": needs two or more inputs, each with channels, zero point, "
+                        + "multiplier and shift");
+            }
+            long c = 0;
+            for (int i = 0; i < k; i++) {
+                if (channels[i] < 1) {
+                    throw new IllegalArgumentException("concat " + output + ": input " + i + " has " + channels[i] + " channels");
+                }
+                c += channels[i];
+                checkInt8(zeroPoint[i], "concat " + output + ": zero point");
+                checkShift(shift[i], "concat " + output);
+            }
+            if (outShape.length != 3 || c != outShape[0]) {
+                throw new IllegalArgumentException("concat " + output + ": input channels sum to " + c + ", output is "
+                        + java.util.Arrays.toString(outShape));
+            }
+            checkInt8(outZeroPoint, "concat " + output + ": output zero point");
+        }
+    }
+
+    private static void checkInt8(int v, String what) {
+        if (v < -128 || v > 127) {
+            throw new IllegalArgumentException(what + " " + v + " is not an int8 value");
+        }
+    }
+
+    private static void checkShift(int s, String what) {
+        if (s < -31 || s > 30) {
+            throw new IllegalArgumentException(what + ": shift " + s + " out of [-31, 30]");
+        }
+    }
+
     /** Number of elements of a per-image shape. */
     static int size(int[] shape) {
         int n = 1;
@@ -191,8 +295,14 @@ public sealed interface Layer {
             return 5;
         } else if (l instanceof Slice) {
             return 6;
+        } else if (l instanceof Pad) {
+            return 7;
+        } else if (l instanceof Mul) {
+            return 8;
+        } else if (l instanceof Lut) {
+            return 9;
         }
-        return 7; // Pad
+        return 10; // Concat
     }
 
     static void write(Layer l, DataOutputStream out) throws IOException {
@@ -230,6 +340,22 @@ public sealed interface Layer {
                 out.writeUTF(p.input()); out.writeUTF(p.output());
                 ints(out, p.inShape()); ints(out, p.outShape());
                 ints(out, new int[] {p.begin()[0], p.begin()[1], p.begin()[2], p.fill()});
+        } else if (l instanceof Mul m) {
+                out.writeUTF(m.a()); out.writeUTF(m.b()); out.writeUTF(m.output());
+                ints(out, m.aShape()); ints(out, m.bShape()); ints(out, m.outShape());
+                ints(out, new int[] {m.aZeroPoint(), m.bZeroPoint(), m.outZeroPoint(), m.multiplier(), m.shift(), m.actMin(), m.actMax()});
+        } else if (l instanceof Lut t) {
+                out.writeUTF(t.input()); out.writeUTF(t.output()); out.writeUTF(t.function());
+                ints(out, t.outShape()); ints(out, t.functionParams());
+                out.write(t.table());
+        } else if (l instanceof Concat c) {
+                out.writeInt(c.inputs().length);
+                for (String i : c.inputs()) {
+                    out.writeUTF(i);
+                }
+                out.writeUTF(c.output());
+                ints(out, c.outShape()); ints(out, c.channels()); ints(out, c.zeroPoint()); ints(out, c.multiplier()); ints(out, c.shift());
+                ints(out, new int[] {c.outZeroPoint(), c.actMin(), c.actMax()});
         }
     }
 
@@ -279,6 +405,29 @@ public sealed interface Layer {
                 String i = in.readUTF(), o = in.readUTF();
                 int[] is = shape(in, 3), os = shape(in, 3), p = params(in, 4);
                 return new Pad(i, o, is, os, new int[] {p[0], p[1], p[2]}, p[3]);
+            }
+            case 8 -> {
+                String a = in.readUTF(), b = in.readUTF(), o = in.readUTF();
+                int[] as = shape(in, 3), bs = shape(in, 3), os = shape(in, 3), p = params(in, 7);
+                return new Mul(a, b, o, as, bs, os, p[0], p[1], p[2], p[3], p[4], p[5], p[6]);
+            }
+            case 9 -> {
+                String i = in.readUTF(), o = in.readUTF(), f = in.readUTF();
+                int[] os = ints(in), fp = ints(in);
+                return new Lut(i, o, os, f, fp, bytes(in, 256));
+            }
+            case 10 -> {
+                int k = in.readInt();
+                if (k < 2 || k > 1 << 16) {
+                    throw new IOException("corrupt layer: a concatenation of " + k + " inputs");
+                }
+                String[] ins = new String[k];
+                for (int j = 0; j < k; j++) {
+                    ins[j] = in.readUTF();
+                }
+                String o = in.readUTF();
+                int[] os = shape(in, 3), ch = params(in, k), zp = params(in, k), m = params(in, k), sh = params(in, k), p = params(in, 3);
+                return new Concat(ins, o, os, ch, zp, m, sh, p[0], p[1], p[2]);
             }
             default -> throw new IOException("unknown layer tag " + tag);
         }

@@ -142,4 +142,39 @@ final class LongReference {
         }
         return y;
     }
+
+    /** y[c][h][w] = clamp(zo + round((a[c|0][h|0][w|0] - za) * (b[...] - zb) * M)): broadcasting from the definition. */
+    static byte[] mul(Layer.Mul m, byte[] xa, byte[] xb) {
+        int[] o = m.outShape(), as = m.aShape(), bs = m.bShape();
+        byte[] y = new byte[o[0] * o[1] * o[2]];
+        for (int c = 0; c < o[0]; c++) {
+            for (int h = 0; h < o[1]; h++) {
+                for (int w = 0; w < o[2]; w++) {
+                    long va = xa[(Math.min(c, as[0] - 1) * as[1] + Math.min(h, as[1] - 1)) * as[2] + Math.min(w, as[2] - 1)];
+                    long vb = xb[(Math.min(c, bs[0] - 1) * bs[1] + Math.min(h, bs[1] - 1)) * bs[2] + Math.min(w, bs[2] - 1)];
+                    long v = m.outZeroPoint() + multiplyByQuantizedMultiplier((int) ((va - m.aZeroPoint()) * (vb - m.bZeroPoint())),
+                            m.multiplier(), m.shift());
+                    y[(c * o[1] + h) * o[2] + w] = (byte) Math.max(m.actMin(), Math.min(m.actMax(), v));
+                }
+            }
+        }
+        return y;
+    }
+
+    /** Input k's channels, each value requantized: clamp(zo + round((x - z_k) * M_k)), in order along C. */
+    static byte[] concat(Layer.Concat c, byte[][] x) {
+        int plane = c.outShape()[1] * c.outShape()[2];
+        byte[] y = new byte[c.outShape()[0] * plane];
+        int ch = 0;
+        for (int k = 0; k < x.length; k++) {
+            for (int i = 0; i < c.channels()[k]; i++, ch++) {
+                for (int p = 0; p < plane; p++) {
+                    long v = c.outZeroPoint() + multiplyByQuantizedMultiplier(x[k][i * plane + p] - c.zeroPoint()[k], c.multiplier()[k],
+                            c.shift()[k]);
+                    y[ch * plane + p] = (byte) Math.max(c.actMin(), Math.min(c.actMax(), v));
+                }
+            }
+        }
+        return y;
+    }
 }
