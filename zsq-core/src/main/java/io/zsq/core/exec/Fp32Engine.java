@@ -81,6 +81,11 @@ public final class Fp32Engine {
                 case FLATTEN: y = Ops.reorder(x, batch, xs, true); break;
                 case SLICE: y = SliceOp.forward(n, x, batch, xs); break;
                 case PAD: y = PadOp.forward(n, x, batch, xs); break;
+                case MUL: y = MulOp.forward(n, x, t.values.get(n.inputs().get(1)), batch, xs, g.shape(n.inputs().get(1))); break;
+                case SIGMOID:
+                case HARD_SIGMOID:
+                case HARD_SWISH: y = ActivationOp.forward(n, x); break;
+                case CONCAT: y = ConcatOp.forward(n.inputs().stream().map(t.values::get).toList(), batch, channels(g, n), ys[1] * ys[2]); break;
                 default: throw new IllegalStateException("op " + n.op());
             }
             if (n.hasFusedActivation()) {
@@ -136,12 +141,35 @@ public final class Fp32Engine {
                 case FLATTEN: dx = Ops.reorder(dy, batch, xs, false); break;
                 case SLICE: dx = SliceOp.backward(n, dy, batch, xs); break;
                 case PAD: dx = PadOp.backward(n, dy, batch, xs); break;
+                case MUL: {
+                    String b = n.inputs().get(1);
+                    float[][] d = MulOp.backward(n, dy, t.values.get(n.input()), t.values.get(b), batch, xs, g.shape(b));
+                    accumulate(grad, b, d[1]);
+                    dx = d[0];
+                    break;
+                }
+                case SIGMOID:
+                case HARD_SIGMOID:
+                case HARD_SWISH: dx = ActivationOp.backward(n, dy, t.values.get(n.input())); break;
+                case CONCAT: {
+                    float[][] d = ConcatOp.backward(dy, batch, channels(g, n), ys[1] * ys[2]);
+                    for (int k = 1; k < d.length; k++) {
+                        accumulate(grad, n.inputs().get(k), d[k]);
+                    }
+                    dx = d[0];
+                    break;
+                }
                 default: throw new IllegalStateException("op " + n.op());
             }
             accumulate(grad, n.input(), dx);
         }
         float[] d = grad.get(g.input());
         return d != null ? Ops.reorder(d, batch, g.inputShape(), true) : new float[t.values.get(g.input()).length];
+    }
+
+    /** The channel count of each input of a CONCAT. */
+    static int[] channels(Graph g, Node n) {
+        return n.inputs().stream().mapToInt(in -> g.shape(in)[0]).toArray();
     }
 
     /** Adds d into the tensor's gradient; d is copied only when the map would otherwise share it. */

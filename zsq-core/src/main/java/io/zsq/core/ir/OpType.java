@@ -39,5 +39,27 @@ public enum OpType {
      * output dims {@code in + begin + end}. The fill is 0.0, which in the integer domain is exactly the
      * input's zero point. {@link PadWidths#of} checks and reads them. Keeps its input's quantization.
      */
-    PAD
+    PAD,
+    /**
+     * Element-wise product of two activations ({@code inputs()} a, b) with numpy broadcasting over
+     * {@code (C, H, W)}: both of one rank, each dimension equal or 1 in one of them (a squeeze-excite
+     * gate {@code [C, 1, 1]} or {@code [1, 1, 1]} times {@code [C, H, W]}); {@link Broadcast#of} is the
+     * one place the rule is applied. A quantization point at its output; a ReLU or clip may be fused.
+     */
+    MUL,
+    /** {@code 1 / (1 + e^-x)}. A quantization point at its output; lowered to a 256-entry table. */
+    SIGMOID,
+    /**
+     * {@code max(0, min(1, alpha * x + beta))}: floats {@code alpha} (ONNX's default 0.2; PyTorch's
+     * Hardsigmoid is 1/6) and {@code beta} (default 0.5). A quantization point; lowered to a table.
+     */
+    HARD_SIGMOID,
+    /** {@code x * max(0, min(1, x / 6 + 1/2))}. A quantization point; lowered to a table. */
+    HARD_SWISH,
+    /**
+     * Concatenation along channels of two or more {@code [C_i, H, W]} activations ({@code inputs()},
+     * in order; equal H and W), giving {@code [sum C_i, H, W]}. A quantization point at its output;
+     * each input is requantized to the output's parameters.
+     */
+    CONCAT
 }

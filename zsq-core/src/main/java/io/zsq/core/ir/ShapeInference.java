@@ -19,6 +19,10 @@ public final class ShapeInference {
                 }
             }
             int[] x = s.get(n.input());
+            if (n.op() == OpType.CONCAT) {
+                s.put(n.output(), concat(n, n.inputs().stream().map(s::get).toList()));
+                continue;
+            }
             s.put(n.output(), outShape(n, x, n.inputs().size() > 1 ? s.get(n.inputs().get(1)) : null));
         }
         return s;
@@ -53,6 +57,8 @@ public final class ShapeInference {
             case ADD:
                 need(n, Arrays.equals(x, x2), "inputs of one shape, got " + Arrays.toString(x) + " and " + Arrays.toString(x2));
                 return x.clone();
+            case MUL:
+                return Broadcast.of(n, x, x2).out();
             case SLICE:
                 return SliceWindow.of(n, x).outShape();
             case PAD:
@@ -63,6 +69,18 @@ public final class ShapeInference {
             default:
                 return x.clone();
         }
+    }
+
+    /** Channels summed; every input {@code [C_i, H, W]} with one H and W. */
+    static int[] concat(Node n, List<int[]> in) {
+        need(n, in.size() >= 2, "two or more inputs");
+        int c = 0;
+        for (int[] x : in) {
+            need(n, x.length == 3 && x[1] == in.get(0)[1] && x[2] == in.get(0)[2],
+                    "[C, H, W] inputs of one height and width, got " + in.stream().map(Arrays::toString).toList());
+            c += x[0];
+        }
+        return new int[] {c, in.get(0)[1], in.get(0)[2]};
     }
 
     private static int out(int in, int k, Node n, int axis) {

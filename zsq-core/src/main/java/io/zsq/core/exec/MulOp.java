@@ -1,0 +1,63 @@
+package io.zsq.core.exec;
+
+import io.zsq.core.ir.Broadcast;
+import io.zsq.core.ir.Node;
+import io.zsq.core.ir.OpType;
+
+/**
+ * FP32 forward and input gradients of {@link OpType#MUL} with broadcasting ({@link Broadcast#of}) on
+ * NHWC batches: element {@code (h, w, c)} of the output reads each input at the same position, with
+ * 0 on every axis where that input has size 1.
+ */
+public final class MulOp {
+    private MulOp() {}
+
+    /** {@code a * b}, NHWC, of the broadcast shape. */
+    public static float[] forward(Node n, float[] a, float[] b, int batch, int[] as, int[] bs) {
+        Broadcast br = Broadcast.of(n, Broadcast.chw(as), Broadcast.chw(bs));
+        int[] o = br.out();
+        int per = o[0] * o[1] * o[2];
+        float[] y = new float[batch * per];
+        if (java.util.Arrays.equals(br.a(), br.b())) {
+            for (int i = 0; i < y.length; i++) {
+                y[i] = a[i] * b[i];
+            }
+            return y;
+        }
+        int[] ia = index(br.a(), o, batch), ib = index(br.b(), o, batch);
+        for (int i = 0; i < y.length; i++) {
+            y[i] = a[ia[i]] * b[ib[i]];
+        }
+        return y;
+    }
+
+    /** {@code {dL/da, dL/db}}: {@code dy * b} and {@code dy * a}, each summed over the axes that input broadcast along. */
+    public static float[][] backward(Node n, float[] dy, float[] a, float[] b, int batch, int[] as, int[] bs) {
+        Broadcast br = Broadcast.of(n, Broadcast.chw(as), Broadcast.chw(bs));
+        int[] o = br.out();
+        float[] da = new float[a.length], db = new float[b.length];
+        int[] ia = index(br.a(), o, batch), ib = index(br.b(), o, batch);
+        for (int i = 0; i < dy.length; i++) {
+            da[ia[i]] += dy[i] * b[ib[i]];
+            db[ib[i]] += dy[i] * a[ia[i]];
+        }
+        return new float[][] {da, db};
+    }
+
+    /** For each output element (NHWC, batch included), the element of an input of shape {@code s} it reads. */
+    static int[] index(int[] s, int[] o, int batch) {
+        int[] idx = new int[batch * o[0] * o[1] * o[2]];
+        int i = 0;
+        for (int img = 0; img < batch; img++) {
+            for (int h = 0; h < o[1]; h++) {
+                for (int w = 0; w < o[2]; w++) {
+                    int base = ((img * s[1] + (s[1] == 1 ? 0 : h)) * s[2] + (s[2] == 1 ? 0 : w)) * s[0];
+                    for (int c = 0; c < o[0]; c++) {
+                        idx[i++] = base + (s[0] == 1 ? 0 : c);
+                    }
+                }
+            }
+        }
+        return idx;
+    }
+}
