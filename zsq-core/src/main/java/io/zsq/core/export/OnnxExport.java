@@ -25,11 +25,14 @@ import org.nd4j.shade.protobuf.ByteString;
  *   <li>{@link Form#QOPERATOR}: QuantizeLinear, QLinearConv (dense layers as 1x1 QLinearConv over a
  *       {@code [N, K, 1, 1]} reshape), com.microsoft QLinearAdd, int8 MaxPool, com.microsoft
  *       QLinearGlobalAveragePool / QLinearAveragePool, int8 Slice and Pad (filled with the zero point),
- *       int8 Clip where the fused activation or a sub-8-bit grid narrows the int8 range, DequantizeLinear.
+ *       int8 Clip where the fused activation or a sub-8-bit grid narrows the int8 range, com.microsoft
+ *       QLinearMul and QLinearConcat, lookup tables as an int8 Gather of the model's own table at
+ *       {@code int32(x) + 128} (exact), DequantizeLinear.
  *   <li>{@link Form#QDQ}: the float network with QuantizeLinear -> DequantizeLinear around every
  *       activation and DequantizeLinear on the int8 weights and int32 biases (per output channel), the
  *       form ONNX Runtime's optimizer turns into integer kernels; Slice and Pad (fill 0.0) on the float
- *       tensor, re-quantized with the same parameters.
+ *       tensor, re-quantized with the same parameters; Mul, Concat, Sigmoid, HardSigmoid and HardSwish
+ *       (as {@code x * HardSigmoid(x; 1/6, 1/2)}, opset 13 having no HardSwish) on float tensors.
  * </ul>
  * A convolution's weight scales are chosen so that {@code x_scale * w_scale[c] / y_scale} is this
  * model's requantization multiplier of channel c; ONNX Runtime forms that product in float32, so its
@@ -190,6 +193,27 @@ public final class OnnxExport {
                 slice(sl.input(), sl.output(), sl);
             } else if (l instanceof Layer.Pad p) {
                 pad(p.input(), p.output(), p, constInt8(fresh("fill"), new long[0], new byte[] {(byte) p.fill()}));
+            } else if (l instanceof Layer.Mul mu) {
+                QParams qa = q(mu.a()), qb = q(mu.b()), qy = q(mu.output());
+                node("QLinearMul", MS, List.of(mu.a(), scale(qa), zp(qa), mu.b(), scale(qb), zp(qb), scale(qy), zp(qy)), mu.output(),
+                        List.of());
+                clip(mu.output(), mu.actMin(), mu.actMax());
+            } else if (l instanceof Layer.Lut t) {
+                // the model's own table, exactly: Gather(table, int32(x) + 128)
+                String wide = fresh(t.output() + "_i32"), idx = fresh(t.output() + "_idx");
+                node("Cast", List.of(t.input()), wide, List.of(intAttr("to", Onnx.TensorProto.DataType.INT32_VALUE)));
+                node("Add", List.of(wide, constInt32(fresh("offset"), new long[0], new int[] {128})), idx, List.of());
+                node("Gather", List.of(constInt8(fresh("table"), new long[] {256}, t.table()), idx), t.output(),
+                        List.of(intAttr("axis", 0)));
+            } else if (l instanceof Layer.Concat c) {
+                QParams qy = q(c.output());
+                List<String> in = new ArrayList<>(List.of(scale(qy), zp(qy)));
+                for (String x : c.inputs()) {
+                    QParams qx = q(x);
+                    in.addAll(List.of(x, scale(qx), zp(qx)));
+                }
+                node("QLinearConcat", MS, in, c.output(), List.of(intAttr("axis", 1)));
+                clip(c.output(), c.actMin(), c.actMax());
             }
         }
 
@@ -249,6 +273,36 @@ public final class OnnxExport {
                 pad(deq(p.input()), y, p, constFloat(fresh("fill"), new long[0], new float[] {0f}));
                 QParams qy = q(p.output());
                 qdqActivation(y, p.output(), qy, qy.qmin(), qy.qmax());
+            } else if (l instanceof Layer.Mul mu) {
+                String y = fresh(mu.output() + "_f");
+                node("Mul", List.of(deq(mu.a()), deq(mu.b())), y, List.of());
+                qdqActivation(y, mu.output(), q(mu.output()), mu.actMin(), mu.actMax());
+            } else if (l instanceof Layer.Lut t) {
+                String y = fresh(t.output() + "_f");
+                function(t, deq(t.input()), y);
+                QParams qy = q(t.output());
+                qdqActivation(y, t.output(), qy, qy.qmin(), qy.qmax());
+            } else if (l instanceof Layer.Concat c) {
+                String y = fresh(c.output() + "_f");
+                node("Concat", java.util.Arrays.stream(c.inputs()).map(this::deq).toList(), y, List.of(intAttr("axis", 1)));
+                qdqActivation(y, c.output(), q(c.output()), c.actMin(), c.actMax());
+            }
+        }
+
+        /** The float function of a table (opset 13 has no HardSwish: {@code x * HardSigmoid(x; 1/6, 1/2)}). */
+        void function(Layer.Lut t, String in, String out) {
+            switch (t.function()) {
+                case "Sigmoid" -> node("Sigmoid", List.of(in), out, List.of());
+                case "HardSigmoid" -> node("HardSigmoid", List.of(in), out, List.of(
+                        floatAttr("alpha", Float.intBitsToFloat(t.functionParams()[0])),
+                        floatAttr("beta", Float.intBitsToFloat(t.functionParams()[1]))));
+                case "HardSwish" -> {
+                    String gate = fresh(out + "_gate");
+                    node("HardSigmoid", List.of(in), gate, List.of(floatAttr("alpha", 1f / 6f), floatAttr("beta", 0.5f)));
+                    node("Mul", List.of(in, gate), out, List.of());
+                }
+                default -> throw new IllegalArgumentException("lookup table " + t.output() + ": function '" + t.function()
+                        + "' has no ONNX form");
             }
         }
 
@@ -392,6 +446,10 @@ public final class OnnxExport {
             a.addInts(i);
         }
         return a.build();
+    }
+
+    static Onnx.AttributeProto floatAttr(String name, float v) {
+        return Onnx.AttributeProto.newBuilder().setName(name).setType(Onnx.AttributeProto.AttributeType.FLOAT).setF(v).build();
     }
 
     static Onnx.AttributeProto intAttr(String name, long v) {

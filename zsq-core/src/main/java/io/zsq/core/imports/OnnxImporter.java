@@ -29,7 +29,7 @@ import onnx.Onnx;
  */
 public final class OnnxImporter {
     static final String SUPPORTED = "Conv, BatchNormalization, Relu, Clip, Add, MaxPool, AveragePool, GlobalAveragePool, "
-            + "Flatten, Reshape, Gemm, MatMul, Slice, Pad, Identity, Dropout, Constant, and shape arithmetic on constants ("
+            + "Flatten, Reshape, Gemm, MatMul, Slice, Pad, Identity, Dropout, Mul, Sigmoid, HardSigmoid, HardSwish, Concat (channels), Constant, and shape arithmetic on constants ("
             + String.join(", ", new java.util.TreeSet<>(ConstantFolding.FOLDABLE)) + ")";
     static final int MIN_OPSET = 7, MAX_OPSET = 21;
 
@@ -246,6 +246,39 @@ public final class OnnxImporter {
                 }
                 throw err(id, op, "adding a constant is supported only as the bias of a preceding MatMul");
             }
+            case "Mul":
+                mul(n, id, out);
+                return;
+            case "Sigmoid":
+                add(id, OpType.SIGMOID, n.getInput(0), out, Map.of(), Map.of(), Map.of());
+                return;
+            case "HardSigmoid":
+                add(id, OpType.HARD_SIGMOID, n.getInput(0), out, Map.of(), Map.of("alpha", fattr(n, "alpha", 0.2f),
+                        "beta", fattr(n, "beta", 0.5f)), Map.of());
+                return;
+            case "HardSwish":
+                add(id, OpType.HARD_SWISH, n.getInput(0), out, Map.of(), Map.of(), Map.of());
+                return;
+            case "Concat": {
+                List<String> ins = new ArrayList<>();
+                for (String in : n.getInputList()) {
+                    if (constants.containsKey(in)) {
+                        throw err(id, op, "concatenating a constant ('" + in + "') with activations is not supported");
+                    }
+                    ins.add(resolve(in));
+                }
+                int rank = io.zsq.core.ir.ShapeInference.infer(inputName, inputShape, nodes).get(ins.get(0)).length + 1;
+                long axis = attr(n, "axis", 1);
+                if (axis != 1 && axis != 1 - rank) {
+                    throw err(id, op, "only concatenation along channels (axis 1) is supported, not axis " + axis);
+                }
+                if (ins.size() == 1) {
+                    alias.put(out, ins.get(0));
+                    return;
+                }
+                nodes.add(new Node(id, OpType.CONCAT, ins, out, Map.of(), Map.of(), Map.of()));
+                return;
+            }
             case "MaxPool":
             case "AveragePool": {
                 checkAutoPad(n, id);
@@ -309,6 +342,66 @@ public final class OnnxImporter {
             default:
                 throw err(id, op, "operator not supported by zsq (supported: " + SUPPORTED + ")");
         }
+    }
+
+    /**
+     * ONNX Mul: of two activations, a MUL (broadcasting; the rank of both made equal by the leading
+     * batch axis only); by a constant, folded into the convolution or dense layer just before that
+     * produces the other input when the constant is one value or one per output channel, else refused.
+     */
+    private void mul(Onnx.NodeProto n, String id, String out) {
+        boolean c0 = constants.containsKey(n.getInput(0)), c1 = constants.containsKey(n.getInput(1));
+        if (!c0 && !c1) {
+            Map<String, int[]> shapes = io.zsq.core.ir.ShapeInference.infer(inputName, inputShape, nodes);
+            String a = resolve(n.getInput(0)), b = resolve(n.getInput(1));
+            int[] sa = shapes.get(a), sb = shapes.get(b);
+            if (sa == null || sb == null || sa.length != sb.length) {
+                throw err(id, "Mul", "inputs of one rank are needed, got " + java.util.Arrays.toString(sa) + " and "
+                        + java.util.Arrays.toString(sb));
+            }
+            nodes.add(new Node(id, OpType.MUL, List.of(a, b), out, Map.of(), Map.of(), Map.of()));
+            return;
+        }
+        Tensor k = constants.get(n.getInput(c1 ? 1 : 0));
+        String x = resolve(n.getInput(c1 ? 0 : 1));
+        Node prev = nodes.isEmpty() ? null : nodes.get(nodes.size() - 1);
+        if (prev != null && (prev.op() == OpType.CONV || prev.op() == OpType.DENSE) && prev.output().equals(x)) {
+            int outC = prev.param("W").dim(0);
+            float[] f = k.data();
+            boolean perChannel = f.length == outC && channelShaped(k.shape(), outC, prev.op() == OpType.CONV);
+            if (f.length == 1 || perChannel) {
+                Tensor w = prev.param("W");
+                float[] nw = w.data().clone();
+                int per = nw.length / outC;
+                for (int o = 0; o < outC; o++) {
+                    for (int i = 0; i < per; i++) {
+                        nw[o * per + i] *= f[f.length == 1 ? 0 : o];
+                    }
+                }
+                Map<String, Tensor> p = new LinkedHashMap<>(prev.params());
+                p.put("W", new Tensor(w.shape(), nw));
+                Tensor b = prev.param("B");
+                if (b != null) {
+                    float[] nb = b.data().clone();
+                    for (int o = 0; o < outC; o++) {
+                        nb[o] *= f[f.length == 1 ? 0 : o];
+                    }
+                    p.put("B", new Tensor(b.shape(), nb));
+                }
+                nodes.set(nodes.size() - 1, prev.withParams(p).withOutput(out));
+                return;
+            }
+        }
+        throw err(id, "Mul", "multiplying by a constant of shape " + java.util.Arrays.toString(k.shape()) + " is supported only "
+                + "as one value or one per channel, right after the convolution or dense layer producing the other input");
+    }
+
+    /** A constant of one value per output channel: {@code [C]} for dense, {@code [C, 1, 1]} / {@code [1, C, 1, 1]} for conv. */
+    private static boolean channelShaped(int[] s, int c, boolean conv) {
+        if (!conv) {
+            return s.length == 1 || (s.length == 2 && s[0] == 1);
+        }
+        return (s.length == 3 && s[0] == c) || (s.length == 4 && s[0] == 1 && s[1] == c);
     }
 
     /** Evaluates {@code n} if it is shape arithmetic on constants; true when it did. */

@@ -1,5 +1,7 @@
 package io.zsq.core.passes;
 
+import io.zsq.core.exec.ActivationOp;
+import io.zsq.core.ir.Broadcast;
 import io.zsq.core.ir.Graph;
 import io.zsq.core.ir.Node;
 import io.zsq.core.ir.Tensor;
@@ -21,7 +23,9 @@ import java.util.Map;
  * Lowers a canonical FP32 graph and its activation parameters to an {@link IntModel}: int8 weights
  * (per-channel symmetric, {@code weightBits} wide), int32 biases at scale {@code S_in * S_w}, dyadic
  * requantization {@code S_in * S_w / S_out}, residual adds with TFLite's 20-bit common scale, fused
- * activations as clamp ranges; slices and zero padding move bytes (padding with the zero point).
+ * activations as clamp ranges; slices and zero padding move bytes (padding with the zero point);
+ * products with one multiplier {@code S_a * S_b / S_y}; sigmoid, hard sigmoid and hard swish as
+ * 256-entry tables; concatenations requantizing each input to the output ({@code S_i / S_y}).
  */
 public final class LowerToInteger {
     /** Left shift applied to both add inputs before rescaling (TFLite uses 20 for 8-bit). */
@@ -85,6 +89,37 @@ public final class LowerToInteger {
                     layers.add(new Layer.Add(n.inputs().get(0), n.inputs().get(1), n.output(), ys, a.zeroPoint(), da.multiplier(),
                             da.shift(), b.zeroPoint(), db.multiplier(), db.shift(), ADD_LEFT_SHIFT, out.zeroPoint(),
                             dout.multiplier(), dout.shift(), clamp[0], clamp[1]));
+                    break;
+                }
+                case MUL: {
+                    QParams a = in, b = act.get(n.inputs().get(1));
+                    Dyadic d = Dyadic.of((double) a.scale() * b.scale() / out.scale());
+                    int[] clamp = clamp(n, out);
+                    layers.add(new Layer.Mul(n.inputs().get(0), n.inputs().get(1), n.output(), Broadcast.chw(xs),
+                            Broadcast.chw(g.shape(n.inputs().get(1))), Broadcast.chw(ys), a.zeroPoint(), b.zeroPoint(), out.zeroPoint(),
+                            d.multiplier(), d.shift(), clamp[0], clamp[1]));
+                    break;
+                }
+                case SIGMOID:
+                case HARD_SIGMOID:
+                case HARD_SWISH:
+                    layers.add(new Layer.Lut(n.input(), n.output(), Broadcast.chw(ys), ActivationOp.onnxName(n.op()),
+                            n.op() == io.zsq.core.ir.OpType.HARD_SIGMOID ? new int[] {Float.floatToIntBits(n.f("alpha", 0.2f)),
+                                    Float.floatToIntBits(n.f("beta", 0.5f))} : new int[0], table(n, in, out)));
+                    break;
+                case CONCAT: {
+                    int k = n.inputs().size();
+                    int[] ch = new int[k], zp = new int[k], mult = new int[k], shift = new int[k];
+                    for (int i = 0; i < k; i++) {
+                        QParams qi = act.get(n.inputs().get(i));
+                        ch[i] = g.shape(n.inputs().get(i))[0];
+                        zp[i] = qi.zeroPoint();
+                        Dyadic d = Dyadic.of((double) qi.scale() / out.scale());
+                        mult[i] = d.multiplier();
+                        shift[i] = d.shift();
+                    }
+                    layers.add(new Layer.Concat(n.inputs().toArray(String[]::new), n.output(), ys, ch, zp, mult, shift, out.zeroPoint(),
+                            out.qmin(), out.qmax()));
                     break;
                 }
                 case MAX_POOL: {
@@ -153,6 +188,19 @@ public final class LowerToInteger {
     public static QParams tensorQuantization(IntModel m, String tensor) {
         TensorQuant t = m.quantization().get(tensor);
         return t == null ? null : untyped(t);
+    }
+
+    /**
+     * The 256-entry table of an element-wise function: entry {@code q + 128} is
+     * {@code quantize_out(f(dequantize_in(q)))}, in float exactly as the fake-quant simulation computes
+     * it ({@link ActivationOp#f}), so the table equals the simulation on every input level.
+     */
+    public static byte[] table(Node n, QParams in, QParams out) {
+        byte[] t = new byte[256];
+        for (int q = -128; q < 128; q++) {
+            t[q + 128] = (byte) out.quantize(ActivationOp.f(n, in.dequantize(q)));
+        }
+        return t;
     }
 
     private static int bitsOf(QParams q) {

@@ -9,8 +9,10 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Where activations are quantized in a canonical graph: the input and the outputs of CONV, DENSE and
- * ADD (after their fused activation). Pooling, flatten, slice and pad keep their input's parameters
+ * Where activations are quantized in a canonical graph: the input and the outputs of CONV, DENSE,
+ * ADD and MUL (after their fused activation), of SIGMOID, HARD_SIGMOID and HARD_SWISH (observed like
+ * the others, not fixed to the function's range: a calibrated [0, 0.9] spends no levels on values
+ * that never occur), and of CONCAT (its inputs requantized to it). Pooling, flatten, slice and pad keep their input's parameters
  * (a pad's fill 0.0 is exactly the zero point).
  */
 public final class QuantPoints {
@@ -22,7 +24,7 @@ public final class QuantPoints {
         List<String> t = new ArrayList<>();
         t.add(g.input());
         for (Node n : g.nodes()) {
-            if (n.op() == OpType.CONV || n.op() == OpType.DENSE || n.op() == OpType.ADD) {
+            if (observed(n.op())) {
                 t.add(n.output());
             } else if (n.op() == OpType.RELU || n.op() == OpType.CLIP || n.op() == OpType.BATCH_NORM) {
                 throw new IllegalArgumentException("node " + n.id() + " (" + n.op() + ") could not be folded or fused into a "
@@ -30,6 +32,14 @@ public final class QuantPoints {
             }
         }
         return t;
+    }
+
+    /** Ops whose output is observed: they compute new values (the rest move or pool their input's). */
+    public static boolean observed(OpType op) {
+        return switch (op) {
+            case CONV, DENSE, ADD, MUL, SIGMOID, HARD_SIGMOID, HARD_SWISH, CONCAT -> true;
+            default -> false;
+        };
     }
 
     /** Parameters of every tensor: the observed points plus what pooling, flatten, slice and pad inherit. */
