@@ -27,6 +27,16 @@ class GradientCheckTest {
         }
     }
 
+    /** The same through a squeeze-excite block: MUL with broadcasting, SIGMOID, HARD_SIGMOID, HARD_SWISH and CONCAT. */
+    @Test
+    void inputGradientThroughSqueezeExciteAndConcatMatchesFiniteDifferences() {
+        Graph g = RandomGraphs.squeezeExcite(14);
+        org.junit.jupiter.api.Assertions.assertArrayEquals(new int[] {16, 8, 8}, g.shape("cat"));
+        for (String method : new String[] {"zeroq", "zeroq+label+di+dsg"}) {
+            check(g, Objective.of(Method.parse(method)));
+        }
+    }
+
     @Test
     void augmentationInverseUndoesIt() {
         float[] x = Seeds.gaussian(3, 2 * 5 * 7);

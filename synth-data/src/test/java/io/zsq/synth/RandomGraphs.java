@@ -73,6 +73,42 @@ final class RandomGraphs {
         return Graph.of("x", new int[] {2, 8, 8}, "y", n, Set.of(), Map.of());
     }
 
+    /**
+     * A squeeze-excite block (conv-BN-ReLU -> GAP -> 1x1 conv -> ReLU -> 1x1 conv -> HardSigmoid -> MUL with the
+     * block input), a sigmoid branch, a hard-swish branch scaled by a [1, 1, 1] sigmoid gate, and a CONCAT of three
+     * of them (one twice) before a BatchNorm'd conv: gradients of the matching loss cross MUL (to both inputs, with
+     * broadcasting), the tables' functions and CONCAT.
+     */
+    static Graph squeezeExcite(long seed) {
+        SplittableRandom r = new SplittableRandom(seed);
+        List<Node> n = new ArrayList<>();
+        n.add(conv("c1", "x", "c1", 2, 4, 3, 1, 1, 1, r));
+        n.add(bn("bn1", "c1", "b1", 4, r));
+        n.add(new Node("r1", OpType.RELU, List.of("b1"), "a", Map.of(), Map.of(), Map.of()));
+        n.add(new Node("gap0", OpType.GLOBAL_AVG_POOL, List.of("a"), "g0", Map.of(), Map.of(), Map.of()));
+        n.add(conv("se1", "g0", "se1", 4, 2, 1, 1, 0, 1, r));
+        n.add(new Node("rse", OpType.RELU, List.of("se1"), "rse", Map.of(), Map.of(), Map.of()));
+        n.add(conv("se2", "rse", "se2", 2, 4, 1, 1, 0, 1, r));
+        n.add(new Node("hs", OpType.HARD_SIGMOID, List.of("se2"), "s", Map.of(), Map.of("alpha", 1f / 6f, "beta", 0.5f), Map.of()));
+        n.add(new Node("m", OpType.MUL, List.of("a", "s"), "m", Map.of(), Map.of(), Map.of()));
+        n.add(new Node("sig", OpType.SIGMOID, List.of("m"), "sg", Map.of(), Map.of(), Map.of()));
+        n.add(new Node("hw", OpType.HARD_SWISH, List.of("b1"), "hw", Map.of(), Map.of(), Map.of()));
+        n.add(new Node("gap1", OpType.GLOBAL_AVG_POOL, List.of("sg"), "g1", Map.of(), Map.of(), Map.of()));
+        n.add(conv("t", "g1", "t0", 4, 1, 1, 1, 0, 1, r));
+        n.add(new Node("sig2", OpType.SIGMOID, List.of("t0"), "t", Map.of(), Map.of(), Map.of()));
+        n.add(new Node("mt", OpType.MUL, List.of("t", "hw"), "hwt", Map.of(), Map.of(), Map.of()));
+        n.add(new Node("cat", OpType.CONCAT, List.of("m", "sg", "hwt", "m"), "cat", Map.of(), Map.of(), Map.of()));
+        n.add(conv("c3", "cat", "c3", 16, 6, 3, 1, 1, 1, r));
+        n.add(bn("bn3", "c3", "b3", 6, r));
+        n.add(new Node("gap", OpType.GLOBAL_AVG_POOL, List.of("b3"), "g", Map.of(), Map.of(), Map.of()));
+        n.add(new Node("fl", OpType.FLATTEN, List.of("g"), "f", Map.of(), Map.of(), Map.of()));
+        Map<String, Tensor> p = new LinkedHashMap<>();
+        p.put("W", rnd(r, new int[] {5, 6}, 0.5));
+        p.put("B", rnd(r, new int[] {5}, 0.1));
+        n.add(new Node("fc", OpType.DENSE, List.of("f"), "y", Map.of(), Map.of(), p));
+        return Graph.of("x", new int[] {2, 8, 8}, "y", n, Set.of(), Map.of());
+    }
+
     static Node conv(String id, String in, String out, int cin, int cout, int k, int stride, int pad, int group, SplittableRandom r) {
         Map<String, Tensor> p = new LinkedHashMap<>();
         p.put("W", rnd(r, new int[] {cout, cin / group, k, k}, 0.4));
