@@ -29,7 +29,7 @@ import onnx.Onnx;
  */
 public final class OnnxImporter {
     static final String SUPPORTED = "Conv, BatchNormalization, Relu, Clip, Add, MaxPool, AveragePool, GlobalAveragePool, "
-            + "Flatten, Reshape, Gemm, MatMul, Slice, Pad, Identity, Dropout, Mul, Sigmoid, HardSigmoid, HardSwish, Concat (channels), Constant, and shape arithmetic on constants ("
+            + "Flatten, Reshape, Gemm, MatMul, Slice, Pad, Identity, Dropout, Mul, Sub/Div/Add by a per-channel constant (folded), Sigmoid, HardSigmoid, HardSwish, Concat (channels), Constant, and shape arithmetic on constants ("
             + String.join(", ", new java.util.TreeSet<>(ConstantFolding.FOLDABLE)) + ")";
     static final int MIN_OPSET = 7, MAX_OPSET = 21;
 
@@ -234,18 +234,17 @@ public final class OnnxImporter {
                     nodes.add(new Node(id, OpType.ADD, List.of(resolve(n.getInput(0)), resolve(n.getInput(1))), out, Map.of(), Map.of(), Map.of()));
                     return;
                 }
-                Tensor b = constants.get(n.getInput(c1 ? 1 : 0));
-                String x = resolve(n.getInput(c1 ? 0 : 1));
-                Node prev = nodes.isEmpty() ? null : nodes.get(nodes.size() - 1);
-                if (prev != null && prev.op() == OpType.DENSE && prev.output().equals(x) && prev.param("B") == null
-                        && b.data().length == prev.param("W").dim(0)) {
-                    Map<String, Tensor> p = new LinkedHashMap<>(prev.params());
-                    p.put("B", new Tensor(new int[] {b.data().length}, b.data()));
-                    nodes.set(nodes.size() - 1, prev.withParams(p).withOutput(out));
-                    return;
-                }
-                throw err(id, op, "adding a constant is supported only as the bias of a preceding MatMul");
+                foldConstant(n, id, out);
+                return;
             }
+            case "Sub":
+            case "Div":
+                if (!constants.containsKey(n.getInput(0)) && !constants.containsKey(n.getInput(1))) {
+                    throw err(id, op, op.equals("Sub") ? "subtracting one activation from another is not supported"
+                            : "dividing by an activation is not supported");
+                }
+                foldConstant(n, id, out);
+                return;
             case "Mul":
                 mul(n, id, out);
                 return;
@@ -345,9 +344,8 @@ public final class OnnxImporter {
     }
 
     /**
-     * ONNX Mul: of two activations, a MUL (broadcasting; the rank of both made equal by the leading
-     * batch axis only); by a constant, folded into the convolution or dense layer just before that
-     * produces the other input when the constant is one value or one per output channel, else refused.
+     * ONNX Mul: of two activations (of one rank), a MUL with broadcasting; by a constant,
+     * {@link #foldConstant}.
      */
     private void mul(Onnx.NodeProto n, String id, String out) {
         boolean c0 = constants.containsKey(n.getInput(0)), c1 = constants.containsKey(n.getInput(1));
@@ -362,38 +360,84 @@ public final class OnnxImporter {
             nodes.add(new Node(id, OpType.MUL, List.of(a, b), out, Map.of(), Map.of(), Map.of()));
             return;
         }
+        foldConstant(n, id, out);
+    }
+
+    /**
+     * {@code x * k}, {@code x / k}, {@code x + k} or {@code x - k} (either order for Mul and Add) with
+     * {@code k} a constant of one value or one per channel: folded into the CONV, DENSE or BATCH_NORM
+     * just before, which produces {@code x} (its weights / scale multiplied, its bias shifted), so that
+     * layer writes the result. Anything else is refused naming the node.
+     */
+    private void foldConstant(Onnx.NodeProto n, String id, String out) {
+        String op = n.getOpType();
+        boolean c1 = constants.containsKey(n.getInput(1));
+        if (!c1 && (op.equals("Sub") || op.equals("Div"))) {
+            throw err(id, op, "a constant " + (op.equals("Sub") ? "minus" : "divided by") + " an activation is not supported");
+        }
         Tensor k = constants.get(n.getInput(c1 ? 1 : 0));
         String x = resolve(n.getInput(c1 ? 0 : 1));
         Node prev = nodes.isEmpty() ? null : nodes.get(nodes.size() - 1);
-        if (prev != null && (prev.op() == OpType.CONV || prev.op() == OpType.DENSE) && prev.output().equals(x)) {
-            int outC = prev.param("W").dim(0);
-            float[] f = k.data();
-            boolean perChannel = f.length == outC && channelShaped(k.shape(), outC, prev.op() == OpType.CONV);
-            if (f.length == 1 || perChannel) {
-                Tensor w = prev.param("W");
-                float[] nw = w.data().clone();
-                int per = nw.length / outC;
-                for (int o = 0; o < outC; o++) {
-                    for (int i = 0; i < per; i++) {
-                        nw[o * per + i] *= f[f.length == 1 ? 0 : o];
+        boolean layer = prev != null && prev.output().equals(x)
+                && (prev.op() == OpType.CONV || prev.op() == OpType.DENSE || prev.op() == OpType.BATCH_NORM);
+        String verb = switch (op) {
+            case "Mul" -> "multiplying by";
+            case "Div" -> "dividing by";
+            case "Add" -> "adding";
+            default -> "subtracting";
+        };
+        String refused = verb + " a constant of shape " + java.util.Arrays.toString(k.shape()) + " is supported only as one value or one "
+                + "per channel, right after the convolution, dense or BatchNormalization layer producing the other input";
+        if (!layer) {
+            throw err(id, op, refused);
+        }
+        boolean bn = prev.op() == OpType.BATCH_NORM;
+        int c = bn ? prev.param("mean").data().length : prev.param("W").dim(0);
+        int rank = io.zsq.core.ir.ShapeInference.infer(inputName, inputShape, nodes).get(x).length;
+        float[] f = k.data();
+        boolean dense = prev.op() == OpType.DENSE && f.length == c && k.shape().length <= 1; // a MatMul's bias, as before
+        if (!(f.length == 1 || dense || (f.length == c && channelShaped(k.shape(), c, rank == 3)))) {
+            throw err(id, op, refused);
+        }
+        float[] scale = new float[c], shift = new float[c];
+        for (int o = 0; o < c; o++) {
+            float v = f[f.length == 1 ? 0 : o];
+            switch (op) {
+                case "Mul" -> scale[o] = v;
+                case "Div" -> {
+                    if (v == 0) {
+                        throw err(id, op, "division by zero");
                     }
+                    scale[o] = 1 / v;
                 }
-                Map<String, Tensor> p = new LinkedHashMap<>(prev.params());
-                p.put("W", new Tensor(w.shape(), nw));
-                Tensor b = prev.param("B");
-                if (b != null) {
-                    float[] nb = b.data().clone();
-                    for (int o = 0; o < outC; o++) {
-                        nb[o] *= f[f.length == 1 ? 0 : o];
-                    }
-                    p.put("B", new Tensor(b.shape(), nb));
+                case "Add" -> {
+                    scale[o] = 1;
+                    shift[o] = v;
                 }
-                nodes.set(nodes.size() - 1, prev.withParams(p).withOutput(out));
-                return;
+                default -> {
+                    scale[o] = 1;
+                    shift[o] = -v;
+                }
             }
         }
-        throw err(id, "Mul", "multiplying by a constant of shape " + java.util.Arrays.toString(k.shape()) + " is supported only "
-                + "as one value or one per channel, right after the convolution or dense layer producing the other input");
+        Map<String, Tensor> p = new LinkedHashMap<>(prev.params());
+        String wKey = bn ? "scale" : "W", bKey = bn ? "bias" : "B";
+        Tensor w = prev.param(wKey);
+        float[] nw = w.data().clone();
+        int per = nw.length / c;
+        for (int o = 0; o < c; o++) {
+            for (int i = 0; i < per; i++) {
+                nw[o * per + i] *= scale[o];
+            }
+        }
+        p.put(wKey, new Tensor(w.shape(), nw));
+        Tensor b = prev.param(bKey);
+        float[] nb = b == null ? new float[c] : b.data().clone();
+        for (int o = 0; o < c; o++) {
+            nb[o] = nb[o] * scale[o] + shift[o];
+        }
+        p.put(bKey, new Tensor(new int[] {c}, nb));
+        nodes.set(nodes.size() - 1, prev.withParams(p).withOutput(out));
     }
 
     /** A constant of one value per output channel: {@code [C]} for dense, {@code [C, 1, 1]} / {@code [1, C, 1, 1]} for conv. */
