@@ -198,6 +198,8 @@ final class Bench {
             return "lookup table";
         } else if (l instanceof Layer.Concat c) {
             return "concat of " + c.inputs().length;
+        } else if (l instanceof Layer.Expand) {
+            return "expand (broadcast)";
         }
         return "reshape";
     }

@@ -37,7 +37,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 /**
- * MUL (broadcast and same-shape), SIGMOID / HARD_SIGMOID / HARD_SWISH and CONCAT through zsq on
+ * MUL (broadcast and same-shape), SIGMOID / HARD_SIGMOID / HARD_SWISH, CONCAT and a broadcasting ADD through zsq on
  * {@link SqueezeExciteNet}, imported from ONNX: the FP32 engine against ONNX Runtime; the importer's
  * forms (a constant Mul folded into its convolution, activations' products and concatenations kept);
  * quantization points; the lowered integer model against the fake-quant simulation on every
@@ -89,7 +89,8 @@ class SqueezeExciteTest {
         Node sq = c.nodes().stream().filter(n -> n.id().equals("sq")).findFirst().orElseThrow();
         assertTrue(sq.hasFusedActivation(), "the ReLU after sg * hw is fused into the product");
         List<String> points = QuantPoints.of(c);
-        for (String t : List.of("m", "s", "sg", "hw", "t", "hwt", "sq", "cat")) {
+        assertEquals(List.of(4, 8, 8), List.of(g.shape("hb")[0], g.shape("hb")[1], g.shape("hb")[2]), "[4,8,8] + [1,1,1]");
+        for (String t : List.of("m", "s", "sg", "hw", "t", "hwt", "hb", "sq", "cat")) {
             assertTrue(points.contains(t), t + " is a quantization point: " + points);
         }
     }
@@ -142,8 +143,11 @@ class SqueezeExciteTest {
         byte[][] q = FakeQuant.quantizeInput(eval, N, act.get(g.input()));
         Map<String, float[]> simulated = new HashMap<>();
         for (Layer l : m.layers()) {
-            simulated.put(l.output(), st.nchw(sim.graph(), l.output()));
+            if (!(l instanceof Layer.Expand)) { // an expanded input is no tensor of the graph: data movement, checked by its add
+                simulated.put(l.output(), st.nchw(sim.graph(), l.output()));
+            }
         }
+        assertEquals(1, m.layers().stream().filter(l -> l instanceof Layer.Expand).count(), "c6 expanded for hb");
         Map<String, long[]> diff = new java.util.LinkedHashMap<>(); // elements, mismatches, largest difference in levels
         for (int i = 0; i < N; i++) {
             Map<String, byte[]> v = new HashMap<>();
@@ -152,6 +156,10 @@ class SqueezeExciteTest {
                 float[] s = simulated.get(l.output());
                 QParams p = act.get(l.output());
                 byte[] y = IntRunner.step(l, v);
+                if (s == null) {
+                    v.put(l.output(), y);
+                    continue;
+                }
                 byte[] ys = new byte[y.length];
                 long[] d = diff.computeIfAbsent(l.output(), k -> new long[3]);
                 for (int j = 0; j < y.length; j++) {
@@ -169,7 +177,8 @@ class SqueezeExciteTest {
                 assertEquals(0, diff.get(l.output())[1], l.output() + ": the table is the simulation on every level");
             }
         }
-        diff.forEach((tensor, d) -> assertTrue(d[1] <= d[0] / 10_000 && d[2] <= 1,
+        // a mean the simulation sums in float can land on the other side of an exact tie: one such value allowed in a small tensor
+        diff.forEach((tensor, d) -> assertTrue(d[1] <= Math.max(1, d[0] / 10_000) && d[2] <= 1,
                 "W" + bits + " " + tensor + ": " + d[1] + " of " + d[0] + " values differ, by up to " + d[2] + " levels"));
     }
 
@@ -191,8 +200,8 @@ class SqueezeExciteTest {
         Onnx.ModelProto.Builder model = Onnx.ModelProto.parseFrom(OnnxExport.export(m, form)).toBuilder();
         java.util.Set<String> ops = new java.util.TreeSet<>();
         model.getGraph().getNodeList().forEach(n -> ops.add(n.getOpType()));
-        assertTrue(ops.containsAll(form == OnnxExport.Form.QOPERATOR ? List.of("QLinearMul", "QLinearConcat", "Gather")
-                : List.of("Mul", "Concat", "Sigmoid", "HardSigmoid")), ops.toString());
+        assertTrue(ops.containsAll(form == OnnxExport.Form.QOPERATOR ? List.of("QLinearMul", "QLinearConcat", "Gather", "Expand")
+                : List.of("Mul", "Concat", "Sigmoid", "HardSigmoid", "Expand")), ops.toString());
         // every layer's int8 output as an extra graph output (reshapes aside: their int8 tensor is renamed in the QDQ form)
         List<Layer> checked = new java.util.ArrayList<>();
         java.util.Set<String> reshaped = new java.util.HashSet<>();

@@ -36,10 +36,11 @@ import java.util.Set;
  * shapes, starts and steps), 7 pad ({@link Layer.Pad}: in and out shapes, begin pads, fill), 8 mul
  * ({@link Layer.Mul}: the three shapes, zero points, multiplier, shift, clamp), 9 lookup table
  * ({@link Layer.Lut}: input, output, function name, shape, function attributes, then the 256
- * table bytes) and 10 concat ({@link Layer.Concat}: input
+ * table bytes), 10 concat ({@link Layer.Concat}: input
  * count, names, output, shape, per-input channels, zero points, multipliers and shifts, then output
- * zero point and clamp); slice and pad joined version 3 before it was released, and tags 8-10 were
- * added to it for the squeeze-excite and concat ops: a reader without them refuses such a file naming
+ * zero point and clamp) and 11 expand ({@link Layer.Expand}: in and out shapes); slice and pad joined
+ * version 3 before it was released, and tags 8-11 were
+ * added to it for the squeeze-excite, concat and broadcasting-add ops: a reader without them refuses such a file naming
  * the unknown tag.
  * Version 2 wrote tensor quantization as decimal text in the metadata
  * ({@code "tensor.<name>" -> "scale zeroPoint qmin qmax"}); such files

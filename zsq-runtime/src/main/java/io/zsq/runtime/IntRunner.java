@@ -60,6 +60,8 @@ public final class IntRunner {
                 x[i] = tensors.get(c.inputs()[i]);
             }
             return Kernels.concat(c, x);
+        } else if (l instanceof Layer.Expand e) {
+            return Kernels.expand(e, tensors.get(e.input()));
         }
         return tensors.get(((Layer.Reshape) l).input());
     }

@@ -230,6 +230,26 @@ public final class Kernels {
         return y;
     }
 
+    /** Broadcast copy (pure data movement): rows of unit-size width are filled, full rows copied. */
+    public static byte[] expand(Layer.Expand e, byte[] x) {
+        int[] is = e.inShape(), o = e.outShape();
+        byte[] y = new byte[o[0] * o[1] * o[2]];
+        int i = 0;
+        for (int c = 0; c < o[0]; c++) {
+            int ci = is[0] == 1 ? 0 : c;
+            for (int h = 0; h < o[1]; h++) {
+                int row = (ci * is[1] + (is[1] == 1 ? 0 : h)) * is[2];
+                if (is[2] == 1) {
+                    java.util.Arrays.fill(y, i, i + o[2], x[row]);
+                } else {
+                    System.arraycopy(x, row, y, i, o[2]);
+                }
+                i += o[2];
+            }
+        }
+        return y;
+    }
+
     /** Table lookup, {@code y = table[x + 128]}. */
     public static byte[] lut(Layer.Lut t, byte[] x) {
         byte[] table = t.table();

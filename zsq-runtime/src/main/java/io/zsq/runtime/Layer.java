@@ -260,6 +260,32 @@ public sealed interface Layer {
         }
     }
 
+    /**
+     * Broadcast copy: output element {@code (c, y, x)} is input element {@code (c, y, x)} with 0 on
+     * every axis where the input has size 1 (numpy broadcasting; the input of a broadcasting add).
+     * Same scale and zero point in and out.
+     */
+    record Expand(String input, String output, int[] inShape, int[] outShape) implements Layer {
+        public Expand {
+            inShape = inShape.clone();
+            outShape = outShape.clone();
+            if (inShape.length != 3 || outShape.length != 3) {
+                throw new IllegalArgumentException("expand " + output + ": shapes need 3 entries (C, H, W)");
+            }
+            for (int a = 0; a < 3; a++) {
+                if (outShape[a] < 1 || (inShape[a] != outShape[a] && inShape[a] != 1)) {
+                    throw new IllegalArgumentException("expand " + output + ": " + java.util.Arrays.toString(inShape)
+                            + " does not broadcast to " + java.util.Arrays.toString(outShape));
+                }
+            }
+        }
+
+        @Override
+        public String[] inputs() {
+            return new String[] {input};
+        }
+    }
+
     private static void checkInt8(int v, String what) {
         if (v < -128 || v > 127) {
             throw new IllegalArgumentException(what + " " + v + " is not an int8 value");
@@ -301,8 +327,10 @@ public sealed interface Layer {
             return 8;
         } else if (l instanceof Lut) {
             return 9;
+        } else if (l instanceof Concat) {
+            return 10;
         }
-        return 10; // Concat
+        return 11; // Expand
     }
 
     static void write(Layer l, DataOutputStream out) throws IOException {
@@ -356,6 +384,9 @@ public sealed interface Layer {
                 out.writeUTF(c.output());
                 ints(out, c.outShape()); ints(out, c.channels()); ints(out, c.zeroPoint()); ints(out, c.multiplier()); ints(out, c.shift());
                 ints(out, new int[] {c.outZeroPoint(), c.actMin(), c.actMax()});
+        } else if (l instanceof Expand e) {
+                out.writeUTF(e.input()); out.writeUTF(e.output());
+                ints(out, e.inShape()); ints(out, e.outShape());
         }
     }
 
@@ -428,6 +459,10 @@ public sealed interface Layer {
                 String o = in.readUTF();
                 int[] os = shape(in, 3), ch = params(in, k), zp = params(in, k), m = params(in, k), sh = params(in, k), p = params(in, 3);
                 return new Concat(ins, o, os, ch, zp, m, sh, p[0], p[1], p[2]);
+            }
+            case 11 -> {
+                String i = in.readUTF(), o = in.readUTF();
+                return new Expand(i, o, shape(in, 3), shape(in, 3));
             }
             default -> throw new IOException("unknown layer tag " + tag);
         }

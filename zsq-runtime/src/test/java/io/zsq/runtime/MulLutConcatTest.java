@@ -14,7 +14,7 @@ import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
 /**
- * {@link Layer.Mul} (broadcasting), {@link Layer.Lut} and {@link Layer.Concat}: the kernels against
+ * {@link Layer.Mul} (broadcasting), {@link Layer.Lut}, {@link Layer.Concat} and {@link Layer.Expand}: the kernels against
  * {@link LongReference} to the bit over random shapes, zero points, multipliers and shifts (saturating
  * ones included), the table exhaustively over int8; the layers through the file format and
  * {@link IntRunner}; inconsistent layers refused.
@@ -107,6 +107,28 @@ class MulLutConcatTest {
         }
     }
 
+    /** Expand against its definition: element (c, y, x) reads (c|0, y|0, x|0). */
+    @Test
+    void expandMatchesTheDefinition() {
+        SplittableRandom r = new SplittableRandom(65);
+        for (int t = 0; t < 300; t++) {
+            int[] o = {r.nextInt(1, 9), r.nextInt(1, 8), r.nextInt(1, 8)};
+            int[] is = broadcastOf(r, o);
+            Layer.Expand e = new Layer.Expand("x", "y", is, o);
+            byte[] x = random(r, Layer.size(is));
+            byte[] y = Kernels.expand(e, x);
+            for (int c = 0; c < o[0]; c++) {
+                for (int h = 0; h < o[1]; h++) {
+                    for (int w = 0; w < o[2]; w++) {
+                        int src = (Math.min(c, is[0] - 1) * is[1] + Math.min(h, is[1] - 1)) * is[2] + Math.min(w, is[2] - 1);
+                        assertEquals(x[src], y[(c * o[1] + h) * o[2] + w], "case " + t);
+                    }
+                }
+            }
+        }
+        assertThrows(IllegalArgumentException.class, () -> new Layer.Expand("x", "y", new int[] {2, 1, 1}, new int[] {4, 3, 3}));
+    }
+
     /** A squeeze-excite tail and a concat as layers, written, read back (the same bytes again) and run. */
     @Test
     void layersRoundTripThroughTheFormatAndRun() throws IOException {
@@ -115,13 +137,14 @@ class MulLutConcatTest {
         Layer.Lut gate = new Layer.Lut("g", "s", new int[] {8, 1, 1}, "HardSigmoid", new int[] {Integer.MAX_VALUE, 7}, random(r, 256));
         Layer.Mul mul = new Layer.Mul("in", "s", "m", new int[] {8, 6, 6}, new int[] {8, 1, 1}, new int[] {8, 6, 6}, 0, -128, -5,
                 1 << 30, -6, -5, 127);
-        Layer.Concat cat = new Layer.Concat(new String[] {"m", "in", "m"}, "y", new int[] {24, 6, 6}, new int[] {8, 8, 8},
+        Layer.Expand ex = new Layer.Expand("g", "ge", new int[] {8, 1, 1}, new int[] {8, 6, 6});
+        Layer.Concat cat = new Layer.Concat(new String[] {"m", "ge", "m"}, "y", new int[] {24, 6, 6}, new int[] {8, 8, 8},
                 new int[] {-5, 0, -5}, new int[] {1 << 30, 1 << 30, 1 << 30}, new int[] {1, 0, 1}, 3, -128, 127);
         Map<String, TensorQuant> q = new java.util.LinkedHashMap<>();
-        for (String t : List.of("in", "g", "s", "m", "y")) {
+        for (String t : List.of("in", "g", "s", "m", "ge", "y")) {
             q.put(t, new TensorQuant(0x3C000000, 0, -128, 127));
         }
-        IntModel m = new IntModel(Map.of(), "in", new int[] {8, 6, 6}, "y", new int[] {24, 6, 6}, List.of(gap, gate, mul, cat), q);
+        IntModel m = new IntModel(Map.of(), "in", new int[] {8, 6, 6}, "y", new int[] {24, 6, 6}, List.of(gap, gate, mul, ex, cat), q);
         ByteArrayOutputStream bo = new ByteArrayOutputStream();
         m.write(bo);
         IntModel back = IntModel.read(new ByteArrayInputStream(bo.toByteArray()));
@@ -129,14 +152,15 @@ class MulLutConcatTest {
         assertEquals("HardSigmoid", g2.function());
         assertArrayEquals(gate.functionParams(), g2.functionParams());
         assertArrayEquals(gate.table(), g2.table());
-        Layer.Concat c2 = (Layer.Concat) back.layers().get(3);
+        Layer.Concat c2 = (Layer.Concat) back.layers().get(4);
+        assertArrayEquals(ex.inShape(), ((Layer.Expand) back.layers().get(3)).inShape());
         assertArrayEquals(cat.inputs(), c2.inputs());
         ByteArrayOutputStream again = new ByteArrayOutputStream();
         back.write(again);
         assertArrayEquals(bo.toByteArray(), again.toByteArray(), "rewrites to the same bytes");
         byte[] x = random(r, 8 * 6 * 6);
         byte[] ms = LongReference.mul(mul, x, Kernels.lut(gate, LongReference.avgPool(gap, x)));
-        byte[] ref = LongReference.concat(cat, new byte[][] {ms, x, ms});
+        byte[] ref = LongReference.concat(cat, new byte[][] {ms, Kernels.expand(ex, LongReference.avgPool(gap, x)), ms});
         assertArrayEquals(ref, new IntRunner(back).run(x));
         assertArrayEquals(ref, new IntRunner(m).runBatch(new byte[][] {x, x, x}, 2)[2]);
     }

@@ -5,7 +5,7 @@ import io.zsq.core.ir.Node;
 import io.zsq.core.ir.OpType;
 
 /**
- * FP32 forward and input gradients of {@link OpType#MUL} with broadcasting ({@link Broadcast#of}) on
+ * FP32 forward and input gradients of {@link OpType#MUL} and {@link OpType#ADD} with broadcasting ({@link Broadcast#of}) on
  * NHWC batches: element {@code (h, w, c)} of the output reads each input at the same position, with
  * 0 on every axis where that input has size 1.
  */
@@ -29,6 +29,38 @@ public final class MulOp {
             y[i] = a[ia[i]] * b[ib[i]];
         }
         return y;
+    }
+
+    /** {@code a + b}, NHWC, of the broadcast shape ({@link io.zsq.core.ir.OpType#ADD}). */
+    public static float[] add(Node n, float[] a, float[] b, int batch, int[] as, int[] bs) {
+        Broadcast br = Broadcast.of(n, Broadcast.chw(as), Broadcast.chw(bs));
+        int[] o = br.out();
+        float[] y = new float[batch * o[0] * o[1] * o[2]];
+        if (java.util.Arrays.equals(br.a(), br.b())) {
+            for (int i = 0; i < y.length; i++) {
+                y[i] = a[i] + b[i];
+            }
+            return y;
+        }
+        int[] ia = index(br.a(), o, batch), ib = index(br.b(), o, batch);
+        for (int i = 0; i < y.length; i++) {
+            y[i] = a[ia[i]] + b[ib[i]];
+        }
+        return y;
+    }
+
+    /** {@code dy} summed over the axes an input of shape {@code s} broadcast along (the input gradient of ADD). */
+    public static float[] reduce(Node n, float[] dy, int batch, int[] s, int[] os) {
+        int[] sc = Broadcast.chw(s), oc = Broadcast.chw(os);
+        if (java.util.Arrays.equals(sc, oc)) {
+            return dy;
+        }
+        float[] d = new float[batch * sc[0] * sc[1] * sc[2]];
+        int[] idx = index(sc, oc, batch);
+        for (int i = 0; i < dy.length; i++) {
+            d[idx[i]] += dy[i];
+        }
+        return d;
     }
 
     /** {@code {dL/da, dL/db}}: {@code dy * b} and {@code dy * a}, each summed over the axes that input broadcast along. */

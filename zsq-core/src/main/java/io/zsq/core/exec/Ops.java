@@ -84,14 +84,6 @@ final class Ops {
         return d;
     }
 
-    static float[] add(float[] a, float[] b) {
-        float[] y = new float[a.length];
-        for (int i = 0; i < a.length; i++) {
-            y[i] = a[i] + b[i];
-        }
-        return y;
-    }
-
     static float[] maxPool(Node n, float[] x, int batch, int[] xs, int[] ys, int[] arg) {
         int[] k = n.ints("kernel"), st = n.ints("strides", new int[] {1, 1}), pads = n.ints("pads", new int[] {0, 0, 0, 0});
         int c = xs[0], inH = xs[1], inW = xs[2], outH = ys[1], outW = ys[2];

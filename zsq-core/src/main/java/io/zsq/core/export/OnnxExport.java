@@ -26,7 +26,7 @@ import org.nd4j.shade.protobuf.ByteString;
  *       {@code [N, K, 1, 1]} reshape), com.microsoft QLinearAdd, int8 MaxPool, com.microsoft
  *       QLinearGlobalAveragePool / QLinearAveragePool, int8 Slice and Pad (filled with the zero point),
  *       int8 Clip where the fused activation or a sub-8-bit grid narrows the int8 range, com.microsoft
- *       QLinearMul and QLinearConcat, lookup tables as an int8 Gather of the model's own table at
+ *       QLinearMul and QLinearConcat, int8 Expand (a broadcast input of an add), lookup tables as an int8 Gather of the model's own table at
  *       {@code int32(x) + 128} (exact), DequantizeLinear.
  *   <li>{@link Form#QDQ}: the float network with QuantizeLinear -> DequantizeLinear around every
  *       activation and DequantizeLinear on the int8 weights and int32 biases (per output channel), the
@@ -205,6 +205,8 @@ public final class OnnxExport {
                 node("Add", List.of(wide, constInt32(fresh("offset"), new long[0], new int[] {128})), idx, List.of());
                 node("Gather", List.of(constInt8(fresh("table"), new long[] {256}, t.table()), idx), t.output(),
                         List.of(intAttr("axis", 0)));
+            } else if (l instanceof Layer.Expand e) {
+                expand(e.input(), e.output(), e);
             } else if (l instanceof Layer.Concat c) {
                 QParams qy = q(c.output());
                 List<String> in = new ArrayList<>(List.of(scale(qy), zp(qy)));
@@ -282,6 +284,11 @@ public final class OnnxExport {
                 function(t, deq(t.input()), y);
                 QParams qy = q(t.output());
                 qdqActivation(y, t.output(), qy, qy.qmin(), qy.qmax());
+            } else if (l instanceof Layer.Expand e) {
+                String y = fresh(e.output() + "_f");
+                expand(deq(e.input()), y, e);
+                QParams qy = q(e.output());
+                qdqActivation(y, e.output(), qy, qy.qmin(), qy.qmax());
             } else if (l instanceof Layer.Concat c) {
                 String y = fresh(c.output() + "_f");
                 node("Concat", java.util.Arrays.stream(c.inputs()).map(this::deq).toList(), y, List.of(intAttr("axis", 1)));
@@ -317,6 +324,12 @@ public final class OnnxExport {
             node("Slice", List.of(in, constInt64(fresh("starts"), new long[] {3}, starts), constInt64(fresh("ends"), new long[] {3}, ends),
                     constInt64(fresh("axes"), new long[] {3}, new long[] {1, 2, 3}), constInt64(fresh("steps"), new long[] {3}, steps)),
                     out, List.of());
+        }
+
+        /** ONNX Expand of an NCHW tensor to {@code [1, C, H, W]} (the batch broadcasts as it is). */
+        void expand(String in, String out, Layer.Expand e) {
+            int[] o = e.outShape();
+            node("Expand", List.of(in, constInt64(fresh("shape"), new long[] {4}, new long[] {1, o[0], o[1], o[2]})), out, List.of());
         }
 
         /** ONNX Pad (constant) of an NCHW tensor: nothing on the batch axis, {@code fill} a scalar of the tensor's type. */

@@ -9,7 +9,11 @@ public enum OpType {
     RELU,
     /** floats min, max (ReLU6 is CLIP 0..6). */
     CLIP,
-    /** element-wise add of two tensors of one shape. */
+    /**
+     * Element-wise add of two activations with numpy broadcasting over {@code (C, H, W)}, as
+     * {@link #MUL} ({@link Broadcast#of}); the integer model expands a broadcast input first
+     * (data movement), then adds tensors of one shape.
+     */
     ADD,
     /** ints kernel[2], strides[2], pads[4]. */
     MAX_POOL,

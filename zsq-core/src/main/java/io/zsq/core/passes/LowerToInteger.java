@@ -22,7 +22,8 @@ import java.util.Map;
 /**
  * Lowers a canonical FP32 graph and its activation parameters to an {@link IntModel}: int8 weights
  * (per-channel symmetric, {@code weightBits} wide), int32 biases at scale {@code S_in * S_w}, dyadic
- * requantization {@code S_in * S_w / S_out}, residual adds with TFLite's 20-bit common scale, fused
+ * requantization {@code S_in * S_w / S_out}, residual adds with TFLite's 20-bit common scale (a
+ * broadcast input expanded first by a {@link Layer.Expand}), fused
  * activations as clamp ranges; slices and zero padding move bytes (padding with the zero point);
  * products with one multiplier {@code S_a * S_b / S_y}; sigmoid, hard sigmoid and hard swish as
  * 256-entry tables; concatenations requantizing each input to the output ({@code S_i / S_y}).
@@ -48,6 +49,7 @@ public final class LowerToInteger {
         Scheme scheme = q.scheme();
         Map<String, QParams> act = q.activations();
         List<Layer> layers = new ArrayList<>();
+        Map<String, QParams> expanded = new LinkedHashMap<>();
         for (Node n : g.nodes()) {
             QParams in = act.get(n.input());
             QParams out = act.get(n.output());
@@ -81,12 +83,24 @@ public final class LowerToInteger {
                 }
                 case ADD: {
                     QParams a = in, b = act.get(n.inputs().get(1));
+                    // a broadcast input is expanded first (data movement, its own parameters), then tensors of one shape are added
+                    String[] ab = new String[2];
+                    for (int k = 0; k < 2; k++) {
+                        String t = n.inputs().get(k);
+                        int[] ts = Broadcast.chw(g.shape(t));
+                        ab[k] = t;
+                        if (!java.util.Arrays.equals(ts, Broadcast.chw(ys))) {
+                            ab[k] = t + "#expanded" + k + "#" + n.id();
+                            layers.add(new Layer.Expand(t, ab[k], ts, Broadcast.chw(ys)));
+                            expanded.put(ab[k], act.get(t));
+                        }
+                    }
                     double twiceMax = 2.0 * Math.max(a.scale(), b.scale());
                     Dyadic da = Dyadic.of(a.scale() / twiceMax);
                     Dyadic db = Dyadic.of(b.scale() / twiceMax);
                     Dyadic dout = Dyadic.of(twiceMax / ((double) (1 << ADD_LEFT_SHIFT) * out.scale()));
                     int[] clamp = clamp(n, out);
-                    layers.add(new Layer.Add(n.inputs().get(0), n.inputs().get(1), n.output(), ys, a.zeroPoint(), da.multiplier(),
+                    layers.add(new Layer.Add(ab[0], ab[1], n.output(), ys, a.zeroPoint(), da.multiplier(),
                             da.shift(), b.zeroPoint(), db.multiplier(), db.shift(), ADD_LEFT_SHIFT, out.zeroPoint(),
                             dout.multiplier(), dout.shift(), clamp[0], clamp[1]));
                     break;
@@ -167,6 +181,7 @@ public final class LowerToInteger {
         for (Node n : g.nodes()) {
             quant.put(n.output(), typed(act.get(n.output())));
         }
+        expanded.forEach((t, p) -> quant.put(t, typed(p)));
         int[] outShape = g.shape(g.output()).length == 1 ? new int[] {g.shape(g.output())[0], 1, 1} : g.shape(g.output());
         return new IntModel(meta, g.input(), g.inputShape(), g.output(), outShape, layers, quant);
     }

@@ -17,7 +17,7 @@ import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
 /**
- * {@link MulOp}, {@link ActivationOp} and {@link ConcatOp} in the engine: forward against NCHW
+ * {@link MulOp} (MUL and a broadcasting ADD), {@link ActivationOp} and {@link ConcatOp} in the engine: forward against NCHW
  * definitions over random (broadcast) geometry, and the engine's input gradient of a scalar loss
  * against central finite differences, for graphs where one tensor reaches an op along two paths
  * (so the gradients to both inputs of a MUL and to every input of a CONCAT are summed).
@@ -54,7 +54,7 @@ class MulLutConcatEngineTest {
             Graph g = Graph.of("x", in, "y", mulGraph(in, ones, t % 2 == 0), Set.of(), Map.of());
             assertArrayEquals(in, g.shape("y"));
             float[] x = gaussian(batch * Tensor.size(in), 1);
-            float[] y = Fp32Engine.run(g, x, batch), ref = new float[y.length];
+            float[] y = Fp32Engine.run(g, x, batch), ref = new float[y.length], sum = new float[y.length];
             int i = 0;
             for (int n = 0; n < batch; n++) {
                 for (int c = 0; c < in[0]; c++) {
@@ -62,11 +62,17 @@ class MulLutConcatEngineTest {
                         for (int w = 0; w < in[2]; w++, i++) {
                             float gv = x[((n * in[0] + (ones[0] ? 0 : c)) * in[1] + (ones[1] ? 0 : h)) * in[2] + (ones[2] ? 0 : w)];
                             ref[i] = x[i] * gv;
+                            sum[i] = t % 2 == 0 ? gv + x[i] : x[i] + gv;
                         }
                     }
                 }
             }
             assertArrayEquals(ref, y, "case " + t);
+            // the same geometry as an ADD
+            List<Node> add = List.of(mulGraph(in, ones, t % 2 == 0).get(0), new Node("a", OpType.ADD, t % 2 == 0 ? List.of("g", "x")
+                    : List.of("x", "g"), "y", Map.of(), Map.of(), Map.of()));
+            float[] ya = Fp32Engine.run(Graph.of("x", in, "y", add, Set.of(), Map.of()), x, batch);
+            assertArrayEquals(sum, ya, "add case " + t);
         }
         Node bad = new Node("m", OpType.MUL, List.of("x", "g"), "y", Map.of(), Map.of(), Map.of());
         Node gap = new Node("p", OpType.MAX_POOL, List.of("x"), "g", Map.of("kernel", new int[] {2, 1}, "strides", new int[] {2, 1}), Map.of(), Map.of());
@@ -142,7 +148,8 @@ class MulLutConcatEngineTest {
         nodes.add(new Node("sig", OpType.SIGMOID, List.of("a"), "sg", Map.of(), Map.of(), Map.of()));
         nodes.add(new Node("hw", OpType.HARD_SWISH, List.of("m"), "w", Map.of(), Map.of(), Map.of()));
         nodes.add(new Node("m2", OpType.MUL, List.of("sg", "w"), "v", Map.of(), Map.of(), Map.of()));
-        nodes.add(new Node("cat", OpType.CONCAT, List.of("m", "v", "a"), "k", Map.of(), Map.of(), Map.of()));
+        nodes.add(new Node("ab", OpType.ADD, List.of("q", "v"), "vq", Map.of(), Map.of(), Map.of())); // [6,1,1] + [6,6,6]
+        nodes.add(new Node("cat", OpType.CONCAT, List.of("m", "vq", "a"), "k", Map.of(), Map.of(), Map.of()));
         nodes.add(conv("c2", "k", "y", 18, 4, 3));
         Graph g = Graph.of("x", in, "y", nodes, Set.of(), Map.of());
         int batch = 2;
