@@ -106,6 +106,53 @@ class ConstantArithmeticTest {
         assertTrue(worst <= 1e-4, "relative difference to ONNX Runtime " + worst);
     }
 
+    /** A Softmax as the last node is dropped (recorded in the graph's metadata): the engine gives the logits, whose softmax is ONNX Runtime's output. */
+    @Test
+    void aFinalSoftmaxIsDroppedAndAnyOtherRefused() throws Exception {
+        Onnx.GraphProto.Builder g = graph("Mul", false, SliceAndPadNet.floats("t", new float[] {1.5f}));
+        int last = g.getNodeCount() - 1;
+        g.setNode(last, g.getNode(last).toBuilder().setOutput(0, "logits"));
+        g.addNode(Onnx.NodeProto.newBuilder().setOpType("Softmax").setName("sm").addInput("logits").addOutput("y"));
+        byte[] m = model(g);
+        Graph ir = ModelImporter.load(write(m));
+        assertEquals("sm", ir.metadata().get("source.droppedSoftmax"));
+        int n = 16;
+        float[] x = values(n * 3 * 6 * 6, 1, 0);
+        float[][] ort = ortRun(m, x, n);
+        float[] logits = Fp32Engine.run(ir, x, n);
+        for (int i = 0; i < n; i++) {
+            double max = Double.NEGATIVE_INFINITY, sum = 0;
+            for (int j = 0; j < 5; j++) {
+                max = Math.max(max, logits[i * 5 + j]);
+            }
+            for (int j = 0; j < 5; j++) {
+                sum += Math.exp(logits[i * 5 + j] - max);
+            }
+            for (int j = 0; j < 5; j++) {
+                assertEquals(ort[i][j], Math.exp(logits[i * 5 + j] - max) / sum, 1e-5, "image " + i);
+            }
+        }
+        Onnx.GraphProto.Builder h = graph("Mul", false, SliceAndPadNet.floats("t", new float[] {1.5f}));
+        for (int i = 0; i < h.getNodeCount(); i++) {
+            if (h.getNode(i).getName().equals("gap")) {
+                h.setNode(i, h.getNode(i).toBuilder().setInput(0, "rs"));
+            }
+        }
+        h.addNode(Onnx.NodeProto.newBuilder().setOpType("Softmax").setName("mid").addInput("r").addOutput("rs")
+                .addAttribute(Onnx.AttributeProto.newBuilder().setName("axis").setType(Onnx.AttributeProto.AttributeType.INT).setI(1)));
+        // nodes must be in order: move the softmax before the pool
+        Onnx.NodeProto mid = h.getNode(h.getNodeCount() - 1);
+        h.removeNode(h.getNodeCount() - 1);
+        for (int i = 0; i < h.getNodeCount(); i++) {
+            if (h.getNode(i).getName().equals("gap")) {
+                h.addNode(i, mid);
+                break;
+            }
+        }
+        String msg = refused(h);
+        assertTrue(msg.contains("node mid (Softmax)") && msg.contains("only as the model's last node"), msg);
+    }
+
     @Test
     void unfoldableFormsAreRefusedNamingTheNode() throws Exception {
         String msg = refused(graph("Sub", true, SliceAndPadNet.floats("t", new float[] {1f})));

@@ -29,7 +29,7 @@ import onnx.Onnx;
  */
 public final class OnnxImporter {
     static final String SUPPORTED = "Conv, BatchNormalization, Relu, Clip, Add, MaxPool, AveragePool, GlobalAveragePool, "
-            + "Flatten, Reshape, Gemm, MatMul, Slice, Pad, Identity, Dropout, Mul, Sub/Div/Add by a per-channel constant (folded), Sigmoid, HardSigmoid, HardSwish, Concat (channels), Constant, and shape arithmetic on constants ("
+            + "Flatten, Reshape, Gemm, MatMul, Slice, Pad, Identity, Dropout, Mul, Sub/Div/Add by a per-channel constant (folded), Softmax as the last node (dropped), Sigmoid, HardSigmoid, HardSwish, Concat (channels), Constant, and shape arithmetic on constants ("
             + String.join(", ", new java.util.TreeSet<>(ConstantFolding.FOLDABLE)) + ")";
     static final int MIN_OPSET = 7, MAX_OPSET = 21;
 
@@ -42,6 +42,8 @@ public final class OnnxImporter {
     private long opset;
     private String inputName;
     private int[] inputShape;
+    private String graphOutput;
+    private String droppedSoftmax;
 
     private OnnxImporter(Path file) {
         this.file = file;
@@ -101,6 +103,7 @@ public final class OnnxImporter {
         if (g.getOutputCount() != 1) {
             throw new ModelImportException(file + ": zsq handles models with one output; this one has " + g.getOutputCount());
         }
+        graphOutput = g.getOutput(0).getName();
         int index = 0;
         Set<String> ids = new HashSet<>();
         for (Onnx.NodeProto n : g.getNodeList()) {
@@ -122,6 +125,9 @@ public final class OnnxImporter {
         meta.put("source.format", "onnx");
         meta.put("source.opset", Long.toString(opset));
         meta.put("source.producer", model.getProducerName() + " " + model.getProducerVersion());
+        if (droppedSoftmax != null) {
+            meta.put("source.droppedSoftmax", droppedSoftmax);
+        }
         try {
             return Graph.of(inputs.get(0), inputShape, out, nodes, Set.of(), meta);
         } catch (IllegalArgumentException e) {
@@ -248,6 +254,20 @@ public final class OnnxImporter {
             case "Mul":
                 mul(n, id, out);
                 return;
+            case "Softmax": {
+                // the model's last node only: softmax keeps the argmax, so the integer model outputs its logits
+                String in = resolve(n.getInput(0));
+                int[] shape = io.zsq.core.ir.ShapeInference.infer(inputName, inputShape, nodes).get(in);
+                long axis = attr(n, "axis", opset < 13 ? 1 : -1);
+                boolean classes = shape != null && shape.length == 1 && (axis == 1 || axis == -1);
+                if (!out.equals(graphOutput) || !classes) {
+                    throw err(id, op, "Softmax is supported only as the model's last node, over the classes of an [N, K] output "
+                            + "(it is dropped: the argmax is unchanged and the integer model outputs the logits)");
+                }
+                alias.put(out, in);
+                droppedSoftmax = id;
+                return;
+            }
             case "Sigmoid":
                 add(id, OpType.SIGMOID, n.getInput(0), out, Map.of(), Map.of(), Map.of());
                 return;
