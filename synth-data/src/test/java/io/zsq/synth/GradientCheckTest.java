@@ -27,7 +27,7 @@ class GradientCheckTest {
         }
     }
 
-    /** The same through a squeeze-excite block: MUL with broadcasting, SIGMOID, HARD_SIGMOID, HARD_SWISH and CONCAT. */
+    /** The same through a squeeze-excite block: MUL, ADD and SUB with broadcasting, SIGMOID, HARD_SIGMOID, HARD_SWISH and CONCAT. */
     @Test
     void inputGradientThroughSqueezeExciteAndConcatMatchesFiniteDifferences() {
         Graph g = RandomGraphs.squeezeExcite(14);

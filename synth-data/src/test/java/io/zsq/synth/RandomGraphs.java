@@ -76,8 +76,8 @@ final class RandomGraphs {
     /**
      * A squeeze-excite block (conv-BN-ReLU -> GAP -> 1x1 conv -> ReLU -> 1x1 conv -> HardSigmoid -> MUL with the
      * block input), a sigmoid branch, a hard-swish branch scaled by a [1, 1, 1] sigmoid gate plus that gate's logit (a
-     * broadcasting ADD), and a CONCAT of them (one twice) before a BatchNorm'd conv: gradients of the matching loss
-     * cross MUL and ADD (to both inputs, with broadcasting), the tables' functions and CONCAT.
+     * broadcasting ADD) minus the sigmoid branch (SUB), and a CONCAT of them (one twice) before a BatchNorm'd conv: gradients of the matching loss
+     * cross MUL, ADD and SUB (to both inputs, with broadcasting), the tables' functions and CONCAT.
      */
     static Graph squeezeExcite(long seed) {
         SplittableRandom r = new SplittableRandom(seed);
@@ -98,7 +98,8 @@ final class RandomGraphs {
         n.add(new Node("sig2", OpType.SIGMOID, List.of("t0"), "t", Map.of(), Map.of(), Map.of()));
         n.add(new Node("mt", OpType.MUL, List.of("t", "hw"), "hwt", Map.of(), Map.of(), Map.of()));
         n.add(new Node("ab", OpType.ADD, List.of("t0", "hwt"), "ab", Map.of(), Map.of(), Map.of())); // [1,1,1] + [4,8,8]
-        n.add(new Node("cat", OpType.CONCAT, List.of("m", "sg", "ab", "m"), "cat", Map.of(), Map.of(), Map.of()));
+        n.add(new Node("sb", OpType.SUB, List.of("ab", "sg"), "sb", Map.of(), Map.of(), Map.of()));
+        n.add(new Node("cat", OpType.CONCAT, List.of("m", "sg", "sb", "m"), "cat", Map.of(), Map.of(), Map.of()));
         n.add(conv("c3", "cat", "c3", 16, 6, 3, 1, 1, 1, r));
         n.add(bn("bn3", "c3", "b3", 6, r));
         n.add(new Node("gap", OpType.GLOBAL_AVG_POOL, List.of("b3"), "g", Map.of(), Map.of(), Map.of()));

@@ -12,9 +12,9 @@ import onnx.Onnx;
  *   squeeze-excite: a0 -> gap -> c1 1x1 -> relu -> c2 1x1 -> HardSigmoid(0.2, 0.5) -> s [8,1,1]; m = a0 * s
  *   a0 -> c3 1x1 -> Sigmoid -> sg [4,8,8]
  *   m -> c4 3x3 -> HardSwish -> hw [4,8,8]; sg -> gap -> c6 1x1 -> Sigmoid -> t [1,1,1]; hwt = hw * t
- *   hb = hwt + c6 (a broadcasting add, [4,8,8] + [1,1,1])
+ *   hb = hwt + c6 (a broadcasting add, [4,8,8] + [1,1,1]); hd = hb - sg
  *   sq = relu(sg * hw)  (same shapes, the ReLU fused into the product)
- *   cat = Concat(m, sg, hb, sq) [20,8,8] -> c5 1x1 -> Mul by a [1,6,1,1] constant (folded into c5)
+ *   cat = Concat(m, sg, hd, sq) [20,8,8] -> c5 1x1 -> Mul by a [1,6,1,1] constant (folded into c5)
  *   -> relu -> gap -> flatten -> fc 10
  * </pre>
  * With {@code activations = false} the ReLUs are left out.
@@ -55,10 +55,11 @@ public final class SqueezeExciteNet {
         n.op("sig2", "Sigmoid", "t", "c6");
         n.op("mt", "Mul", "hwt", "hw", "t");
         n.op("hb", "Add", "hb", "hwt", "c6"); // a broadcasting add of activations
+        n.op("hd", "Sub", "hd", "hb", "sg"); // a subtraction of activations
 
         n.op("sq", "Mul", "sq0", "sg", "hw");
         String sq = n.relu("rsq", "sq0", "sq");
-        n.onnx.addNode(Onnx.NodeProto.newBuilder().setName("cat").setOpType("Concat").addInput("m").addInput("sg").addInput("hb")
+        n.onnx.addNode(Onnx.NodeProto.newBuilder().setName("cat").setOpType("Concat").addInput("m").addInput("sg").addInput("hd")
                 .addInput(sq).addOutput("cat").addAttribute(Onnx.AttributeProto.newBuilder().setName("axis")
                         .setType(Onnx.AttributeProto.AttributeType.INT).setI(1)));
         n.conv("c5", "cat", "c5", 20, 6, 1, true);

@@ -90,7 +90,8 @@ class SqueezeExciteTest {
         assertTrue(sq.hasFusedActivation(), "the ReLU after sg * hw is fused into the product");
         List<String> points = QuantPoints.of(c);
         assertEquals(List.of(4, 8, 8), List.of(g.shape("hb")[0], g.shape("hb")[1], g.shape("hb")[2]), "[4,8,8] + [1,1,1]");
-        for (String t : List.of("m", "s", "sg", "hw", "t", "hwt", "hb", "sq", "cat")) {
+        assertEquals(1L, count.get(OpType.SUB));
+        for (String t : List.of("m", "s", "sg", "hw", "t", "hwt", "hb", "hd", "sq", "cat")) {
             assertTrue(points.contains(t), t + " is a quantization point: " + points);
         }
     }
@@ -200,8 +201,8 @@ class SqueezeExciteTest {
         Onnx.ModelProto.Builder model = Onnx.ModelProto.parseFrom(OnnxExport.export(m, form)).toBuilder();
         java.util.Set<String> ops = new java.util.TreeSet<>();
         model.getGraph().getNodeList().forEach(n -> ops.add(n.getOpType()));
-        assertTrue(ops.containsAll(form == OnnxExport.Form.QOPERATOR ? List.of("QLinearMul", "QLinearConcat", "Gather", "Expand")
-                : List.of("Mul", "Concat", "Sigmoid", "HardSigmoid", "Expand")), ops.toString());
+        assertTrue(ops.containsAll(form == OnnxExport.Form.QOPERATOR ? List.of("QLinearMul", "QLinearConcat", "Gather", "Expand", "Sub")
+                : List.of("Mul", "Concat", "Sigmoid", "HardSigmoid", "Expand", "Sub")), ops.toString());
         // every layer's int8 output as an extra graph output (reshapes aside: their int8 tensor is renamed in the QDQ form)
         List<Layer> checked = new java.util.ArrayList<>();
         java.util.Set<String> reshaped = new java.util.HashSet<>();

@@ -68,7 +68,7 @@ public sealed interface Layer {
     /**
      * Residual add of two int8 tensors of different scales, TFLite's scheme: each input, less its zero
      * point, is shifted left by {@code leftShift} and rescaled to a common scale; the sum is rescaled to
-     * the output scale.
+     * the output scale. A negative {@code bMultiplier} makes it a subtraction {@code a - b}.
      */
     record Add(String a, String b, String output, int[] outShape, int aZeroPoint, int aMultiplier, int aShift,
                int bZeroPoint, int bMultiplier, int bShift, int leftShift, int outZeroPoint, int outMultiplier,

@@ -107,6 +107,25 @@ class MulLutConcatTest {
         }
     }
 
+    /** A subtraction is an add with a negative second multiplier: scalar and vector kernels against the reference. */
+    @Test
+    void subtractionMatchesTheReference() {
+        SplittableRandom r = new SplittableRandom(66);
+        for (int t = 0; t < 300; t++) {
+            int n = r.nextInt(1, 200);
+            int[] ma = multiplier(r), mb = multiplier(r), mo = multiplier(r);
+            Layer.Add a = new Layer.Add("a", "b", "y", new int[] {n, 1, 1}, r.nextInt(-128, 128), ma[0], Math.min(ma[1], 0),
+                    r.nextInt(-128, 128), -mb[0], Math.min(mb[1], 0), 20, r.nextInt(-128, 128), mo[0], r.nextInt(-31, -10), -128, 127);
+            byte[] xa = random(r, n), xb = random(r, n);
+            byte[] ref = LongReference.add(a, xa, xb);
+            assertArrayEquals(ref, Kernels.scalarAdd(a, xa, xb), "scalar case " + t);
+            assertArrayEquals(ref, Kernels.add(a, xa, xb), "kernel case " + t);
+        }
+        // a - a with equal parameters is the output zero point
+        Layer.Add same = new Layer.Add("a", "a", "y", new int[] {4, 1, 1}, 3, 1 << 30, 0, 3, -(1 << 30), 0, 20, -7, 1 << 30, -20, -128, 127);
+        assertArrayEquals(new byte[] {-7, -7, -7, -7}, Kernels.add(same, new byte[] {-128, 0, 5, 127}, new byte[] {-128, 0, 5, 127}));
+    }
+
     /** Expand against its definition: element (c, y, x) reads (c|0, y|0, x|0). */
     @Test
     void expandMatchesTheDefinition() {

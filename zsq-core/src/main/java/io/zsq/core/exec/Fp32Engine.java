@@ -69,7 +69,8 @@ public final class Fp32Engine {
                 case BATCH_NORM: y = Ops.batchNorm(n, x, batch, xs); break;
                 case RELU: y = Ops.clamp(x, 0f, Float.POSITIVE_INFINITY); break;
                 case CLIP: y = Ops.clamp(x, n.f("min", Float.NEGATIVE_INFINITY), n.f("max", Float.POSITIVE_INFINITY)); break;
-                case ADD: y = MulOp.add(n, x, t.values.get(n.inputs().get(1)), batch, xs, g.shape(n.inputs().get(1))); break;
+                case ADD:
+                case SUB: y = MulOp.add(n, x, t.values.get(n.inputs().get(1)), batch, xs, g.shape(n.inputs().get(1))); break;
                 case MAX_POOL: {
                     int[] arg = new int[batch * Tensor.size(ys)];
                     y = Ops.maxPool(n, x, batch, xs, ys, arg);
@@ -128,9 +129,19 @@ public final class Fp32Engine {
                 case RELU: dx = Ops.maskInside(dy, y, 0f, Float.POSITIVE_INFINITY); break;
                 case CLIP: dx = Ops.maskInside(dy, y, n.f("min", Float.NEGATIVE_INFINITY), n.f("max", Float.POSITIVE_INFINITY)); break;
                 case ADD:
-                    accumulate(grad, n.inputs().get(1), MulOp.reduce(n, dy, batch, g.shape(n.inputs().get(1)), ys));
+                case SUB: {
+                    float[] db = MulOp.reduce(n, dy, batch, g.shape(n.inputs().get(1)), ys);
+                    if (n.op() == io.zsq.core.ir.OpType.SUB) {
+                        float[] neg = new float[db.length];
+                        for (int k = 0; k < neg.length; k++) {
+                            neg[k] = -db[k];
+                        }
+                        db = neg;
+                    }
+                    accumulate(grad, n.inputs().get(1), db);
                     dx = MulOp.reduce(n, dy, batch, xs, ys);
                     break;
+                }
                 case MAX_POOL: dx = Ops.maxPoolBackward(dy, t.argmax.get(n.output()), batch * Tensor.size(xs)); break;
                 case AVG_POOL: {
                     dx = new float[batch * Tensor.size(xs)];

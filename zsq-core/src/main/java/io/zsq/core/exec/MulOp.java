@@ -5,7 +5,7 @@ import io.zsq.core.ir.Node;
 import io.zsq.core.ir.OpType;
 
 /**
- * FP32 forward and input gradients of {@link OpType#MUL} and {@link OpType#ADD} with broadcasting ({@link Broadcast#of}) on
+ * FP32 forward and input gradients of {@link OpType#MUL}, {@link OpType#ADD} and {@link OpType#SUB} with broadcasting ({@link Broadcast#of}) on
  * NHWC batches: element {@code (h, w, c)} of the output reads each input at the same position, with
  * 0 on every axis where that input has size 1.
  */
@@ -31,20 +31,21 @@ public final class MulOp {
         return y;
     }
 
-    /** {@code a + b}, NHWC, of the broadcast shape ({@link io.zsq.core.ir.OpType#ADD}). */
+    /** {@code a + b} ({@link io.zsq.core.ir.OpType#ADD}) or {@code a - b} ({@link io.zsq.core.ir.OpType#SUB}), NHWC, of the broadcast shape. */
     public static float[] add(Node n, float[] a, float[] b, int batch, int[] as, int[] bs) {
+        boolean sub = n.op() == OpType.SUB;
         Broadcast br = Broadcast.of(n, Broadcast.chw(as), Broadcast.chw(bs));
         int[] o = br.out();
         float[] y = new float[batch * o[0] * o[1] * o[2]];
         if (java.util.Arrays.equals(br.a(), br.b())) {
             for (int i = 0; i < y.length; i++) {
-                y[i] = a[i] + b[i];
+                y[i] = sub ? a[i] - b[i] : a[i] + b[i];
             }
             return y;
         }
         int[] ia = index(br.a(), o, batch), ib = index(br.b(), o, batch);
         for (int i = 0; i < y.length; i++) {
-            y[i] = a[ia[i]] + b[ib[i]];
+            y[i] = sub ? a[ia[i]] - b[ib[i]] : a[ia[i]] + b[ib[i]];
         }
         return y;
     }

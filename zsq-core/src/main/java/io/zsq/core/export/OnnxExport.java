@@ -26,7 +26,8 @@ import org.nd4j.shade.protobuf.ByteString;
  *       {@code [N, K, 1, 1]} reshape), com.microsoft QLinearAdd, int8 MaxPool, com.microsoft
  *       QLinearGlobalAveragePool / QLinearAveragePool, int8 Slice and Pad (filled with the zero point),
  *       int8 Clip where the fused activation or a sub-8-bit grid narrows the int8 range, com.microsoft
- *       QLinearMul and QLinearConcat, int8 Expand (a broadcast input of an add), lookup tables as an int8 Gather of the model's own table at
+ *       QLinearMul and QLinearConcat, int8 Expand (a broadcast input of an add), subtractions (adds
+ *       with a negative second multiplier) as DequantizeLinear -> Sub -> QuantizeLinear, lookup tables as an int8 Gather of the model's own table at
  *       {@code int32(x) + 128} (exact), DequantizeLinear.
  *   <li>{@link Form#QDQ}: the float network with QuantizeLinear -> DequantizeLinear around every
  *       activation and DequantizeLinear on the int8 weights and int32 biases (per output channel), the
@@ -169,6 +170,15 @@ public final class OnnxExport {
                 node("QLinearConv", List.of(x, scale(qx), zp(qx), w, wScale, wZp, scale(qy), zp(qy), bias), c.output(),
                         convAttrs(c));
                 clip(c.output(), c.actMin(), c.actMax());
+            } else if (l instanceof Layer.Add a && a.bMultiplier() < 0) {
+                // a subtraction: QLinearAdd has no negative scale, so DequantizeLinear -> Sub -> QuantizeLinear
+                QParams qa = q(a.a()), qb = q(a.b()), qy = q(a.output());
+                String fa = fresh(a.a() + "_f"), fb = fresh(a.b() + "_f"), y = fresh(a.output() + "_f");
+                node("DequantizeLinear", List.of(a.a(), scale(qa), zp(qa)), fa, List.of());
+                node("DequantizeLinear", List.of(a.b(), scale(qb), zp(qb)), fb, List.of());
+                node("Sub", List.of(fa, fb), y, List.of());
+                node("QuantizeLinear", List.of(y, scale(qy), zp(qy)), a.output(), List.of());
+                clip(a.output(), a.actMin(), a.actMax());
             } else if (l instanceof Layer.Add a) {
                 QParams qa = q(a.a()), qb = q(a.b()), qy = q(a.output());
                 node("QLinearAdd", MS, List.of(a.a(), scale(qa), zp(qa), a.b(), scale(qb), zp(qb), scale(qy), zp(qy)), a.output(), List.of());
@@ -240,7 +250,7 @@ public final class OnnxExport {
                 qdqActivation(y, c.output(), qy, c.actMin(), c.actMax());
             } else if (l instanceof Layer.Add a) {
                 String y = fresh(a.output() + "_f");
-                node("Add", List.of(deq(a.a()), deq(a.b())), y, List.of());
+                node(a.bMultiplier() < 0 ? "Sub" : "Add", List.of(deq(a.a()), deq(a.b())), y, List.of());
                 qdqActivation(y, a.output(), q(a.output()), a.actMin(), a.actMax());
             } else if (l instanceof Layer.MaxPool p) {
                 String y = fresh(p.output() + "_f");

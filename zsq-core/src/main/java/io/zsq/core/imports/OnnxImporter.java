@@ -29,7 +29,7 @@ import onnx.Onnx;
  */
 public final class OnnxImporter {
     static final String SUPPORTED = "Conv, BatchNormalization, Relu, Clip, Add, MaxPool, AveragePool, GlobalAveragePool, "
-            + "Flatten, Reshape, Gemm, MatMul, Slice, Pad, Identity, Dropout, Mul, Sub/Div/Add by a per-channel constant (folded), Softmax as the last node (dropped), Sigmoid, HardSigmoid, HardSwish, Concat (channels), Constant, and shape arithmetic on constants ("
+            + "Flatten, Reshape, Gemm, MatMul, Slice, Pad, Identity, Dropout, Mul, Sub, Div/Add/Mul/Sub by a per-channel constant (folded), Softmax as the last node (dropped), Sigmoid, HardSigmoid, HardSwish, Concat (channels), Constant, and shape arithmetic on constants ("
             + String.join(", ", new java.util.TreeSet<>(ConstantFolding.FOLDABLE)) + ")";
     static final int MIN_OPSET = 7, MAX_OPSET = 21;
 
@@ -246,8 +246,12 @@ public final class OnnxImporter {
             case "Sub":
             case "Div":
                 if (!constants.containsKey(n.getInput(0)) && !constants.containsKey(n.getInput(1))) {
-                    throw err(id, op, op.equals("Sub") ? "subtracting one activation from another is not supported"
-                            : "dividing by an activation is not supported");
+                    if (op.equals("Div")) {
+                        throw err(id, op, "dividing by an activation is not supported");
+                    }
+                    nodes.add(new Node(id, OpType.SUB, List.of(resolve(n.getInput(0)), resolve(n.getInput(1))), out, Map.of(), Map.of(),
+                            Map.of()));
+                    return;
                 }
                 foldConstant(n, id, out);
                 return;

@@ -15,6 +15,8 @@ public enum OpType {
      * (data movement), then adds tensors of one shape.
      */
     ADD,
+    /** {@code a - b}, broadcasting as {@link #ADD}; lowered as an add whose second multiplier is negative. */
+    SUB,
     /** ints kernel[2], strides[2], pads[4]. */
     MAX_POOL,
     /** ints kernel[2], strides[2], pads[4], countIncludePad[1]. */

@@ -55,6 +55,7 @@ public final class ShapeInference {
                 return new int[] {w.dim(0)};
             }
             case ADD:
+            case SUB:
             case MUL:
                 return Broadcast.of(n, x, x2).out();
             case SLICE:

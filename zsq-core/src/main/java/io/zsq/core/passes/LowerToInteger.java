@@ -23,7 +23,8 @@ import java.util.Map;
  * Lowers a canonical FP32 graph and its activation parameters to an {@link IntModel}: int8 weights
  * (per-channel symmetric, {@code weightBits} wide), int32 biases at scale {@code S_in * S_w}, dyadic
  * requantization {@code S_in * S_w / S_out}, residual adds with TFLite's 20-bit common scale (a
- * broadcast input expanded first by a {@link Layer.Expand}), fused
+ * broadcast input expanded first by a {@link Layer.Expand}; a subtraction is an add whose second
+ * multiplier is negative), fused
  * activations as clamp ranges; slices and zero padding move bytes (padding with the zero point);
  * products with one multiplier {@code S_a * S_b / S_y}; sigmoid, hard sigmoid and hard swish as
  * 256-entry tables; concatenations requantizing each input to the output ({@code S_i / S_y}).
@@ -81,7 +82,8 @@ public final class LowerToInteger {
                             in.zeroPoint(), out.zeroPoint(), clamp[0], clamp[1]));
                     break;
                 }
-                case ADD: {
+                case ADD:
+                case SUB: {
                     QParams a = in, b = act.get(n.inputs().get(1));
                     // a broadcast input is expanded first (data movement, its own parameters), then tensors of one shape are added
                     String[] ab = new String[2];
@@ -101,7 +103,7 @@ public final class LowerToInteger {
                     Dyadic dout = Dyadic.of(twiceMax / ((double) (1 << ADD_LEFT_SHIFT) * out.scale()));
                     int[] clamp = clamp(n, out);
                     layers.add(new Layer.Add(ab[0], ab[1], n.output(), ys, a.zeroPoint(), da.multiplier(),
-                            da.shift(), b.zeroPoint(), db.multiplier(), db.shift(), ADD_LEFT_SHIFT, out.zeroPoint(),
+                            da.shift(), b.zeroPoint(), n.op() == io.zsq.core.ir.OpType.SUB ? -db.multiplier() : db.multiplier(), db.shift(), ADD_LEFT_SHIFT, out.zeroPoint(),
                             dout.multiplier(), dout.shift(), clamp[0], clamp[1]));
                     break;
                 }

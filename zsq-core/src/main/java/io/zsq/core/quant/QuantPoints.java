@@ -28,7 +28,7 @@ public final class QuantPoints {
                 t.add(n.output());
             } else if (n.op() == OpType.RELU || n.op() == OpType.CLIP || n.op() == OpType.BATCH_NORM) {
                 throw new IllegalArgumentException("node " + n.id() + " (" + n.op() + ") could not be folded or fused into a "
-                        + "convolution, dense or add layer; integer-only lowering needs it fused");
+                        + "convolution, dense, add, sub or mul layer; integer-only lowering needs it fused");
             }
         }
         return t;
@@ -37,7 +37,7 @@ public final class QuantPoints {
     /** Ops whose output is observed: they compute new values (the rest move or pool their input's). */
     public static boolean observed(OpType op) {
         return switch (op) {
-            case CONV, DENSE, ADD, MUL, SIGMOID, HARD_SIGMOID, HARD_SWISH, CONCAT -> true;
+            case CONV, DENSE, ADD, SUB, MUL, SIGMOID, HARD_SIGMOID, HARD_SWISH, CONCAT -> true;
             default -> false;
         };
     }

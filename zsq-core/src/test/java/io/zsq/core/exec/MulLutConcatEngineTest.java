@@ -73,6 +73,21 @@ class MulLutConcatEngineTest {
                     : List.of("x", "g"), "y", Map.of(), Map.of(), Map.of()));
             float[] ya = Fp32Engine.run(Graph.of("x", in, "y", add, Set.of(), Map.of()), x, batch);
             assertArrayEquals(sum, ya, "add case " + t);
+            List<Node> sub = List.of(add.get(0), new Node("d", OpType.SUB, add.get(1).inputs(), "y", Map.of(), Map.of(), Map.of()));
+            float[] yd = Fp32Engine.run(Graph.of("x", in, "y", sub, Set.of(), Map.of()), x, batch);
+            float[] diff = new float[y.length];
+            int k = 0;
+            for (int nn = 0; nn < batch; nn++) {
+                for (int c = 0; c < in[0]; c++) {
+                    for (int h = 0; h < in[1]; h++) {
+                        for (int w = 0; w < in[2]; w++, k++) {
+                            float gv = x[((nn * in[0] + (ones[0] ? 0 : c)) * in[1] + (ones[1] ? 0 : h)) * in[2] + (ones[2] ? 0 : w)];
+                            diff[k] = t % 2 == 0 ? gv - x[k] : x[k] - gv;
+                        }
+                    }
+                }
+            }
+            assertArrayEquals(diff, yd, "sub case " + t);
         }
         Node bad = new Node("m", OpType.MUL, List.of("x", "g"), "y", Map.of(), Map.of(), Map.of());
         Node gap = new Node("p", OpType.MAX_POOL, List.of("x"), "g", Map.of("kernel", new int[] {2, 1}, "strides", new int[] {2, 1}), Map.of(), Map.of());
@@ -149,7 +164,8 @@ class MulLutConcatEngineTest {
         nodes.add(new Node("hw", OpType.HARD_SWISH, List.of("m"), "w", Map.of(), Map.of(), Map.of()));
         nodes.add(new Node("m2", OpType.MUL, List.of("sg", "w"), "v", Map.of(), Map.of(), Map.of()));
         nodes.add(new Node("ab", OpType.ADD, List.of("q", "v"), "vq", Map.of(), Map.of(), Map.of())); // [6,1,1] + [6,6,6]
-        nodes.add(new Node("cat", OpType.CONCAT, List.of("m", "vq", "a"), "k", Map.of(), Map.of(), Map.of()));
+        nodes.add(new Node("sb", OpType.SUB, List.of("a", "q"), "aq", Map.of(), Map.of(), Map.of())); // [6,6,6] - [6,1,1]
+        nodes.add(new Node("cat", OpType.CONCAT, List.of("m", "vq", "aq"), "k", Map.of(), Map.of(), Map.of()));
         nodes.add(conv("c2", "k", "y", 18, 4, 3));
         Graph g = Graph.of("x", in, "y", nodes, Set.of(), Map.of());
         int batch = 2;
