@@ -163,6 +163,15 @@ class ConstantArithmeticTest {
         assertTrue(msg.contains("node tail (Add)") && msg.contains("one value or one per channel"), msg);
         msg = refused(graph("Div", false, SliceAndPadNet.floats("t", new float[] {0f})));
         assertTrue(msg.contains("division by zero"), msg);
+        // the conv output multiplied by k0 is also read by a second node
+        Onnx.GraphProto.Builder twice = graph("Mul", false, SliceAndPadNet.floats("t", new float[] {1f}));
+        for (int i = 0; i < twice.getNodeCount(); i++) {
+            if (twice.getNode(i).getName().equals("a0n")) {
+                twice.setNode(i, twice.getNode(i).toBuilder().setInput(0, "c"));
+            }
+        }
+        msg = refused(twice);
+        assertTrue(msg.contains("node m0 (Mul)") && msg.contains("other nodes read that tensor too"), msg);
     }
 
     private String refused(Onnx.GraphProto.Builder g) throws Exception {

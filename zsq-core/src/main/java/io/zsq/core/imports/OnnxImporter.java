@@ -44,6 +44,8 @@ public final class OnnxImporter {
     private int[] inputShape;
     private String graphOutput;
     private String droppedSoftmax;
+    /** How many node inputs (and graph outputs) read each tensor name of the ONNX graph. */
+    private final Map<String, Integer> reads = new HashMap<>();
 
     private OnnxImporter(Path file) {
         this.file = file;
@@ -104,6 +106,10 @@ public final class OnnxImporter {
             throw new ModelImportException(file + ": zsq handles models with one output; this one has " + g.getOutputCount());
         }
         graphOutput = g.getOutput(0).getName();
+        reads.merge(graphOutput, 1, Integer::sum);
+        for (Onnx.NodeProto n : g.getNodeList()) {
+            n.getInputList().forEach(in -> reads.merge(in, 1, Integer::sum));
+        }
         int index = 0;
         Set<String> ids = new HashSet<>();
         for (Onnx.NodeProto n : g.getNodeList()) {
@@ -414,6 +420,10 @@ public final class OnnxImporter {
                 + "per channel, right after the convolution, dense or BatchNormalization layer producing the other input";
         if (!layer) {
             throw err(id, op, refused);
+        }
+        if (reads.getOrDefault(n.getInput(c1 ? 0 : 1), 0) > 1) {
+            throw err(id, op, verb + " a constant is folded into the layer producing '" + n.getInput(c1 ? 0 : 1) + "', but other nodes "
+                    + "read that tensor too");
         }
         boolean bn = prev.op() == OpType.BATCH_NORM;
         int c = bn ? prev.param("mean").data().length : prev.param("W").dim(0);
