@@ -153,6 +153,38 @@ class ConstantArithmeticTest {
         assertTrue(msg.contains("node mid (Softmax)") && msg.contains("only as the model's last node"), msg);
     }
 
+    /** ReduceMean over axes (-1, -2) without keepdims in place of GlobalAveragePool + Flatten: a pool and a flatten, equal to ONNX Runtime. */
+    @Test
+    void reduceMeanOverHeightAndWidthIsAGlobalAveragePool() throws Exception {
+        Onnx.GraphProto.Builder g = graph("Mul", false, SliceAndPadNet.floats("t", new float[] {1.5f}));
+        for (int i = 0; i < g.getNodeCount(); i++) {
+            if (g.getNode(i).getName().equals("gap")) {
+                g.setNode(i, Onnx.NodeProto.newBuilder().setOpType("ReduceMean").setName("mean").addInput("r").addOutput("f")
+                        .addAttribute(SliceAndPadNet.ints("axes", -1, -2)).addAttribute(Onnx.AttributeProto.newBuilder().setName("keepdims")
+                                .setType(Onnx.AttributeProto.AttributeType.INT).setI(0)).build());
+            }
+        }
+        for (int i = 0; i < g.getNodeCount(); i++) {
+            if (g.getNode(i).getName().equals("fl")) {
+                g.removeNode(i);
+                break;
+            }
+        }
+        byte[] m = model(g);
+        Graph ir = ModelImporter.load(write(m));
+        assertTrue(ir.nodes().stream().anyMatch(n -> n.op() == OpType.GLOBAL_AVG_POOL)
+                && ir.nodes().stream().anyMatch(n -> n.op() == OpType.FLATTEN), ir.nodes().toString());
+        int n = 16;
+        float[] x = values(n * 3 * 6 * 6, 1, 0);
+        float[][] ort = ortRun(m, x, n);
+        float[] ours = Fp32Engine.run(ir, x, n);
+        double worst = 0;
+        for (int i = 0; i < n; i++) {
+            worst = Math.max(worst, OnnxRuntimeParityTest.relDiff(ours, i, ort[i]));
+        }
+        assertTrue(worst <= 1e-4, "relative difference to ONNX Runtime " + worst);
+    }
+
     @Test
     void unfoldableFormsAreRefusedNamingTheNode() throws Exception {
         String msg = refused(graph("Sub", true, SliceAndPadNet.floats("t", new float[] {1f})));

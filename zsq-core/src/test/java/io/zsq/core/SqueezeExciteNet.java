@@ -11,7 +11,7 @@ import onnx.Onnx;
  * x [4,8,8] -> c0 3x3 -> bn -> relu -> a0 [8,8,8]
  *   squeeze-excite: a0 -> gap -> c1 1x1 -> relu -> c2 1x1 -> HardSigmoid(0.2, 0.5) -> s [8,1,1]; m = a0 * s
  *   a0 -> c3 1x1 -> Sigmoid -> sg [4,8,8]
- *   m -> c4 3x3 -> HardSwish -> hw [4,8,8]; sg -> gap -> c6 1x1 -> Sigmoid -> t [1,1,1]; hwt = hw * t
+ *   m -> c4 3x3 -> HardSwish -> hw [4,8,8]; sg -> ReduceMean(2, 3) -> c6 1x1 -> Sigmoid -> t [1,1,1]; hwt = hw * t
  *   hb = hwt + c6 (a broadcasting add, [4,8,8] + [1,1,1]); hd = hb - sg
  *   sq = relu(sg * hw)  (same shapes, the ReLU fused into the product)
  *   cat = Concat(m, sg, hd, sq) [20,8,8] -> c5 1x1 -> Mul by a [1,6,1,1] constant (folded into c5)
@@ -50,7 +50,8 @@ public final class SqueezeExciteNet {
         n.op("sig", "Sigmoid", "sg", "c3");
         n.conv("c4", "m", "c4", 8, 4, 3, true);
         n.op("hw", "HardSwish", "hw", "c4");
-        n.op("gap1", "GlobalAveragePool", "g1", "sg");
+        n.onnx.addNode(Onnx.NodeProto.newBuilder().setName("gap1").setOpType("ReduceMean").addInput("sg").addOutput("g1")
+                .addAttribute(SliceAndPadNet.ints("axes", 2, 3))); // x.mean((2, 3), keepdim=True)
         n.conv("c6", "g1", "c6", 4, 1, 1, true);
         n.op("sig2", "Sigmoid", "t", "c6");
         n.op("mt", "Mul", "hwt", "hw", "t");

@@ -91,6 +91,7 @@ class SqueezeExciteTest {
         List<String> points = QuantPoints.of(c);
         assertEquals(List.of(4, 8, 8), List.of(g.shape("hb")[0], g.shape("hb")[1], g.shape("hb")[2]), "[4,8,8] + [1,1,1]");
         assertEquals(1L, count.get(OpType.SUB));
+        assertEquals(List.of(4, 1, 1), List.of(g.shape("g1")[0], g.shape("g1")[1], g.shape("g1")[2]), "ReduceMean over H, W kept as [4, 1, 1]");
         for (String t : List.of("m", "s", "sg", "hw", "t", "hwt", "hb", "hd", "sq", "cat")) {
             assertTrue(points.contains(t), t + " is a quantization point: " + points);
         }
@@ -117,6 +118,14 @@ class SqueezeExciteTest {
         }
         msg = refused(h);
         assertTrue(msg.contains("node cat (Concat)") && msg.contains("axis 1"), msg);
+        Onnx.GraphProto.Builder w = net.onnx.clone();
+        for (int i = 0; i < w.getNodeCount(); i++) {
+            if (w.getNode(i).getName().equals("gap1")) {
+                w.setNode(i, w.getNode(i).toBuilder().setAttribute(0, SliceAndPadNet.ints("axes", 1, 2, 3)));
+            }
+        }
+        msg = refused(w);
+        assertTrue(msg.contains("node gap1 (ReduceMean)") && msg.contains("axes 2 and 3"), msg);
     }
 
     private String refused(Onnx.GraphProto.Builder g) throws Exception {

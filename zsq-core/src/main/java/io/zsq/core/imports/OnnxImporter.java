@@ -29,7 +29,7 @@ import onnx.Onnx;
  */
 public final class OnnxImporter {
     static final String SUPPORTED = "Conv, BatchNormalization, Relu, Clip, Add, MaxPool, AveragePool, GlobalAveragePool, "
-            + "Flatten, Reshape, Gemm, MatMul, Slice, Pad, Identity, Dropout, Mul, Sub, Div/Add/Mul/Sub by a per-channel constant (folded), Softmax as the last node (dropped), Sigmoid, HardSigmoid, HardSwish, Concat (channels), Constant, and shape arithmetic on constants ("
+            + "Flatten, Reshape, Gemm, MatMul, Slice, Pad, Identity, Dropout, Mul, Sub, Div/Add/Mul/Sub by a per-channel constant (folded), Softmax as the last node (dropped), ReduceMean over H and W, Sigmoid, HardSigmoid, HardSwish, Concat (channels), Constant, and shape arithmetic on constants ("
             + String.join(", ", new java.util.TreeSet<>(ConstantFolding.FOLDABLE)) + ")";
     static final int MIN_OPSET = 7, MAX_OPSET = 21;
 
@@ -329,6 +329,26 @@ public final class OnnxImporter {
             case "GlobalAveragePool":
                 add(id, OpType.GLOBAL_AVG_POOL, n.getInput(0), out, Map.of(), Map.of(), Map.of());
                 return;
+            case "ReduceMean": {
+                // the mean over H and W (x.mean((2, 3), keepdim=True), a squeeze-excite's pool): a global average pool
+                int[] axes = n.getInputCount() > 1 && !n.getInput(1).isEmpty() ? toInts(constant(n, 1, id).data())
+                        : ints(n, "axes", new int[0]);
+                java.util.Set<Integer> set = new java.util.TreeSet<>();
+                for (int a : axes) {
+                    set.add(a < 0 ? a + 4 : a);
+                }
+                if (!set.equals(java.util.Set.of(2, 3))) {
+                    throw err(id, op, "only the mean over H and W (axes 2 and 3 of an NCHW tensor) is supported, not axes "
+                            + java.util.Arrays.toString(axes));
+                }
+                if (attr(n, "keepdims", 1) != 0) {
+                    add(id, OpType.GLOBAL_AVG_POOL, n.getInput(0), out, Map.of(), Map.of(), Map.of());
+                } else {
+                    add(id, OpType.GLOBAL_AVG_POOL, n.getInput(0), out + "#pooled", Map.of(), Map.of(), Map.of());
+                    nodes.add(new Node(id + "#flatten", OpType.FLATTEN, List.of(out + "#pooled"), out, Map.of(), Map.of(), Map.of()));
+                }
+                return;
+            }
             case "Flatten":
                 if (attr(n, "axis", 1) != 1) {
                     throw err(id, op, "only axis=1 is supported");
@@ -472,6 +492,14 @@ public final class OnnxImporter {
         }
         p.put(bKey, new Tensor(new int[] {c}, nb));
         nodes.set(nodes.size() - 1, prev.withParams(p).withOutput(out));
+    }
+
+    private static int[] toInts(float[] v) {
+        int[] r = new int[v.length];
+        for (int i = 0; i < v.length; i++) {
+            r[i] = (int) v[i];
+        }
+        return r;
     }
 
     /** A constant of one value per output channel: {@code [C]} for dense, {@code [C, 1, 1]} / {@code [1, C, 1, 1]} for conv. */
