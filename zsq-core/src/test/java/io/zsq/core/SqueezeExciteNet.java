@@ -14,7 +14,7 @@ import onnx.Onnx;
  *   m -> c4 3x3 -> HardSwish -> hw [4,8,8]; sg -> ReduceMean(2, 3) -> c6 1x1 -> Sigmoid -> t [1,1,1]; hwt = hw * t
  *   hb = hwt + c6 (a broadcasting add, [4,8,8] + [1,1,1]); hd = hb - sg
  *   sq = relu(sg * hw)  (same shapes, the ReLU fused into the product)
- *   cat = Concat(m, sg, hd, sq) [20,8,8] -> c5 1x1 -> Mul by a [1,6,1,1] constant (folded into c5)
+ *   cat = relu(Concat(m, sg, hd, sq)) [20,8,8] -> c5 1x1 -> Mul by a [1,6,1,1] constant (folded into c5)
  *   -> relu -> gap -> flatten -> fc 10
  * </pre>
  * With {@code activations = false} the ReLUs are left out.
@@ -61,9 +61,10 @@ public final class SqueezeExciteNet {
         n.op("sq", "Mul", "sq0", "sg", "hw");
         String sq = n.relu("rsq", "sq0", "sq");
         n.onnx.addNode(Onnx.NodeProto.newBuilder().setName("cat").setOpType("Concat").addInput("m").addInput("sg").addInput("hd")
-                .addInput(sq).addOutput("cat").addAttribute(Onnx.AttributeProto.newBuilder().setName("axis")
+                .addInput(sq).addOutput("cat0").addAttribute(Onnx.AttributeProto.newBuilder().setName("axis")
                         .setType(Onnx.AttributeProto.AttributeType.INT).setI(1)));
-        n.conv("c5", "cat", "c5", 20, 6, 1, true);
+        String cat = n.relu("rcat", "cat0", "cat"); // fused into the concatenation
+        n.conv("c5", cat, "c5", 20, 6, 1, true);
         float[] k = n.values(6, 1.0, 0.5);
         n.onnx.addInitializer(SliceAndPadNet.floats("c5_k", k, 1, 6, 1, 1));
         n.op("scale", "Mul", "c5s", "c5", "c5_k");

@@ -88,6 +88,8 @@ class SqueezeExciteTest {
         Graph c = Canonicalize.run(g, null);
         Node sq = c.nodes().stream().filter(n -> n.id().equals("sq")).findFirst().orElseThrow();
         assertTrue(sq.hasFusedActivation(), "the ReLU after sg * hw is fused into the product");
+        assertTrue(c.nodes().stream().filter(n -> n.op() == OpType.CONCAT).findFirst().orElseThrow().hasFusedActivation(),
+                "the ReLU after the concatenation is fused into it");
         List<String> points = QuantPoints.of(c);
         assertEquals(List.of(4, 8, 8), List.of(g.shape("hb")[0], g.shape("hb")[1], g.shape("hb")[2]), "[4,8,8] + [1,1,1]");
         assertEquals(1L, count.get(OpType.SUB));

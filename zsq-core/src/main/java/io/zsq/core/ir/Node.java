@@ -8,7 +8,7 @@ import java.util.Map;
 /**
  * One operation: reads {@code inputs} (tensor names), writes {@code output}, with integer and float
  * attributes and FP32 parameters. {@code fusedMin}/{@code fusedMax} are set when an activation (ReLU,
- * ReLU6) was fused into a CONV, DENSE, ADD or MUL: the output is clamped to that range.
+ * ReLU6) was fused into a CONV, DENSE, ADD, SUB, MUL or CONCAT: the output is clamped to that range.
  */
 public record Node(String id, OpType op, List<String> inputs, String output, Map<String, int[]> ints,
                    Map<String, Float> floats, Map<String, Tensor> params) implements Serializable {

@@ -12,7 +12,7 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * Fuses RELU and CLIP into the CONV, DENSE, ADD, SUB or MUL that produces their input (when nothing else reads
+ * Fuses RELU and CLIP into the CONV, DENSE, ADD, SUB, MUL or CONCAT that produces their input (when nothing else reads
  * it), as a clamp of that layer's output; integer-only lowering needs every activation fused.
  */
 public final class FuseActivations implements Pass<FuseActivations.Report> {
@@ -48,7 +48,8 @@ public final class FuseActivations implements Pass<FuseActivations.Report> {
             Integer pi = index.get(n.input());
             if (act && pi != null && consumers.get(n.input()).size() == 1) {
                 Node prev = out.get(pi);
-                if ((prev.op() == OpType.CONV || prev.op() == OpType.DENSE || prev.op() == OpType.ADD || prev.op() == OpType.SUB || prev.op() == OpType.MUL) && !prev.hasFusedActivation()) {
+                if ((prev.op() == OpType.CONV || prev.op() == OpType.DENSE || prev.op() == OpType.ADD || prev.op() == OpType.SUB || prev.op() == OpType.MUL
+                        || prev.op() == OpType.CONCAT) && !prev.hasFusedActivation()) {
                     float lo = n.op() == OpType.RELU ? 0f : n.f("min", Float.NEGATIVE_INFINITY);
                     float hi = n.op() == OpType.RELU ? Float.POSITIVE_INFINITY : n.f("max", Float.POSITIVE_INFINITY);
                     Node f = prev.withFloat("fusedMin", lo).withFloat("fusedMax", hi).withOutput(n.output());

@@ -134,8 +134,9 @@ public final class LowerToInteger {
                         mult[i] = d.multiplier();
                         shift[i] = d.shift();
                     }
+                    int[] clamp = clamp(n, out);
                     layers.add(new Layer.Concat(n.inputs().toArray(String[]::new), n.output(), ys, ch, zp, mult, shift, out.zeroPoint(),
-                            out.qmin(), out.qmax()));
+                            clamp[0], clamp[1]));
                     break;
                 }
                 case MAX_POOL: {

@@ -28,7 +28,7 @@ public final class QuantPoints {
                 t.add(n.output());
             } else if (n.op() == OpType.RELU || n.op() == OpType.CLIP || n.op() == OpType.BATCH_NORM) {
                 throw new IllegalArgumentException("node " + n.id() + " (" + n.op() + ") could not be folded or fused into a "
-                        + "convolution, dense, add, sub or mul layer; integer-only lowering needs it fused");
+                        + "convolution, dense, add, sub, mul or concat layer; integer-only lowering needs it fused");
             }
         }
         return t;
