@@ -18,6 +18,14 @@ public final class ModelImporter {
     private ModelImporter() {}
 
     public static Graph load(Path file) {
+        return load(file, null);
+    }
+
+    /**
+     * {@code inputShape} ({@code [C, H, W]}, or null): the input size for dimensions an ONNX model leaves
+     * symbolic; a model whose fixed input size differs is refused.
+     */
+    public static Graph load(Path file, int[] inputShape) {
         if (!Files.isRegularFile(file)) {
             throw new ModelImportException(file + ": no such model file");
         }
@@ -25,9 +33,13 @@ public final class ModelImporter {
         Graph g;
         try {
             if (name.endsWith(".onnx")) {
-                g = OnnxImporter.load(file);
+                g = OnnxImporter.load(file, inputShape);
             } else if (name.endsWith(".zip")) {
                 g = Dl4jImporter.load(file);
+                if (inputShape != null && !java.util.Arrays.equals(inputShape, g.inputShape())) {
+                    throw new ModelImportException(file + ": --input-shape " + InputShapes.format(inputShape) + " contradicts the model's input "
+                            + InputShapes.format(g.inputShape()));
+                }
             } else {
                 throw new ModelImportException(file + ": unknown model type; zsq reads ONNX (.onnx) and DL4J model zips (.zip)");
             }

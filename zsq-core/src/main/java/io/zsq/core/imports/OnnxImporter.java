@@ -25,11 +25,14 @@ import onnx.Onnx;
  * arithmetic exporters write disappears generically. Layers: Conv (grouped, depthwise),
  * BatchNormalization, Relu, Clip, Add, MaxPool, AveragePool, GlobalAveragePool, Flatten, Reshape (to
  * [N, -1]), Gemm, MatMul (+ Add of a constant as its bias), Slice (strided, not on the batch axis),
- * Pad (constant zeros), Identity, Dropout (inference: identity).
+ * Pad (constant zeros), Identity, Dropout (inference: identity), hard swish written out as
+ * {@code x * Clip(x + 3, 0, 6) / 6} (one HARD_SWISH), a Softmax at the output (dropped: the logits are
+ * the output). Input dimensions the model leaves symbolic (a dynamic height and width) take the size
+ * given to {@link #load(Path, int[])} ({@code --input-shape}).
  */
 public final class OnnxImporter {
     static final String SUPPORTED = "Conv, BatchNormalization, Relu, Clip, Add, MaxPool, AveragePool, GlobalAveragePool, "
-            + "Flatten, Reshape, Gemm, MatMul, Slice, Pad, Identity, Dropout, Mul, Sub, Div/Add/Mul/Sub by a per-channel constant (folded), Softmax as the last node (dropped), ReduceMean over H and W, Sigmoid, HardSigmoid, HardSwish, Concat (channels), Constant, and shape arithmetic on constants ("
+            + "Flatten, Reshape, Gemm, MatMul, Slice, Pad, Identity, Dropout, Mul, Sub, Div/Add/Mul/Sub by a per-channel constant (folded), Softmax as the last node (dropped), ReduceMean over H and W, Sigmoid, HardSigmoid, HardSwish (also as x * Clip(x + 3, 0, 6) / 6), Concat (channels), Constant, and shape arithmetic on constants ("
             + String.join(", ", new java.util.TreeSet<>(ConstantFolding.FOLDABLE)) + ")";
     static final int MIN_OPSET = 7, MAX_OPSET = 21;
 
@@ -47,11 +50,29 @@ public final class OnnxImporter {
     /** How many node inputs (and graph outputs) read each tensor name of the ONNX graph. */
     private final Map<String, Integer> reads = new HashMap<>();
 
-    private OnnxImporter(Path file) {
+    private final int[] givenShape;
+    /** The ONNX nodes, who makes and who reads each tensor (for recognizing patterns), and the nodes already taken by one. */
+    private List<Onnx.NodeProto> graphNodes;
+    private final Map<String, Integer> producer = new HashMap<>();
+    private final Map<String, List<Integer>> consumers = new HashMap<>();
+    private final Set<Integer> fused = new HashSet<>();
+    private int current;
+
+    private OnnxImporter(Path file, int[] givenShape) {
         this.file = file;
+        this.givenShape = givenShape == null ? null : givenShape.clone();
     }
 
     public static Graph load(Path file) {
+        return load(file, null);
+    }
+
+    /**
+     * Reads {@code file}; {@code inputShape} ({@code [C, H, W]} or {@code [F]}, or null) gives the input
+     * dimensions the model leaves symbolic (a dynamic height and width); a fixed dimension it contradicts
+     * is refused.
+     */
+    public static Graph load(Path file, int[] inputShape) {
         Onnx.ModelProto model;
         try {
             model = Onnx.ModelProto.parseFrom(Files.readAllBytes(file));
@@ -61,7 +82,7 @@ public final class OnnxImporter {
         if (!model.hasGraph() || model.getGraph().getNodeCount() == 0) {
             throw new ModelImportException(file + ": not an ONNX model (no graph, or a graph without nodes)");
         }
-        return new OnnxImporter(file).convert(model);
+        return new OnnxImporter(file, inputShape).convert(model);
     }
 
     private Graph convert(Onnx.ModelProto model) {
@@ -89,12 +110,23 @@ public final class OnnxImporter {
             inputs.add(v.getName());
             List<Onnx.TensorShapeProto.Dimension> dims = v.getType().getTensorType().getShape().getDimList();
             inputShape = new int[dims.size() - 1];
+            if (givenShape != null && givenShape.length != inputShape.length) {
+                throw new ModelImportException(file + ": --input-shape " + InputShapes.format(givenShape) + " has " + givenShape.length
+                        + " dimensions, but input '" + v.getName() + "' has " + inputShape.length + " besides the batch");
+            }
             for (int i = 1; i < dims.size(); i++) {
-                if (!dims.get(i).hasDimValue()) {
-                    throw new ModelImportException(file + ": input '" + v.getName() + "' has a symbolic dimension " + i
-                            + "; zsq needs fixed [N, C, H, W] or [N, F] inputs with only the batch dimension free");
+                if (dims.get(i).hasDimValue()) {
+                    inputShape[i - 1] = (int) dims.get(i).getDimValue();
+                    if (givenShape != null && givenShape[i - 1] != inputShape[i - 1]) {
+                        throw new ModelImportException(file + ": --input-shape " + InputShapes.format(givenShape) + " contradicts input '"
+                                + v.getName() + "' of fixed dimension " + i + " = " + inputShape[i - 1]);
+                    }
+                } else if (givenShape != null) {
+                    inputShape[i - 1] = givenShape[i - 1];
+                } else {
+                    throw new ModelImportException(file + ": input '" + v.getName() + "' has a symbolic dimension " + i + " ('"
+                            + dims.get(i).getDimParam() + "'); give the input size with --input-shape CxHxW (e.g. 3x48x192)");
                 }
-                inputShape[i - 1] = (int) dims.get(i).getDimValue();
             }
         }
         if (inputs.size() != 1) {
@@ -110,6 +142,15 @@ public final class OnnxImporter {
         for (Onnx.NodeProto n : g.getNodeList()) {
             n.getInputList().forEach(in -> reads.merge(in, 1, Integer::sum));
         }
+        graphNodes = g.getNodeList();
+        for (int i = 0; i < graphNodes.size(); i++) {
+            for (String o : graphNodes.get(i).getOutputList()) {
+                producer.put(o, i);
+            }
+            for (String in : graphNodes.get(i).getInputList()) {
+                consumers.computeIfAbsent(in, k -> new ArrayList<>()).add(i);
+            }
+        }
         int index = 0;
         Set<String> ids = new HashSet<>();
         for (Onnx.NodeProto n : g.getNodeList()) {
@@ -117,7 +158,11 @@ public final class OnnxImporter {
             while (!ids.add(id)) {
                 id = id + "_" + index;
             }
+            current = index;
             index++;
+            if (fused.contains(current)) {
+                continue;
+            }
             try {
                 node(n, id);
             } catch (ModelImportException e) {
@@ -241,6 +286,9 @@ public final class OnnxImporter {
                 return;
             }
             case "Add": {
+                if (hardSwish(n, id)) {
+                    return;
+                }
                 boolean c0 = constants.containsKey(n.getInput(0)), c1 = constants.containsKey(n.getInput(1));
                 if (!c0 && !c1) {
                     nodes.add(new Node(id, OpType.ADD, List.of(resolve(n.getInput(0)), resolve(n.getInput(1))), out, Map.of(), Map.of(), Map.of()));
@@ -357,7 +405,10 @@ public final class OnnxImporter {
                 return;
             case "Reshape": {
                 float[] s = constant(n, 1, id).data();
-                if (s.length != 2 || !(s[1] == -1 || s[0] == -1 || s[0] == 0)) {
+                int[] inShape = io.zsq.core.ir.ShapeInference.infer(inputName, inputShape, nodes).get(resolve(n.getInput(0)));
+                // [1, F] too: a batch read with Shape stands as 1 here ({@link #shapeOf})
+                boolean features = inShape != null && s.length == 2 && s[1] == Tensor.size(inShape) && (s[0] == 1 || s[0] == 0 || s[0] == -1);
+                if (s.length != 2 || !(s[1] == -1 || s[0] == -1 || s[0] == 0 || features)) {
                     throw err(id, op, "only a reshape to [N, -1] (flatten) is supported, not " + java.util.Arrays.toString(s));
                 }
                 add(id, OpType.FLATTEN, n.getInput(0), out, Map.of(), Map.of(), Map.of());
@@ -391,6 +442,105 @@ public final class OnnxImporter {
             default:
                 throw err(id, op, "operator not supported by zsq (supported: " + SUPPORTED + ")");
         }
+    }
+
+    /**
+     * Hard swish as exporters write it, {@code x * Clip(x + 3, 0, 6) / 6} (the Div by 6 or a Mul by 1/6,
+     * after or before the Mul by {@code x}), starting at the Add: one HARD_SWISH when every intermediate
+     * tensor is read by the next node only. False (nothing done) for any other Add.
+     */
+    private boolean hardSwish(Onnx.NodeProto add, String id) {
+        int ci = scalarIs(add.getInput(1), 3) ? 1 : scalarIs(add.getInput(0), 3) ? 0 : -1;
+        if (ci < 0 || constants.containsKey(add.getInput(1 - ci))) {
+            return false;
+        }
+        String x = add.getInput(1 - ci);
+        Integer clip = onlyReader(add.getOutput(0));
+        if (clip == null || !isClip06(graphNodes.get(clip))) {
+            return false;
+        }
+        Integer a = onlyReader(graphNodes.get(clip).getOutput(0));
+        if (a == null) {
+            return false;
+        }
+        Integer b = onlyReader(graphNodes.get(a).getOutput(0));
+        if (b == null) {
+            return false;
+        }
+        Onnx.NodeProto na = graphNodes.get(a), nb = graphNodes.get(b);
+        boolean ok = isTimes(na, x, graphNodes.get(clip).getOutput(0)) && isSixth(nb, na.getOutput(0))
+                || isSixth(na, graphNodes.get(clip).getOutput(0)) && isTimes(nb, x, na.getOutput(0));
+        if (!ok || nb.getOutput(0).isEmpty()) {
+            return false;
+        }
+        fused.addAll(List.of(clip, a, b));
+        add(id, OpType.HARD_SWISH, x, nb.getOutput(0), Map.of(), Map.of(), Map.of());
+        return true;
+    }
+
+    /** The one node reading {@code name}, when it is not the graph output; else null. */
+    private Integer onlyReader(String name) {
+        List<Integer> r = consumers.getOrDefault(name, List.of());
+        return r.size() == 1 && !name.equals(graphOutput) && r.get(0) > current ? r.get(0) : null;
+    }
+
+    private boolean isClip06(Onnx.NodeProto n) {
+        if (!n.getOpType().equals("Clip") || !n.getDomain().isEmpty()) {
+            return false;
+        }
+        if (opset < 11) {
+            return fattr(n, "min", Float.NaN) == 0f && fattr(n, "max", Float.NaN) == 6f;
+        }
+        return n.getInputCount() == 3 && scalarIs(n.getInput(1), 0) && scalarIs(n.getInput(2), 6);
+    }
+
+    /** {@code n} is {@code Mul(x, other)} in either order. */
+    private static boolean isTimes(Onnx.NodeProto n, String x, String other) {
+        return n.getOpType().equals("Mul") && n.getInputCount() == 2
+                && (n.getInput(0).equals(x) && n.getInput(1).equals(other) || n.getInput(1).equals(x) && n.getInput(0).equals(other));
+    }
+
+    /** {@code n} is {@code in / 6} or {@code in * (1/6)} (to float precision). */
+    private boolean isSixth(Onnx.NodeProto n, String in) {
+        if (n.getInputCount() != 2) {
+            return false;
+        }
+        if (n.getOpType().equals("Div")) {
+            return n.getInput(0).equals(in) && scalarIs(n.getInput(1), 6);
+        }
+        if (n.getOpType().equals("Mul")) {
+            String k = n.getInput(0).equals(in) ? n.getInput(1) : n.getInput(1).equals(in) ? n.getInput(0) : null;
+            Float v = k == null ? null : scalar(k);
+            return v != null && Math.abs(v - 1 / 6f) <= 1e-7f;
+        }
+        return false;
+    }
+
+    private boolean scalarIs(String name, float v) {
+        Float f = scalar(name);
+        return f != null && f == v;
+    }
+
+    /**
+     * The value of a one-element constant: known already, or made by a Constant node further on (the
+     * pattern's nodes read constants defined between them); null for anything else.
+     */
+    private Float scalar(String name) {
+        Tensor t = constants.get(name);
+        if (t == null) {
+            Integer p = producer.get(name);
+            if (p == null || p <= current || !graphNodes.get(p).getOpType().equals("Constant")) {
+                return null;
+            }
+            for (Onnx.AttributeProto a : graphNodes.get(p).getAttributeList()) {
+                if (a.getName().equals("value")) {
+                    t = constOf(a.getT()).tensor();
+                } else if (a.getName().equals("value_float")) {
+                    return a.getF();
+                }
+            }
+        }
+        return t != null && t.data().length == 1 ? t.data()[0] : null;
     }
 
     /**
