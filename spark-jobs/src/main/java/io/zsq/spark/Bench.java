@@ -52,7 +52,7 @@ final class Bench {
         float run(float[] x, int n) throws Exception;
     }
 
-    static int run(Path model, Path out, List<Integer> threads, List<Integer> batches, double seconds, String mean, String std,
+    static int run(Path model, Path out, Plan.InputShape inputShape, List<Integer> threads, List<Integer> batches, double seconds, String mean, String std,
                    Path data, ImageTransform transform) throws Exception {
         Preprocessing pre = Preprocessing.parse(mean, std);
         Path dir;
@@ -64,17 +64,21 @@ final class Bench {
                 throw new IOException(dir.resolve("report.json") + ": no \"model\" entry (the FP32 model the folder was quantized from)");
             }
             fp32 = Path.of(model0.asText());
+            com.fasterxml.jackson.databind.JsonNode shape = Json.MAPPER.readTree(dir.resolve("report.json").toFile()).path("plan").path("input_shape");
+            if (inputShape == null && shape.isTextual()) {
+                inputShape = Plan.InputShape.parse(shape.asText());
+            }
         } else {
             dir = out != null ? out : Files.createTempDirectory("zsq-bench");
             fp32 = model;
             if (!Files.exists(dir.resolve("model.zsq"))) {
                 System.err.println("zsq bench: quantizing " + model + " with the defaults (W8A8) into " + dir);
-                Pipeline.run(Plan.builder().model(model).out(dir).preprocessing(mean, std).gaussianBaseline(false).quiet(true).build(),
+                Pipeline.run(Plan.builder().model(model).out(dir).preprocessing(mean, std).inputShape(Plan.InputShape.arrayOrNull(inputShape)).gaussianBaseline(false).quiet(true).build(),
                         new InProcessExecutor());
             }
         }
         IntModel m = IntModel.load(dir.resolve("model.zsq"));
-        Graph g = ModelImporter.load(fp32);
+        Graph g = ModelImporter.load(fp32, Plan.InputShape.arrayOrNull(inputShape));
         int[] in = g.inputShape();
         int per = in[0] * in[1] * in[2];
         int maxBatch = batches.stream().mapToInt(Integer::intValue).max().orElse(1);

@@ -90,6 +90,10 @@ public final class Main implements Callable<Integer> {
         String mean;
         @Option(names = "--std", paramLabel = "V[,V...]", defaultValue = Defaults.STD, description = "(default ${DEFAULT-VALUE})")
         String std;
+        @Option(names = "--input-shape", paramLabel = "CxHxW",
+                description = "the input size for a model whose input height/width (or any dimension but the batch) is dynamic, e.g. "
+                        + "3x48x192; refused where it contradicts a fixed dimension (default: the model's own)")
+        String inputShape;
         @Option(names = "--method", paramLabel = "M", defaultValue = Defaults.METHOD,
                 description = "calibration data: zeroq (BN-statistics matching, ZeroQ), optionally with components joined by '+': "
                         + "label (cross-entropy towards a class per sample, GDFQ), di (DeepInversion priors: TV, L2, jitter, "
@@ -120,7 +124,7 @@ public final class Main implements Callable<Integer> {
         boolean quiet;
 
         Plan.Builder into(Plan.Builder b) {
-            return b.model(model).preprocessing(mean, std).method(method).realData(realData).count(count).batch(batch).steps(steps).lr(lr)
+            return b.model(model).preprocessing(mean, std).inputShape(inputShape).method(method).realData(realData).count(count).batch(batch).steps(steps).lr(lr)
                     .seed(seed).quiet(quiet);
         }
     }
@@ -235,7 +239,7 @@ public final class Main implements Callable<Integer> {
             Plan p = synth.into(Plan.builder()).out(out).build();
             long t0 = System.nanoTime();
             QuantizeReport.SynthesisReport r = QuantizeJob.withSpark("zsq synth", threads,
-                    jsc -> Pipeline.synthesize(p.model(), out, p.input(), p.synthesis(), new SparkExecutor(jsc), p.quiet()));
+                    jsc -> Pipeline.synthesize(p.model(), p.inputShape(), out, p.input(), p.synthesis(), new SparkExecutor(jsc), p.quiet()));
             System.out.print(io.zsq.ptq.pipeline.Json.write(r));
             System.err.printf("zsq synth: %d batches in %.1f s with Spark start-up%n", r.batches(), (System.nanoTime() - t0) / 1e9);
             return 0;
@@ -309,6 +313,10 @@ public final class Main implements Callable<Integer> {
         Path model;
         @Option(names = "--out", paramLabel = "DIR", description = "where to quantize an FP32 model first")
         Path out;
+        @Option(names = "--input-shape", paramLabel = "CxHxW",
+                description = "the input size of an FP32 model with a dynamic input (e.g. 3x48x192; default: the model's own, or as "
+                        + "recorded in the folder's report.json)")
+        String inputShape;
         @Option(names = "--threads", paramLabel = "T[,T...]", split = ",", defaultValue = "1,2", description = "(default ${DEFAULT-VALUE})")
         List<Integer> threads;
         @Option(names = "--batch", paramLabel = "B[,B...]", split = ",", defaultValue = "1,64", description = "(default ${DEFAULT-VALUE})")
@@ -334,7 +342,7 @@ public final class Main implements Callable<Integer> {
             if (threads.stream().anyMatch(t -> t < 1) || batch.stream().anyMatch(b -> b < 1) || !(seconds > 0)) {
                 throw new IllegalArgumentException("--threads, --batch and --seconds must be positive");
             }
-            return Bench.run(model, out, threads, batch, seconds, mean, std, data, transform(resize, centerCrop, "--resize"));
+            return Bench.run(model, out, inputShape == null ? null : Plan.InputShape.parse(inputShape), threads, batch, seconds, mean, std, data, transform(resize, centerCrop, "--resize"));
         }
     }
 

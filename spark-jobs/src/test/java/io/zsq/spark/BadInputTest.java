@@ -184,12 +184,15 @@ class BadInputTest {
     void badOptionsAndOutputs() throws IOException {
         Path out = dir.resolve("o");
         for (String[] bad : new String[][] {{"--count", "0", "--count"}, {"--steps", "-3", "--steps"}, {"--bits", "w9a8", "2..8"},
-            {"--observer", "bogus", "--observer"}, {"--lr", "zero", "--lr"}}) {
+            {"--observer", "bogus", "--observer"}, {"--lr", "zero", "--lr"}, {"--input-shape", "1x0x28", "--input-shape"}}) {
             Run r = zsq(quantize(RESNET, out, bad[0], bad[1]));
             assertEquals(2, r.rc(), r.err());
             assertTrue(r.err().strip().startsWith("zsq: error: ") && r.err().contains(bad[2]) && !r.err().strip().contains("\n"), r.err());
             assertFalse(Files.exists(out));
         }
+        Run shape = zsq(quantize(RESNET, out, "--input-shape", "1x32x32")); // the bundled model's input is fixed at 1x28x28
+        assertTrue(errorOrComplete(shape, RESNET.getFileName().toString(), out) && shape.err().contains("--input-shape 1x32x32 contradicts"),
+                shape.err());
         Run typo = zsq("quantize", "--modle", "x");
         assertEquals(2, typo.rc());
         assertTrue(typo.err().contains("--modle") && typo.err().contains("zsq quantize --help"), typo.err());

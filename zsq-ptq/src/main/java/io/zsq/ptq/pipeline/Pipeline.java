@@ -94,10 +94,16 @@ public final class Pipeline {
      */
     public static QuantizeReport.SynthesisReport synthesize(Path model, Path dir, Plan.Normalization input, Plan.Synthesize syn, Executor ex,
                                                             boolean quiet) throws IOException {
+        return synthesize(model, null, dir, input, syn, ex, quiet);
+    }
+
+    /** As above, for a model of dynamic input size: {@code shape} ({@code 3x48x192}) fixes it; null for the model's own. */
+    public static QuantizeReport.SynthesisReport synthesize(Path model, Plan.InputShape shape, Path dir, Plan.Normalization input,
+                                                            Plan.Synthesize syn, Executor ex, boolean quiet) throws IOException {
         if (Files.exists(dir) && !Files.isDirectory(dir)) {
             throw new IllegalArgumentException("--out " + dir + ": exists and is a file, not a folder");
         }
-        Graph graph = ModelImporter.load(model);
+        Graph graph = ModelImporter.load(model, Plan.InputShape.arrayOrNull(shape));
         Preprocessing pre = input.preprocessing();
         SynthConfig cfg = syn.config(pre.inputRange(graph.inputShape()[0]));
         LabeledImages real = realImages(syn, graph);
@@ -127,7 +133,7 @@ public final class Pipeline {
     private QuantizeReport execute() throws IOException {
         Preprocessing pre = plan.input().preprocessing();
         start("import");
-        Graph graph = ModelImporter.load(plan.model());
+        Graph graph = ModelImporter.load(plan.model(), Plan.InputShape.arrayOrNull(plan.inputShape()));
         String hash = ModelImporter.sha256(plan.model());
         end("import");
 

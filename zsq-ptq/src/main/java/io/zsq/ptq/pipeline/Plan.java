@@ -26,7 +26,7 @@ import java.util.Set;
  * the provenance of everything the run emits and readable back from it (report.json's {@code plan}).
  * Strings like {@code "auto"} stop at {@link Builder}'s parsers.
  */
-public record Plan(Path model, Path out, List<Bits> bits, Map<String, Bits> layerBits, Normalization input, Observer observer,
+public record Plan(Path model, Path out, List<Bits> bits, Map<String, Bits> layerBits, Normalization input, InputShape inputShape, Observer observer,
                    Granularity weightGranularity, WeightRange weightRange, boolean symmetricActivations, boolean equalize,
                    boolean absorbHighBias, BiasCorrection biasCorrection, BnRangesMode bnRanges, SizeBudget sizeBudget,
                    Synthesize synthesis, Path calibDataset, boolean gaussianBaseline, Evaluation eval, boolean quiet) implements Serializable {
@@ -83,6 +83,41 @@ public record Plan(Path model, Path out, List<Bits> bits, Map<String, Bits> laye
 
         public Preprocessing preprocessing() {
             return Preprocessing.parse(mean, std);
+        }
+    }
+
+    /**
+     * The model's input size without the batch ({@code 3x48x192}), for the dimensions an ONNX model leaves
+     * symbolic (a dynamic height and width); null in a plan: the model's own, all fixed. A fixed dimension
+     * it contradicts is refused at import.
+     */
+    public record InputShape(List<Integer> dims) implements Serializable {
+        public InputShape {
+            dims = List.copyOf(dims);
+        }
+
+        @JsonCreator
+        public static InputShape parse(String s) {
+            return of(io.zsq.core.imports.InputShapes.parse(s));
+        }
+
+        public static InputShape of(int[] d) {
+            return new InputShape(java.util.Arrays.stream(d).boxed().toList());
+        }
+
+        public int[] toArray() {
+            return dims.stream().mapToInt(Integer::intValue).toArray();
+        }
+
+        /** What the importer takes: the dims, or null for none given. */
+        public static int[] arrayOrNull(InputShape s) {
+            return s == null ? null : s.toArray();
+        }
+
+        @JsonValue
+        @Override
+        public String toString() {
+            return io.zsq.core.imports.InputShapes.format(toArray());
         }
     }
 
@@ -247,6 +282,7 @@ public record Plan(Path model, Path out, List<Bits> bits, Map<String, Bits> laye
         private BiasCorrection biasCorrection = BiasCorrection.valueOf(Defaults.BIAS_CORRECTION.toUpperCase(Locale.ROOT));
         private BnRangesMode bnRanges = BnRangesMode.valueOf(Defaults.BN_RANGES.toUpperCase(Locale.ROOT));
         private SizeBudget sizeBudget;
+        private InputShape inputShape;
         private Method method = Method.parse(Defaults.METHOD);
         private int count = Defaults.COUNT, batch = Defaults.BATCH, steps = Defaults.STEPS, evalLimit, evalResize;
         private boolean evalCenterCrop;
@@ -281,6 +317,9 @@ public record Plan(Path model, Path out, List<Bits> bits, Map<String, Bits> laye
         }
 
         public Builder preprocessing(String mean, String std) { this.mean = mean; this.std = std; return this; }
+        /** {@code CxHxW} ({@code 3x48x192}) for an input of dynamic size; null: the model's own. */
+        public Builder inputShape(String s) { this.inputShape = s == null ? null : InputShape.parse(s); return this; }
+        public Builder inputShape(int... dims) { this.inputShape = dims == null ? null : InputShape.of(dims); return this; }
         public Builder observer(String o) { this.observer = Observer.parse(o); return this; }
         /** {@code channel} (default), {@code tensor} or {@code group:G}. */
         public Builder weightGranularity(String g) { this.granularity = Granularity.parse(g); return this; }
@@ -325,7 +364,7 @@ public record Plan(Path model, Path out, List<Bits> bits, Map<String, Bits> laye
                 throw new IllegalArgumentException("--eval-resize and --eval-center-crop apply to --eval's images: give --eval");
             }
             Synthesize synth = new Synthesize(method, count, batch, steps, lr, seed, realData);
-            Plan p = new Plan(model, out, bits, layerBits, new Normalization(mean, std), observer, granularity, weightRange,
+            Plan p = new Plan(model, out, bits, layerBits, new Normalization(mean, std), inputShape, observer, granularity, weightRange,
                     symmetricActivations, equalize, absorbHighBias, biasCorrection, bnRanges, sizeBudget, synth, calib, gaussian,
                     eval == null ? null : new Evaluation(eval, evalLimit, evalResize, evalCenterCrop), quiet);
             p.scheme(); // validates the bit widths together

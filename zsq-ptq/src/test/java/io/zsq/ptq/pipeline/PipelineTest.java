@@ -64,6 +64,22 @@ class PipelineTest {
 
     /** Bias correction, mixed precision, two bit settings, quantizer placement and the report all observe the dataset in one read. */
     @Test
+    void theInputShapeIsPartOfThePlanAndCheckedAgainstTheModel() throws Exception {
+        Plan p = small(RESNET, dir.resolve("shape")).inputShape("3x48x192").build();
+        assertEquals(List.of(3, 48, 192), p.inputShape().dims());
+        JsonNode json = Json.MAPPER.valueToTree(p);
+        assertEquals("3x48x192", json.get("input_shape").asText());
+        assertEquals(p, Json.MAPPER.treeToValue(json, Plan.class), "the plan with its input shape reads back");
+        Plan none = small(RESNET, dir.resolve("none")).build();
+        assertEquals(none, Json.MAPPER.treeToValue(Json.MAPPER.valueToTree(none), Plan.class));
+        assertThrows(IllegalArgumentException.class, () -> small(RESNET, dir.resolve("bad")).inputShape("3x-1x4"));
+        // the bundled model's input is fixed at 1x28x28: another size is refused at import, before anything is written
+        Exception e = assertThrows(RuntimeException.class, () -> Pipeline.run(p, new InProcessExecutor(1)));
+        assertTrue(e.getMessage().contains("--input-shape 3x48x192 contradicts input"), e.getMessage());
+        assertFalse(Files.exists(dir.resolve("shape").resolve("model.zsq")));
+    }
+
+    @Test
     void theCalibrationDataIsReadOnce() throws Exception {
         Path data = dir.resolve("data");
         Plan.Synthesize syn = new Plan.Synthesize(io.zsq.synth.Method.parse("zeroq"), 64, 16, 5, 0.5, 3, null);
