@@ -48,8 +48,7 @@ class OnnxExportTest {
         QParams qo = LowerToInteger.tensorQuantization(m, m.outputName());
         IntRunner runner = new IntRunner(m);
         OrtEnvironment env = OrtEnvironment.getEnvironment();
-        int agree = 0, within = 0, values = 0;
-        double worst = 0;
+        ExportAgreement e = new ExportAgreement();
         try (OrtSession s = env.createSession(file, new OrtSession.SessionOptions())) {
             for (int from = calibN; from < calibN + EVAL; from += 250) {
                 float[] x = data.batch(from, 250, Fixtures.PRE);
@@ -60,23 +59,13 @@ class OnnxExportTest {
                 }
                 byte[][] q = FakeQuant.quantizeInput(x, 250, points.get(g.input()));
                 for (int i = 0; i < 250; i++) {
-                    byte[] ours = runner.run(q[i]);
-                    int a = 0, b = 0;
-                    for (int j = 0; j < ours.length; j++) {
-                        double d = Math.abs(ort[i][j] - qo.dequantize(ours[j])) / qo.scale();
-                        worst = Math.max(worst, d);
-                        within += d <= 1 + 1e-3 ? 1 : 0;
-                        values++;
-                        a = ort[i][j] > ort[i][a] ? j : a;
-                        b = ours[j] > ours[b] ? j : b;
-                    }
-                    agree += a == b ? 1 : 0;
+                    e.add(ort[i], runner.run(q[i]), qo);
                 }
             }
         }
         System.out.printf("%s W%dA%d %s: argmax agreement %d/%d, outputs within one step %d/%d, largest difference %.2f steps%n",
-                model, wBits, aBits, form, agree, EVAL, within, values, worst);
-        assertTrue(agree >= 0.995 * EVAL, "argmax agreement " + agree + "/" + EVAL);
-        assertTrue(within == values, within + " of " + values + " outputs within one step; largest " + worst);
+                model, wBits, aBits, form, e.agree, EVAL, e.within, e.values, e.worst);
+        assertTrue(e.agree >= 0.995 * EVAL, "argmax agreement " + e.agree + "/" + EVAL);
+        assertTrue(e.within == e.values, e.within + " of " + e.values + " outputs within one step; largest " + e.worst);
     }
 }

@@ -171,23 +171,12 @@ class SliceAndPadTest {
         QParams qo = LowerToInteger.tensorQuantization(m, m.outputName());
         byte[][] q = FakeQuant.quantizeInput(x, n, points.get(g.input()));
         IntRunner runner = new IntRunner(m);
-        int agree = 0, within = 0, values = 0;
-        double worst = 0;
+        ExportAgreement e = new ExportAgreement();
         for (int i = 0; i < n; i++) {
-            byte[] ours = runner.run(q[i]);
-            int a = 0, b = 0;
-            for (int j = 0; j < ours.length; j++) {
-                double d = Math.abs(ort[i][j] - qo.dequantize(ours[j])) / qo.scale();
-                worst = Math.max(worst, d);
-                within += d <= 1 + 1e-3 ? 1 : 0;
-                values++;
-                a = ort[i][j] > ort[i][a] ? j : a;
-                b = ours[j] > ours[b] ? j : b;
-            }
-            agree += a == b ? 1 : 0;
+            e.add(ort[i], runner.run(q[i]), qo);
         }
-        assertEquals(n, agree, "argmax agreement; largest difference " + worst + " steps");
-        assertEquals(values, within, "outputs within one step; largest " + worst);
+        assertEquals(n, e.agree, "argmax agreement; largest difference " + e.worst + " steps");
+        assertEquals(e.values, e.within, "outputs within one step; largest " + e.worst);
     }
 
     static float[][] ort(byte[] model, float[] x, int n) throws Exception {

@@ -231,8 +231,7 @@ class SqueezeExciteTest {
         QParams qo = LowerToInteger.tensorQuantization(m, m.outputName());
         byte[][] q = FakeQuant.quantizeInput(x, n, points.get(g.input()));
         IntRunner runner = new IntRunner(m);
-        int agree = 0, within = 0, values = 0;
-        double worst = 0;
+        ExportAgreement agreement = new ExportAgreement();
         Map<String, long[]> local = new java.util.LinkedHashMap<>(); // values, mismatches, largest difference
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         int[] in = SqueezeExciteNet.INPUT;
@@ -248,17 +247,7 @@ class SqueezeExciteTest {
                 theirs.put(l.output(), all);
             }
             for (int i = 0; i < n; i++) {
-                byte[] ours = runner.run(q[i]);
-                int a = 0, c = 0;
-                for (int j = 0; j < ours.length; j++) {
-                    double d = Math.abs(ort[i][j] - qo.dequantize(ours[j])) / qo.scale();
-                    worst = Math.max(worst, d);
-                    within += d <= 1 + 1e-3 ? 1 : 0;
-                    values++;
-                    a = ort[i][j] > ort[i][a] ? j : a;
-                    c = ours[j] > ours[c] ? j : c;
-                }
-                agree += a == c ? 1 : 0;
+                agreement.add(ort[i], runner.run(q[i]), qo);
                 for (Layer l : checked) {
                     Map<String, byte[]> v = new HashMap<>();
                     for (String name : l.inputs()) {
@@ -284,8 +273,9 @@ class SqueezeExciteTest {
                 assertEquals(0, e[1], what);
             }
         }
-        assertEquals(n, agree, "argmax agreement; largest difference " + worst + " steps");
-        assertTrue(within >= 0.97 * values, "outputs within one step: " + within + " of " + values + "; largest " + worst);
+        assertEquals(n, agreement.agree, "argmax agreement; largest difference " + agreement.worst + " steps");
+        assertTrue(agreement.within >= 0.97 * agreement.values, "outputs within one step: " + agreement.within + " of "
+                + agreement.values + "; largest " + agreement.worst);
     }
 
     static byte[] image(byte[] all, int i, int n) {
