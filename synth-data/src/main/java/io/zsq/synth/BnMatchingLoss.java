@@ -1,6 +1,7 @@
 package io.zsq.synth;
 
 import io.zsq.core.exec.Fp32Engine;
+import io.zsq.core.exec.Workspace;
 import io.zsq.core.ir.Graph;
 import io.zsq.core.ir.Node;
 import io.zsq.core.ir.OpType;
@@ -16,6 +17,10 @@ import java.util.Map;
  * and {@code sqrt(running_var + eps)}, averaged over channels; plus the same for the input against
  * (0, 1); summed over layers. An {@link Objective} adds slack, per-sample layer terms, the label
  * cross-entropy and image priors.
+ *
+ * <p>{@link #lossAndInputGradient} reuses one {@link Workspace} from call to call, so an instance serves
+ * one optimization loop on one thread, and the seeds of the {@link Value} it returns are valid until its
+ * next call.
  */
 public final class BnMatchingLoss {
 
@@ -23,6 +28,7 @@ public final class BnMatchingLoss {
     public record Target(String layer, String tensor, float[] mean, float[] std, float eps) {}
 
     private final List<Target> targets;
+    private final Workspace workspace = new Workspace();
 
     public BnMatchingLoss(Graph g) {
         targets = new ArrayList<>();
@@ -68,6 +74,10 @@ public final class BnMatchingLoss {
 
     /** BN-matching terms with the objective's slack margin and per-sample layer enhancement. */
     public Value evaluate(Graph g, Fp32Engine.Trace t, Objective obj, int firstSample) {
+        return evaluate(g, t, obj, firstSample, null);
+    }
+
+    private Value evaluate(Graph g, Fp32Engine.Trace t, Objective obj, int firstSample, Workspace ws) {
         Map<String, Double> terms = new LinkedHashMap<>();
         Map<String, float[]> seeds = new HashMap<>();
         int[] all = new int[t.batch];
@@ -79,7 +89,7 @@ public final class BnMatchingLoss {
             Target tg = targets.get(k);
             float[] z = t.get(tg.tensor());
             int ch = g.shape(tg.tensor())[0], plane = z.length / t.batch / ch;
-            float[] d = seeds.computeIfAbsent(tg.tensor(), key -> new float[z.length]);
+            float[] d = seeds.computeIfAbsent(tg.tensor(), key -> ws == null ? new float[z.length] : ws.floats(z.length));
             double loss = term(z, ch, plane, all, tg, obj.margin(), 1.0, d);
             if (obj.sampleWeight() > 0 && k > 0) {
                 for (int i = 0; i < t.batch; i++) {
@@ -175,14 +185,15 @@ public final class BnMatchingLoss {
      * (mean squared difference of horizontal and vertical neighbours) and L2 (mean square) of the input.
      */
     public Value lossAndInputGradient(Graph g, float[] x, int batch, float[] gradOut, Objective obj, int firstSample) {
-        Fp32Engine.Trace t = Fp32Engine.forward(g, x, batch, null);
-        Value v = evaluate(g, t, obj, firstSample);
+        workspace.recycle(); // the previous call's trace, gradients and seeds
+        Fp32Engine.Trace t = Fp32Engine.forward(g, x, batch, null, workspace);
+        Value v = evaluate(g, t, obj, firstSample, workspace);
         Map<String, Double> terms = new LinkedHashMap<>(v.terms());
         Map<String, float[]> seeds = new HashMap<>(v.seeds());
         if (obj.labelWeight() > 0) {
             terms.put("label_ce", labelTerm(t.get(g.output()), batch, obj.labelWeight(), firstSample, seeds, g.output()));
         }
-        float[] dx = Fp32Engine.backward(g, t, seeds); // includes the seed on the input itself
+        float[] dx = Fp32Engine.backward(g, t, seeds, workspace); // includes the seed on the input itself
         if (obj.tvWeight() > 0) {
             terms.put("tv", totalVariation(x, batch, g.inputShape(), obj.tvWeight(), dx));
         }

@@ -68,7 +68,7 @@ public final class ActivationOp {
     }
 
     public static float[] forward(Node n, float[] x) {
-        float[] y = new float[x.length];
+        float[] y = Workspace.zeros(x.length);
         for (int i = 0; i < x.length; i++) {
             y[i] = f(n, x[i]);
         }
@@ -76,7 +76,7 @@ public final class ActivationOp {
     }
 
     public static float[] backward(Node n, float[] dy, float[] x) {
-        float[] dx = new float[x.length];
+        float[] dx = Workspace.zeros(x.length);
         for (int i = 0; i < x.length; i++) {
             dx[i] = dy[i] * df(n, x[i]);
         }

@@ -16,7 +16,7 @@ public final class ConcatOp {
         for (int c : channels) {
             total += c;
         }
-        float[] y = new float[batch * pixels * total];
+        float[] y = Workspace.zeros(batch * pixels * total);
         int off = 0;
         for (int i = 0; i < channels.length; i++) {
             int c = channels[i];
@@ -38,7 +38,7 @@ public final class ConcatOp {
         int off = 0;
         for (int i = 0; i < channels.length; i++) {
             int c = channels[i];
-            dx[i] = new float[batch * pixels * c];
+            dx[i] = Workspace.zeros(batch * pixels * c);
             for (int p = 0; p < batch * pixels; p++) {
                 System.arraycopy(dy, p * total + off, dx[i], p * c, c);
             }

@@ -12,7 +12,7 @@ final class Conv {
     /** {@code y[n][oy][ox][o] = bias[o] + sum W[o][ci][ky][kx] x[n][oy*sh - pt + ky][ox*sw - pl + kx][g*cpg + ci]}. */
     static float[] forward(ConvShape s, float[] x, float[] w, float[] bias) {
         float[] xp = pad(x, s.n(), s.h(), s.w(), s.c(), s.hp(), s.wp(), s.pt(), s.pl());
-        float[] y = new float[s.n() * s.oh() * s.ow() * s.o()];
+        float[] y = Simd.ENABLED ? Workspace.scratch(s.n() * s.oh() * s.ow() * s.o()) : Workspace.zeros(s.n() * s.oh() * s.ow() * s.o());
         if (Simd.ENABLED && isDepthwise(s) && s.c() % Simd.LANES == 0) {
             VectorConv.depthwise(s, xp, w, bias, y);
         } else if (Simd.ENABLED && s.groups() == 1 && s.o() % Simd.LANES == 0) {
@@ -31,14 +31,15 @@ final class Conv {
         if (t != null) {
             return forward(t, dy, s.transposedWeights(w), null);
         }
-        float[] dxp = new float[s.n() * s.hp() * s.wp() * s.c()];
+        float[] dxp = Workspace.zeros(s.n() * s.hp() * s.wp() * s.c());
         if (Simd.ENABLED && isDepthwise(s) && s.c() % Simd.LANES == 0) {
             VectorConv.depthwiseScatter(s, dy, w, dxp);
-        } else if (Simd.ENABLED && s.groups() == 1 && s.c() % Simd.LANES == 0) {
-            // cols[p][tap*c + ci] = sum_oc dy[p][oc] W[oc][ci][tap]: a 1x1 convolution over all output pixels
-            int pixels = s.n() * s.oh() * s.ow(), k = s.taps() * s.c();
-            ConvShape cols = new ConvShape(1, s.o(), 1, pixels, k, 1, pixels, 1, 1, 1, 1, 0, 0, 1);
-            float[] wc = new float[k * s.o()];
+        } else if (Simd.ENABLED && s.groups() == 1) {
+            // cols[p][tap*c + ci] = sum_oc dy[p][oc] W[oc][ci][tap]: per image, a 1x1 convolution over its
+            // output pixels with (tap, channel) as output channels, rounded up to whole vectors (zero weights)
+            int pixels = s.oh() * s.ow(), k = s.taps() * s.c(), kp = (k + Simd.LANES - 1) / Simd.LANES * Simd.LANES;
+            ConvShape cols = new ConvShape(1, s.o(), 1, pixels, kp, 1, pixels, 1, 1, 1, 1, 0, 0, 1);
+            float[] wc = Workspace.zeros(kp * s.o());
             for (int oc = 0; oc < s.o(); oc++) {
                 for (int ci = 0; ci < s.c(); ci++) {
                     for (int tap = 0; tap < s.taps(); tap++) {
@@ -46,9 +47,14 @@ final class Conv {
                     }
                 }
             }
-            float[] col = new float[pixels * k];
-            VectorConv.gather(cols, dy, wc, null, col);
-            col2im(s, col, dxp);
+            float[] col = Workspace.scratch(pixels * kp), dyi = s.n() == 1 ? dy : Workspace.scratch(pixels * s.o());
+            for (int img = 0; img < s.n(); img++) {
+                if (dyi != dy) {
+                    System.arraycopy(dy, img * pixels * s.o(), dyi, 0, pixels * s.o());
+                }
+                VectorConv.gather(cols, dyi, wc, null, col);
+                col2im(s, img, col, kp, dxp);
+            }
         } else {
             scatter(s, dy, w, dxp);
         }
@@ -86,18 +92,16 @@ final class Conv {
         }
     }
 
-    /** Adds {@code col[p][tap*c + ci]} of every output pixel p into the padded input under its window. */
-    private static void col2im(ConvShape s, float[] col, float[] dxp) {
-        int c = s.c(), k = s.taps() * c;
-        for (int img = 0, p = 0; img < s.n(); img++) {
-            for (int oy = 0; oy < s.oh(); oy++) {
-                for (int ox = 0; ox < s.ow(); ox++, p++) {
-                    for (int tap = 0; tap < s.taps(); tap++) {
-                        int at = ((img * s.hp() + oy * s.sh() + tap / s.kw()) * s.wp() + ox * s.sw() + tap % s.kw()) * c;
-                        int from = p * k + tap * c;
-                        for (int ci = 0; ci < c; ci++) {
-                            dxp[at + ci] += col[from + ci];
-                        }
+    /** Adds {@code col[p][tap*c + ci]} (rows of {@code k}) of image {@code img}'s output pixels p into its padded input under their windows. */
+    private static void col2im(ConvShape s, int img, float[] col, int k, float[] dxp) {
+        int c = s.c();
+        for (int oy = 0, p = 0; oy < s.oh(); oy++) {
+            for (int ox = 0; ox < s.ow(); ox++, p++) {
+                for (int tap = 0; tap < s.taps(); tap++) {
+                    int at = ((img * s.hp() + oy * s.sh() + tap / s.kw()) * s.wp() + ox * s.sw() + tap % s.kw()) * c;
+                    int from = p * k + tap * c;
+                    for (int ci = 0; ci < c; ci++) {
+                        dxp[at + ci] += col[from + ci];
                     }
                 }
             }
@@ -137,9 +141,25 @@ final class Conv {
         if (top == 0 && left == 0 && hp == h && wp == w) {
             return x;
         }
-        float[] xp = new float[n * hp * wp * c];
+        float[] xp = Workspace.scratch(n * hp * wp * c);
         window(x, xp, true, n, h, w, c, hp, wp, top, left);
+        zeroBorder(xp, n, h, w, c, hp, wp, top, left);
         return xp;
+    }
+
+    /** Zeroes what {@link #window} does not write of a padded buffer: the rows above and below, the columns left and right. */
+    private static void zeroBorder(float[] xp, int n, int h, int w, int c, int hp, int wp, int top, int left) {
+        int rowsIn = Math.max(0, Math.min(h, hp - top)), cols = Math.max(0, Math.min(w, wp - left)), row = wp * c;
+        for (int img = 0; img < n; img++) {
+            int base = img * hp * row;
+            java.util.Arrays.fill(xp, base, base + top * row, 0f);
+            java.util.Arrays.fill(xp, base + (top + rowsIn) * row, base + hp * row, 0f);
+            for (int iy = top; iy < top + rowsIn; iy++) {
+                int r = base + iy * row;
+                java.util.Arrays.fill(xp, r, r + left * c, 0f);
+                java.util.Arrays.fill(xp, r + (left + cols) * c, r + row, 0f);
+            }
+        }
     }
 
     /** The inverse of {@link #pad}: the {@code [n, h, w, c]} window at (top, left); what was dropped is zero. */
@@ -147,7 +167,7 @@ final class Conv {
         if (top == 0 && left == 0 && hp == h && wp == w) {
             return xp;
         }
-        float[] x = new float[n * h * w * c];
+        float[] x = Workspace.zeros(n * h * w * c);
         window(x, xp, false, n, h, w, c, hp, wp, top, left);
         return x;
     }

@@ -50,6 +50,18 @@ public final class Fp32Engine {
 
     /** All tensors of the graph for an NCHW batch (stored NHWC), with {@code hook} applied as each is produced. */
     public static Trace forward(Graph g, float[] input, int batch, Hook hook) {
+        return forward(g, input, batch, hook, null);
+    }
+
+    /**
+     * {@link #forward(Graph, float[], int, Hook)} taking every array of the trace from {@code ws} (when
+     * not null): the trace is valid until the workspace's next {@link Workspace#recycle}.
+     */
+    public static Trace forward(Graph g, float[] input, int batch, Hook hook, Workspace ws) {
+        return Workspace.within(ws, () -> forwardPass(g, input, batch, hook));
+    }
+
+    private static Trace forwardPass(Graph g, float[] input, int batch, Hook hook) {
         int per = Tensor.size(g.inputShape());
         if (input.length != per * batch) {
             throw new IllegalArgumentException("input holds " + input.length + " values, " + batch + " images of "
@@ -72,7 +84,7 @@ public final class Fp32Engine {
                 case ADD:
                 case SUB: y = MulOp.add(n, x, t.values.get(n.inputs().get(1)), batch, xs, g.shape(n.inputs().get(1))); break;
                 case MAX_POOL: {
-                    int[] arg = new int[batch * Tensor.size(ys)];
+                    int[] arg = Workspace.intScratch(batch * Tensor.size(ys));
                     y = Ops.maxPool(n, x, batch, xs, ys, arg);
                     t.argmax.put(n.output(), arg);
                     break;
@@ -103,9 +115,18 @@ public final class Fp32Engine {
      * subgradient (0, the first maximum).
      */
     public static float[] backward(Graph g, Trace t, Map<String, float[]> seeds) {
+        return backward(g, t, seeds, null);
+    }
+
+    /** {@link #backward(Graph, Trace, Map)} taking its arrays from {@code ws} (when not null), the result included. */
+    public static float[] backward(Graph g, Trace t, Map<String, float[]> seeds, Workspace ws) {
+        return Workspace.within(ws, () -> backwardPass(g, t, seeds));
+    }
+
+    private static float[] backwardPass(Graph g, Trace t, Map<String, float[]> seeds) {
         Map<String, float[]> grad = new HashMap<>();
         for (Map.Entry<String, float[]> e : seeds.entrySet()) {
-            grad.put(e.getKey(), e.getValue().clone());
+            grad.put(e.getKey(), copy(e.getValue()));
         }
         int batch = t.batch;
         List<Node> nodes = g.nodes();
@@ -132,7 +153,7 @@ public final class Fp32Engine {
                 case SUB: {
                     float[] db = MulOp.reduce(n, dy, batch, g.shape(n.inputs().get(1)), ys);
                     if (n.op() == io.zsq.core.ir.OpType.SUB) {
-                        float[] neg = new float[db.length];
+                        float[] neg = Workspace.scratch(db.length);
                         for (int k = 0; k < neg.length; k++) {
                             neg[k] = -db[k];
                         }
@@ -144,7 +165,7 @@ public final class Fp32Engine {
                 }
                 case MAX_POOL: dx = Ops.maxPoolBackward(dy, t.argmax.get(n.output()), batch * Tensor.size(xs)); break;
                 case AVG_POOL: {
-                    dx = new float[batch * Tensor.size(xs)];
+                    dx = Workspace.zeros(batch * Tensor.size(xs));
                     Ops.avgPool(n, dy, batch, xs, ys, dx);
                     break;
                 }
@@ -175,7 +196,13 @@ public final class Fp32Engine {
             accumulate(grad, n.input(), dx);
         }
         float[] d = grad.get(g.input());
-        return d != null ? Ops.reorder(d, batch, g.inputShape(), true) : new float[t.values.get(g.input()).length];
+        return d != null ? Ops.reorder(d, batch, g.inputShape(), true) : Workspace.zeros(t.values.get(g.input()).length);
+    }
+
+    private static float[] copy(float[] a) {
+        float[] c = Workspace.scratch(a.length);
+        System.arraycopy(a, 0, c, 0, a.length);
+        return c;
     }
 
     /** The channel count of each input of a CONCAT. */
@@ -187,7 +214,7 @@ public final class Fp32Engine {
     private static void accumulate(Map<String, float[]> grad, String tensor, float[] d) {
         float[] prev = grad.get(tensor);
         if (prev == null) {
-            grad.put(tensor, grad.containsValue(d) ? d.clone() : d);
+            grad.put(tensor, grad.containsValue(d) ? copy(d) : d);
         } else {
             for (int i = 0; i < d.length; i++) {
                 prev[i] += d[i];

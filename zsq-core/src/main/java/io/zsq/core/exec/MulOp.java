@@ -17,7 +17,7 @@ public final class MulOp {
         Broadcast br = Broadcast.of(n, Broadcast.chw(as), Broadcast.chw(bs));
         int[] o = br.out();
         int per = o[0] * o[1] * o[2];
-        float[] y = new float[batch * per];
+        float[] y = Workspace.scratch(batch * per);
         if (java.util.Arrays.equals(br.a(), br.b())) {
             for (int i = 0; i < y.length; i++) {
                 y[i] = a[i] * b[i];
@@ -36,7 +36,7 @@ public final class MulOp {
         boolean sub = n.op() == OpType.SUB;
         Broadcast br = Broadcast.of(n, Broadcast.chw(as), Broadcast.chw(bs));
         int[] o = br.out();
-        float[] y = new float[batch * o[0] * o[1] * o[2]];
+        float[] y = Workspace.scratch(batch * o[0] * o[1] * o[2]);
         if (java.util.Arrays.equals(br.a(), br.b())) {
             for (int i = 0; i < y.length; i++) {
                 y[i] = sub ? a[i] - b[i] : a[i] + b[i];
@@ -56,7 +56,7 @@ public final class MulOp {
         if (java.util.Arrays.equals(sc, oc)) {
             return dy;
         }
-        float[] d = new float[batch * sc[0] * sc[1] * sc[2]];
+        float[] d = Workspace.zeros(batch * sc[0] * sc[1] * sc[2]);
         int[] idx = index(sc, oc, batch);
         for (int i = 0; i < dy.length; i++) {
             d[idx[i]] += dy[i];
@@ -68,7 +68,7 @@ public final class MulOp {
     public static float[][] backward(Node n, float[] dy, float[] a, float[] b, int batch, int[] as, int[] bs) {
         Broadcast br = Broadcast.of(n, Broadcast.chw(as), Broadcast.chw(bs));
         int[] o = br.out();
-        float[] da = new float[a.length], db = new float[b.length];
+        float[] da = Workspace.zeros(a.length), db = Workspace.zeros(b.length);
         int[] ia = index(br.a(), o, batch), ib = index(br.b(), o, batch);
         for (int i = 0; i < dy.length; i++) {
             da[ia[i]] += dy[i] * b[ib[i]];
@@ -79,7 +79,7 @@ public final class MulOp {
 
     /** For each output element (NHWC, batch included), the element of an input of shape {@code s} it reads. */
     static int[] index(int[] s, int[] o, int batch) {
-        int[] idx = new int[batch * o[0] * o[1] * o[2]];
+        int[] idx = Workspace.intScratch(batch * o[0] * o[1] * o[2]);
         int i = 0;
         for (int img = 0; img < batch; img++) {
             for (int h = 0; h < o[1]; h++) {

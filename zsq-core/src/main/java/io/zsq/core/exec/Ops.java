@@ -44,7 +44,7 @@ final class Ops {
 
     static float[] batchNorm(Node n, float[] x, int batch, int[] xs) {
         float[][] ac = bnAffine(n);
-        float[] a = ac[0], off = ac[1], y = new float[x.length];
+        float[] a = ac[0], off = ac[1], y = Workspace.scratch(x.length);
         int c = xs[0];
         for (int base = 0; base < x.length; base += c) {
             for (int ch = 0; ch < c; ch++) {
@@ -55,7 +55,7 @@ final class Ops {
     }
 
     static float[] batchNormBackward(Node n, float[] dy, int batch, int[] xs) {
-        float[] a = bnAffine(n)[0], dx = new float[dy.length];
+        float[] a = bnAffine(n)[0], dx = Workspace.scratch(dy.length);
         int c = xs[0];
         for (int base = 0; base < dy.length; base += c) {
             for (int ch = 0; ch < c; ch++) {
@@ -66,7 +66,7 @@ final class Ops {
     }
 
     static float[] clamp(float[] x, float lo, float hi) {
-        float[] y = new float[x.length];
+        float[] y = Workspace.scratch(x.length);
         for (int i = 0; i < x.length; i++) {
             y[i] = Math.min(Math.max(x[i], lo), hi); // branch-free: signs are random, branches mispredict
         }
@@ -75,7 +75,7 @@ final class Ops {
 
     /** dy where lo < y < hi, else 0. */
     static float[] maskInside(float[] dy, float[] y, float lo, float hi) {
-        float[] d = new float[dy.length];
+        float[] d = Workspace.scratch(dy.length);
         int i = Simd.ENABLED ? VectorConv.maskInside(dy, y, lo, hi, d) : 0; // C2 does not vectorize the select
         for (; i < d.length; i++) {
             float v = y[i];
@@ -87,7 +87,7 @@ final class Ops {
     static float[] maxPool(Node n, float[] x, int batch, int[] xs, int[] ys, int[] arg) {
         int[] k = n.ints("kernel"), st = n.ints("strides", new int[] {1, 1}), pads = n.ints("pads", new int[] {0, 0, 0, 0});
         int c = xs[0], inH = xs[1], inW = xs[2], outH = ys[1], outW = ys[2];
-        float[] y = new float[batch * outH * outW * c];
+        float[] y = Workspace.scratch(batch * outH * outW * c);
         java.util.Arrays.fill(y, Float.NEGATIVE_INFINITY);
         java.util.Arrays.fill(arg, -1);
         for (int img = 0; img < batch; img++) {
@@ -117,7 +117,7 @@ final class Ops {
     }
 
     static float[] maxPoolBackward(float[] dy, int[] arg, int inSize) {
-        float[] dx = new float[inSize];
+        float[] dx = Workspace.zeros(inSize);
         for (int i = 0; i < dy.length; i++) {
             dx[arg[i]] += dy[i];
         }
@@ -129,7 +129,7 @@ final class Ops {
         int[] k = n.ints("kernel"), st = n.ints("strides", new int[] {1, 1}), pads = n.ints("pads", new int[] {0, 0, 0, 0});
         boolean includePad = n.ints("countIncludePad", new int[] {0})[0] != 0;
         int c = xs[0], inH = xs[1], inW = xs[2], outH = ys[1], outW = ys[2];
-        float[] y = dx == null ? new float[batch * outH * outW * c] : null;
+        float[] y = dx == null ? Workspace.zeros(batch * outH * outW * c) : null;
         for (int img = 0; img < batch; img++) {
             for (int oy = 0; oy < outH; oy++) {
                 for (int ox = 0; ox < outW; ox++) {
@@ -174,7 +174,7 @@ final class Ops {
 
     static float[] globalAvgPool(float[] x, int batch, int[] xs) {
         int c = xs[0], p = xs[1] * xs[2];
-        float[] y = new float[batch * c];
+        float[] y = Workspace.scratch(batch * c);
         double[] s = new double[c];
         for (int img = 0; img < batch; img++) {
             java.util.Arrays.fill(s, 0);
@@ -193,7 +193,7 @@ final class Ops {
 
     static float[] globalAvgPoolBackward(float[] dy, int batch, int[] xs) {
         int c = xs[0], p = xs[1] * xs[2];
-        float[] dx = new float[batch * p * c];
+        float[] dx = Workspace.scratch(batch * p * c);
         for (int img = 0; img < batch; img++) {
             for (int i = 0; i < p; i++) {
                 for (int ch = 0; ch < c; ch++) {
@@ -213,7 +213,7 @@ final class Ops {
             return x;
         }
         int c = xs[0], p = xs[1] * xs[2];
-        float[] y = new float[x.length];
+        float[] y = Workspace.scratch(x.length);
         for (int img = 0; img < batch; img++) {
             int base = img * c * p;
             for (int i = 0; i < p; i++) {

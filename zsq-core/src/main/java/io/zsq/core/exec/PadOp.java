@@ -12,7 +12,7 @@ public final class PadOp {
     public static float[] forward(Node n, float[] x, int batch, int[] xs) {
         PadWidths p = PadWidths.of(n, xs);
         int[] o = p.outShape();
-        float[] y = new float[batch * o[0] * o[1] * o[2]];
+        float[] y = Workspace.zeros(batch * o[0] * o[1] * o[2]);
         copy(p, xs, batch, x, y, true);
         return y;
     }
@@ -20,7 +20,7 @@ public final class PadOp {
     /** dLoss/dx: dy cropped to the input's positions (the padding is constant). */
     public static float[] backward(Node n, float[] dy, int batch, int[] xs) {
         PadWidths p = PadWidths.of(n, xs);
-        float[] dx = new float[batch * xs[0] * xs[1] * xs[2]];
+        float[] dx = Workspace.zeros(batch * xs[0] * xs[1] * xs[2]);
         copy(p, xs, batch, dx, dy, false);
         return dx;
     }

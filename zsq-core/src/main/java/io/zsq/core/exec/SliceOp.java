@@ -15,7 +15,7 @@ public final class SliceOp {
     public static float[] forward(Node n, float[] x, int batch, int[] xs) {
         SliceWindow s = SliceWindow.of(n, xs);
         int[] o = s.outShape();
-        float[] y = new float[batch * o[0] * o[1] * o[2]];
+        float[] y = Workspace.zeros(batch * o[0] * o[1] * o[2]);
         copy(s, xs, batch, x, y, false);
         return y;
     }
@@ -23,7 +23,7 @@ public final class SliceOp {
     /** dLoss/dx: dy scattered into zeros at the positions the slice read. */
     public static float[] backward(Node n, float[] dy, int batch, int[] xs) {
         SliceWindow s = SliceWindow.of(n, xs);
-        float[] dx = new float[batch * xs[0] * xs[1] * xs[2]];
+        float[] dx = Workspace.zeros(batch * xs[0] * xs[1] * xs[2]);
         copy(s, xs, batch, dx, dy, true);
         return dx;
     }

@@ -23,7 +23,7 @@ final class VectorConv {
      */
     static void gather(ConvShape s, float[] xp, float[] w, float[] bias, float[] y) {
         int c = s.c(), o = s.o(), taps = s.taps(), hp = s.hp(), wp = s.wp(), k = taps * c, pixels = s.oh() * s.ow();
-        float[] wt = new float[k * o]; // wt[(tap*c + ci)*o + oc]
+        float[] wt = Workspace.scratch(k * o); // wt[(tap*c + ci)*o + oc]
         int[] xoff = new int[k];
         for (int tap = 0; tap < taps; tap++) {
             for (int ci = 0; ci < c; ci++) {
@@ -190,7 +190,7 @@ final class VectorConv {
     static void dot(ConvShape s, float[] xp, float[] w, float[] bias, float[] y) {
         int c = s.c(), o = s.o(), taps = s.taps(), hp = s.hp(), wp = s.wp(), k = taps * c, segs = k / LANES;
         int pixels = s.oh() * s.ow();
-        float[] wd = new float[o * k]; // wd[(oc*taps + tap)*c + ci]
+        float[] wd = Workspace.scratch(o * k); // wd[(oc*taps + tap)*c + ci]
         for (int oc = 0; oc < o; oc++) {
             for (int ci = 0; ci < c; ci++) {
                 for (int tap = 0; tap < taps; tap++) {
@@ -237,7 +237,7 @@ final class VectorConv {
     /** Depthwise ({@code groups == c == o}, {@code c % LANES == 0}): channels in vectors, a flat loop over taps per output pixel. */
     static void depthwise(ConvShape s, float[] xp, float[] w, float[] bias, float[] y) {
         int c = s.c(), taps = s.taps(), hp = s.hp(), wp = s.wp(), pixels = s.oh() * s.ow();
-        float[] wt = new float[taps * c]; // wt[tap*c + ch]
+        float[] wt = Workspace.scratch(taps * c); // wt[tap*c + ch]
         for (int ch = 0; ch < c; ch++) {
             for (int t = 0; t < taps; t++) {
                 wt[t * c + ch] = w[ch * taps + t];
@@ -269,7 +269,7 @@ final class VectorConv {
     /** Depthwise input gradient, any stride: each output pixel adds dy * w[tap] under every tap, channels in vectors. */
     static void depthwiseScatter(ConvShape s, float[] dy, float[] w, float[] dxp) {
         int c = s.c(), taps = s.taps(), hp = s.hp(), wp = s.wp(), pixels = s.oh() * s.ow();
-        float[] wt = new float[taps * c];
+        float[] wt = Workspace.scratch(taps * c);
         for (int ch = 0; ch < c; ch++) {
             for (int t = 0; t < taps; t++) {
                 wt[t * c + ch] = w[ch * taps + t];
