@@ -39,14 +39,15 @@ final class Conv {
             // output pixels with (tap, channel) as output channels, rounded up to whole vectors (zero weights)
             int pixels = s.oh() * s.ow(), k = s.taps() * s.c(), kp = (k + Simd.LANES - 1) / Simd.LANES * Simd.LANES;
             ConvShape cols = new ConvShape(1, s.o(), 1, pixels, kp, 1, pixels, 1, 1, 1, 1, 0, 0, 1);
-            float[] wc = Workspace.zeros(kp * s.o());
-            for (int oc = 0; oc < s.o(); oc++) {
-                for (int ci = 0; ci < s.c(); ci++) {
-                    for (int tap = 0; tap < s.taps(); tap++) {
-                        wc[(tap * s.c() + ci) * s.o() + oc] = w[(oc * s.c() + ci) * s.taps() + tap];
+            float[] wc = Workspace.derived(w, "columns", kp * s.o(), wcol -> {
+                for (int oc = 0; oc < s.o(); oc++) {
+                    for (int ci = 0; ci < s.c(); ci++) {
+                        for (int tap = 0; tap < s.taps(); tap++) {
+                            wcol[(tap * s.c() + ci) * s.o() + oc] = w[(oc * s.c() + ci) * s.taps() + tap];
+                        }
                     }
                 }
-            }
+            });
             float[] col = Workspace.scratch(pixels * kp), dyi = s.n() == 1 ? dy : Workspace.scratch(pixels * s.o());
             for (int img = 0; img < s.n(); img++) {
                 if (dyi != dy) {

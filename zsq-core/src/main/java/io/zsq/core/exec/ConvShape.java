@@ -55,17 +55,17 @@ record ConvShape(int n, int c, int h, int w, int o, int oh, int ow, int kh, int 
     /** W'[g*cpg + ci][oc][ky][kx] = W[g*opg + oc][ci][kh-1-ky][kw-1-kx]: the weights of {@link #transposed}. */
     float[] transposedWeights(float[] wt) {
         int cpg = cpg(), opg = opg(), k = taps();
-        float[] t = Workspace.scratch(wt.length);
-        for (int g = 0; g < groups; g++) {
-            for (int oc = 0; oc < opg; oc++) {
-                for (int ci = 0; ci < cpg; ci++) {
-                    int src = ((g * opg + oc) * cpg + ci) * k, dst = ((g * cpg + ci) * opg + oc) * k;
-                    for (int tap = 0; tap < k; tap++) {
-                        t[dst + k - 1 - tap] = wt[src + tap];
+        return Workspace.derived(wt, "transposed", wt.length, t -> {
+            for (int g = 0; g < groups; g++) {
+                for (int oc = 0; oc < opg; oc++) {
+                    for (int ci = 0; ci < cpg; ci++) {
+                        int src = ((g * opg + oc) * cpg + ci) * k, dst = ((g * cpg + ci) * opg + oc) * k;
+                        for (int tap = 0; tap < k; tap++) {
+                            t[dst + k - 1 - tap] = wt[src + tap];
+                        }
                     }
                 }
             }
-        }
-        return t;
+        });
     }
 }

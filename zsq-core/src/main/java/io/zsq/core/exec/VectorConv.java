@@ -17,20 +17,34 @@ final class VectorConv {
     static final int LANES = S.length();
 
     /**
+     * (tap, input channel) rows per block of {@link #gather}: a block of 4 weight vectors is then 64 KB
+     * (at 16 lanes), which stays in cache while every pixel of the image uses it. Without blocks, a layer
+     * with thousands of rows (3x3 over 512 channels) streamed megabytes of weights per 4 pixels.
+     */
+    static final int ROWS_PER_BLOCK = 256;
+
+    /**
      * Output channels in vectors ({@code o % LANES == 0}, groups 1): per image, blocks of 4 output
      * pixels x 4 or 2 vectors, or 8 pixels x 1 vector, each a register tile updated by one broadcast input
-     * value times one weight vector per (tap, channel).
+     * value times one weight vector per (tap, channel). The (tap, channel) rows are taken in blocks of
+     * {@link #ROWS_PER_BLOCK}, the tiles carried from block to block through {@code y}: the additions
+     * happen in the same order as in one pass, so the result is the same to the bit.
      */
     static void gather(ConvShape s, float[] xp, float[] w, float[] bias, float[] y) {
         int c = s.c(), o = s.o(), taps = s.taps(), hp = s.hp(), wp = s.wp(), k = taps * c, pixels = s.oh() * s.ow();
-        float[] wt = Workspace.scratch(k * o); // wt[(tap*c + ci)*o + oc]
+        float[] wt = Workspace.derived(w, "gather", k * o, t -> { // wt[(tap*c + ci)*o + oc]
+            for (int oc = 0; oc < o; oc++) {
+                for (int ci = 0; ci < c; ci++) {
+                    for (int tap = 0; tap < taps; tap++) {
+                        t[(tap * c + ci) * o + oc] = w[(oc * c + ci) * taps + tap];
+                    }
+                }
+            }
+        });
         int[] xoff = new int[k];
         for (int tap = 0; tap < taps; tap++) {
             for (int ci = 0; ci < c; ci++) {
                 xoff[tap * c + ci] = ((tap / s.kw()) * wp + tap % s.kw()) * c + ci;
-                for (int oc = 0; oc < o; oc++) {
-                    wt[(tap * c + ci) * o + oc] = w[(oc * c + ci) * taps + tap];
-                }
             }
         }
         int[] pix = new int[pixels];
@@ -42,45 +56,68 @@ final class VectorConv {
             int ib = img * hp * wp * c, yb = img * pixels * o;
             int j = 0;
             for (; j + 4 * LANES <= o; j += 4 * LANES) {
-                int p = 0;
-                for (; p + 4 <= pixels; p += 4) {
-                    tile44(xp, wt, b, y, xoff, k, o, j, ib + pix[p], ib + pix[p + 1], ib + pix[p + 2], ib + pix[p + 3], yb + p * o);
-                }
-                for (; p < pixels; p++) {
-                    for (int jj = j; jj < j + 4 * LANES; jj += LANES) {
-                        tile11(xp, wt, b, y, xoff, k, o, jj, ib + pix[p], yb + p * o);
+                for (int q0 = 0; q0 < k; q0 += ROWS_PER_BLOCK) {
+                    int q1 = Math.min(k, q0 + ROWS_PER_BLOCK);
+                    boolean first = q0 == 0;
+                    int p = 0;
+                    for (; p + 4 <= pixels; p += 4) {
+                        tile44(xp, wt, b, y, xoff, q0, q1, first, o, j, ib + pix[p], ib + pix[p + 1], ib + pix[p + 2], ib + pix[p + 3], yb + p * o);
+                    }
+                    for (; p < pixels; p++) {
+                        for (int jj = j; jj < j + 4 * LANES; jj += LANES) {
+                            tile11(xp, wt, b, y, xoff, q0, q1, first, o, jj, ib + pix[p], yb + p * o);
+                        }
                     }
                 }
             }
             for (; j + 2 * LANES <= o; j += 2 * LANES) {
-                int p = 0;
-                for (; p + 4 <= pixels; p += 4) {
-                    tile42(xp, wt, b, y, xoff, k, o, j, ib + pix[p], ib + pix[p + 1], ib + pix[p + 2], ib + pix[p + 3], yb + p * o);
-                }
-                for (; p < pixels; p++) {
-                    tile11(xp, wt, b, y, xoff, k, o, j, ib + pix[p], yb + p * o);
-                    tile11(xp, wt, b, y, xoff, k, o, j + LANES, ib + pix[p], yb + p * o);
+                for (int q0 = 0; q0 < k; q0 += ROWS_PER_BLOCK) {
+                    int q1 = Math.min(k, q0 + ROWS_PER_BLOCK);
+                    boolean first = q0 == 0;
+                    int p = 0;
+                    for (; p + 4 <= pixels; p += 4) {
+                        tile42(xp, wt, b, y, xoff, q0, q1, first, o, j, ib + pix[p], ib + pix[p + 1], ib + pix[p + 2], ib + pix[p + 3], yb + p * o);
+                    }
+                    for (; p < pixels; p++) {
+                        tile11(xp, wt, b, y, xoff, q0, q1, first, o, j, ib + pix[p], yb + p * o);
+                        tile11(xp, wt, b, y, xoff, q0, q1, first, o, j + LANES, ib + pix[p], yb + p * o);
+                    }
                 }
             }
             for (; j < o; j += LANES) {
-                int p = 0;
-                for (; p + 8 <= pixels; p += 8) {
-                    tile81(xp, wt, b, y, xoff, k, o, j, ib, pix, p, yb + p * o);
-                }
-                for (; p < pixels; p++) {
-                    tile11(xp, wt, b, y, xoff, k, o, j, ib + pix[p], yb + p * o);
+                for (int q0 = 0; q0 < k; q0 += ROWS_PER_BLOCK) {
+                    int q1 = Math.min(k, q0 + ROWS_PER_BLOCK);
+                    boolean first = q0 == 0;
+                    int p = 0;
+                    for (; p + 8 <= pixels; p += 8) {
+                        tile81(xp, wt, b, y, xoff, q0, q1, first, o, j, ib, pix, p, yb + p * o);
+                    }
+                    for (; p < pixels; p++) {
+                        tile11(xp, wt, b, y, xoff, q0, q1, first, o, j, ib + pix[p], yb + p * o);
+                    }
                 }
             }
         }
     }
 
-    private static void tile44(float[] xp, float[] wt, float[] b, float[] y, int[] xoff, int k, int o, int j,
+    /** A tile's starting accumulator: the bias in the first block of rows, else what the previous blocks left in {@code y}. */
+    private static FloatVector start(boolean first, float[] b, int j, float[] y, int at) {
+        // one load from a chosen array: a vector chosen between two loads is boxed by C2 in JDK 17
+        return FloatVector.fromArray(S, first ? b : y, first ? j : at);
+    }
+
+    private static void tile44(float[] xp, float[] wt, float[] b, float[] y, int[] xoff, int q0, int q1, boolean first, int o, int j,
                                int x0, int x1, int x2, int x3, int yb) {
-        FloatVector a0 = FloatVector.fromArray(S, b, j), a1 = a0, a2 = a0, a3 = a0;
-        FloatVector c0 = FloatVector.fromArray(S, b, j + LANES), c1 = c0, c2 = c0, c3 = c0;
-        FloatVector d0 = FloatVector.fromArray(S, b, j + 2 * LANES), d1 = d0, d2 = d0, d3 = d0;
-        FloatVector e0 = FloatVector.fromArray(S, b, j + 3 * LANES), e1 = e0, e2 = e0, e3 = e0;
-        for (int q = 0; q < k; q++) {
+        int r0 = yb + j, r1 = r0 + o, r2 = r1 + o, r3 = r2 + o;
+        FloatVector a0 = start(first, b, j, y, r0), a1 = start(first, b, j, y, r1), a2 = start(first, b, j, y, r2), a3 = start(first, b, j, y, r3);
+        int j1 = j + LANES, j2 = j + 2 * LANES, j3 = j + 3 * LANES;
+        FloatVector c0 = start(first, b, j1, y, r0 + LANES), c1 = start(first, b, j1, y, r1 + LANES);
+        FloatVector c2 = start(first, b, j1, y, r2 + LANES), c3 = start(first, b, j1, y, r3 + LANES);
+        FloatVector d0 = start(first, b, j2, y, r0 + 2 * LANES), d1 = start(first, b, j2, y, r1 + 2 * LANES);
+        FloatVector d2 = start(first, b, j2, y, r2 + 2 * LANES), d3 = start(first, b, j2, y, r3 + 2 * LANES);
+        FloatVector e0 = start(first, b, j3, y, r0 + 3 * LANES), e1 = start(first, b, j3, y, r1 + 3 * LANES);
+        FloatVector e2 = start(first, b, j3, y, r2 + 3 * LANES), e3 = start(first, b, j3, y, r3 + 3 * LANES);
+        for (int q = q0; q < q1; q++) {
             int wi = q * o + j, off = xoff[q];
             FloatVector w0 = FloatVector.fromArray(S, wt, wi), w1 = FloatVector.fromArray(S, wt, wi + LANES);
             FloatVector w2 = FloatVector.fromArray(S, wt, wi + 2 * LANES), w3 = FloatVector.fromArray(S, wt, wi + 3 * LANES);
@@ -105,24 +142,26 @@ final class VectorConv {
             d3 = v.fma(w2, d3);
             e3 = v.fma(w3, e3);
         }
-        store4(y, yb + j, o, a0, c0, d0, e0);
-        store4(y, yb + o + j, o, a1, c1, d1, e1);
-        store4(y, yb + 2 * o + j, o, a2, c2, d2, e2);
-        store4(y, yb + 3 * o + j, o, a3, c3, d3, e3);
+        store4(y, r0, a0, c0, d0, e0);
+        store4(y, r1, a1, c1, d1, e1);
+        store4(y, r2, a2, c2, d2, e2);
+        store4(y, r3, a3, c3, d3, e3);
     }
 
-    private static void store4(float[] y, int at, int o, FloatVector a, FloatVector b, FloatVector c, FloatVector d) {
+    private static void store4(float[] y, int at, FloatVector a, FloatVector b, FloatVector c, FloatVector d) {
         a.intoArray(y, at);
         b.intoArray(y, at + LANES);
         c.intoArray(y, at + 2 * LANES);
         d.intoArray(y, at + 3 * LANES);
     }
 
-    private static void tile42(float[] xp, float[] wt, float[] b, float[] y, int[] xoff, int k, int o, int j,
+    private static void tile42(float[] xp, float[] wt, float[] b, float[] y, int[] xoff, int q0, int q1, boolean first, int o, int j,
                                int x0, int x1, int x2, int x3, int yb) {
-        FloatVector a0 = FloatVector.fromArray(S, b, j), a1 = a0, a2 = a0, a3 = a0;
-        FloatVector c0 = FloatVector.fromArray(S, b, j + LANES), c1 = c0, c2 = c0, c3 = c0;
-        for (int q = 0; q < k; q++) {
+        int r0 = yb + j, r1 = r0 + o, r2 = r1 + o, r3 = r2 + o, j1 = j + LANES;
+        FloatVector a0 = start(first, b, j, y, r0), a1 = start(first, b, j, y, r1), a2 = start(first, b, j, y, r2), a3 = start(first, b, j, y, r3);
+        FloatVector c0 = start(first, b, j1, y, r0 + LANES), c1 = start(first, b, j1, y, r1 + LANES);
+        FloatVector c2 = start(first, b, j1, y, r2 + LANES), c3 = start(first, b, j1, y, r3 + LANES);
+        for (int q = q0; q < q1; q++) {
             int wi = q * o + j, off = xoff[q];
             FloatVector w0 = FloatVector.fromArray(S, wt, wi), w1 = FloatVector.fromArray(S, wt, wi + LANES);
             FloatVector v = FloatVector.broadcast(S, xp[x0 + off]);
@@ -138,22 +177,25 @@ final class VectorConv {
             a3 = v.fma(w0, a3);
             c3 = v.fma(w1, c3);
         }
-        a0.intoArray(y, yb + j);
-        c0.intoArray(y, yb + j + LANES);
-        a1.intoArray(y, yb + o + j);
-        c1.intoArray(y, yb + o + j + LANES);
-        a2.intoArray(y, yb + 2 * o + j);
-        c2.intoArray(y, yb + 2 * o + j + LANES);
-        a3.intoArray(y, yb + 3 * o + j);
-        c3.intoArray(y, yb + 3 * o + j + LANES);
+        a0.intoArray(y, r0);
+        c0.intoArray(y, r0 + LANES);
+        a1.intoArray(y, r1);
+        c1.intoArray(y, r1 + LANES);
+        a2.intoArray(y, r2);
+        c2.intoArray(y, r2 + LANES);
+        a3.intoArray(y, r3);
+        c3.intoArray(y, r3 + LANES);
     }
 
-    private static void tile81(float[] xp, float[] wt, float[] b, float[] y, int[] xoff, int k, int o, int j,
+    private static void tile81(float[] xp, float[] wt, float[] b, float[] y, int[] xoff, int q0, int q1, boolean first, int o, int j,
                                int ib, int[] pix, int p, int yb) {
         int x0 = ib + pix[p], x1 = ib + pix[p + 1], x2 = ib + pix[p + 2], x3 = ib + pix[p + 3];
         int x4 = ib + pix[p + 4], x5 = ib + pix[p + 5], x6 = ib + pix[p + 6], x7 = ib + pix[p + 7];
-        FloatVector a0 = FloatVector.fromArray(S, b, j), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
-        for (int q = 0; q < k; q++) {
+        int r = yb + j;
+        FloatVector a0 = start(first, b, j, y, r), a1 = start(first, b, j, y, r + o), a2 = start(first, b, j, y, r + 2 * o);
+        FloatVector a3 = start(first, b, j, y, r + 3 * o), a4 = start(first, b, j, y, r + 4 * o), a5 = start(first, b, j, y, r + 5 * o);
+        FloatVector a6 = start(first, b, j, y, r + 6 * o), a7 = start(first, b, j, y, r + 7 * o);
+        for (int q = q0; q < q1; q++) {
             int off = xoff[q];
             FloatVector w0 = FloatVector.fromArray(S, wt, q * o + j);
             a0 = FloatVector.broadcast(S, xp[x0 + off]).fma(w0, a0);
@@ -165,19 +207,19 @@ final class VectorConv {
             a6 = FloatVector.broadcast(S, xp[x6 + off]).fma(w0, a6);
             a7 = FloatVector.broadcast(S, xp[x7 + off]).fma(w0, a7);
         }
-        a0.intoArray(y, yb + j);
-        a1.intoArray(y, yb + o + j);
-        a2.intoArray(y, yb + 2 * o + j);
-        a3.intoArray(y, yb + 3 * o + j);
-        a4.intoArray(y, yb + 4 * o + j);
-        a5.intoArray(y, yb + 5 * o + j);
-        a6.intoArray(y, yb + 6 * o + j);
-        a7.intoArray(y, yb + 7 * o + j);
+        a0.intoArray(y, r);
+        a1.intoArray(y, r + o);
+        a2.intoArray(y, r + 2 * o);
+        a3.intoArray(y, r + 3 * o);
+        a4.intoArray(y, r + 4 * o);
+        a5.intoArray(y, r + 5 * o);
+        a6.intoArray(y, r + 6 * o);
+        a7.intoArray(y, r + 7 * o);
     }
 
-    private static void tile11(float[] xp, float[] wt, float[] b, float[] y, int[] xoff, int k, int o, int j, int x0, int yb) {
-        FloatVector a0 = FloatVector.fromArray(S, b, j);
-        for (int q = 0; q < k; q++) {
+    private static void tile11(float[] xp, float[] wt, float[] b, float[] y, int[] xoff, int q0, int q1, boolean first, int o, int j, int x0, int yb) {
+        FloatVector a0 = start(first, b, j, y, yb + j);
+        for (int q = q0; q < q1; q++) {
             a0 = FloatVector.broadcast(S, xp[x0 + xoff[q]]).fma(FloatVector.fromArray(S, wt, q * o + j), a0);
         }
         a0.intoArray(y, yb + j);
@@ -190,14 +232,15 @@ final class VectorConv {
     static void dot(ConvShape s, float[] xp, float[] w, float[] bias, float[] y) {
         int c = s.c(), o = s.o(), taps = s.taps(), hp = s.hp(), wp = s.wp(), k = taps * c, segs = k / LANES;
         int pixels = s.oh() * s.ow();
-        float[] wd = Workspace.scratch(o * k); // wd[(oc*taps + tap)*c + ci]
-        for (int oc = 0; oc < o; oc++) {
-            for (int ci = 0; ci < c; ci++) {
-                for (int tap = 0; tap < taps; tap++) {
-                    wd[(oc * taps + tap) * c + ci] = w[(oc * c + ci) * taps + tap];
+        float[] wd = Workspace.derived(w, "dot", o * k, t -> { // wd[(oc*taps + tap)*c + ci]
+            for (int oc = 0; oc < o; oc++) {
+                for (int ci = 0; ci < c; ci++) {
+                    for (int tap = 0; tap < taps; tap++) {
+                        t[(oc * taps + tap) * c + ci] = w[(oc * c + ci) * taps + tap];
+                    }
                 }
             }
-        }
+        });
         int[] off = new int[segs];
         for (int m = 0; m < segs; m++) {
             int tap = m * LANES / c, ci = m * LANES % c;
@@ -237,12 +280,13 @@ final class VectorConv {
     /** Depthwise ({@code groups == c == o}, {@code c % LANES == 0}): channels in vectors, a flat loop over taps per output pixel. */
     static void depthwise(ConvShape s, float[] xp, float[] w, float[] bias, float[] y) {
         int c = s.c(), taps = s.taps(), hp = s.hp(), wp = s.wp(), pixels = s.oh() * s.ow();
-        float[] wt = Workspace.scratch(taps * c); // wt[tap*c + ch]
-        for (int ch = 0; ch < c; ch++) {
-            for (int t = 0; t < taps; t++) {
-                wt[t * c + ch] = w[ch * taps + t];
+        float[] wt = Workspace.derived(w, "depthwise", taps * c, d -> { // wt[tap*c + ch]
+            for (int ch = 0; ch < c; ch++) {
+                for (int t = 0; t < taps; t++) {
+                    d[t * c + ch] = w[ch * taps + t];
+                }
             }
-        }
+        });
         int[] off = new int[taps];
         for (int t = 0; t < taps; t++) {
             off[t] = ((t / s.kw()) * wp + t % s.kw()) * c;
@@ -269,12 +313,13 @@ final class VectorConv {
     /** Depthwise input gradient, any stride: each output pixel adds dy * w[tap] under every tap, channels in vectors. */
     static void depthwiseScatter(ConvShape s, float[] dy, float[] w, float[] dxp) {
         int c = s.c(), taps = s.taps(), hp = s.hp(), wp = s.wp(), pixels = s.oh() * s.ow();
-        float[] wt = Workspace.scratch(taps * c);
-        for (int ch = 0; ch < c; ch++) {
-            for (int t = 0; t < taps; t++) {
-                wt[t * c + ch] = w[ch * taps + t];
+        float[] wt = Workspace.derived(w, "depthwise", taps * c, d -> { // wt[tap*c + ch]
+            for (int ch = 0; ch < c; ch++) {
+                for (int t = 0; t < taps; t++) {
+                    d[t * c + ch] = w[ch * taps + t];
+                }
             }
-        }
+        });
         for (int img = 0; img < s.n(); img++) {
             for (int p = 0; p < pixels; p++) {
                 int xb = ((img * hp + (p / s.ow()) * s.sh()) * wp + (p % s.ow()) * s.sw()) * c, yb = (img * pixels + p) * c;

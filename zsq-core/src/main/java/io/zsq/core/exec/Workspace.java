@@ -18,6 +18,10 @@ import java.util.function.Supplier;
  * <p>Every array a workspace lends is valid until its next {@link #recycle}; the caller must not keep one
  * past that. Arrays come zeroed unless taken with {@link #scratch}, whose callers overwrite every
  * element. Not thread-safe: one workspace per loop (per thread).
+ *
+ * <p>A workspace also keeps the layouts the kernels derive from parameter arrays (transposed and
+ * flipped convolution weights), keyed by the array itself: while a workspace is in use its graph's
+ * parameters must not change in place; after changing them, {@link #forgetParameters}.
  */
 public final class Workspace {
     private static final ThreadLocal<Workspace> ACTIVE = new ThreadLocal<>();
@@ -25,6 +29,7 @@ public final class Workspace {
     private final Map<Integer, ArrayDeque<float[]>> freeFloats = new HashMap<>();
     private final Map<Integer, ArrayDeque<int[]>> freeInts = new HashMap<>();
     private final List<float[]> lentFloats = new ArrayList<>();
+    private final Map<float[], Map<String, float[]>> derived = new java.util.IdentityHashMap<>();
     private final List<int[]> lentInts = new ArrayList<>();
 
     /** A zeroed array of {@code n} floats, valid until the next {@link #recycle}. */
@@ -44,6 +49,11 @@ public final class Workspace {
         }
         lentFloats.clear();
         lentInts.clear();
+    }
+
+    /** Drops the layouts derived from parameter arrays (after the parameters changed in place). */
+    public void forgetParameters() {
+        derived.clear();
     }
 
     /** Floats held, lent or free (what the workspace costs in memory). */
@@ -79,6 +89,27 @@ public final class Workspace {
         } finally {
             ACTIVE.set(prev);
         }
+    }
+
+    /**
+     * A layout derived from a parameter array (zeroed, then filled by {@code fill}): kept by the active
+     * workspace under ({@code source}, {@code layout}) for the next steps, or made anew without one.
+     */
+    static float[] derived(float[] source, String layout, int n, java.util.function.Consumer<float[]> fill) {
+        Workspace ws = ACTIVE.get();
+        if (ws == null) {
+            float[] a = new float[n];
+            fill.accept(a);
+            return a;
+        }
+        Map<String, float[]> forSource = ws.derived.computeIfAbsent(source, k -> new HashMap<>());
+        float[] a = forSource.get(layout);
+        if (a == null || a.length != n) {
+            a = new float[n];
+            fill.accept(a);
+            forSource.put(layout, a);
+        }
+        return a;
     }
 
     /** A zeroed array from the active workspace, or a new one. */
