@@ -71,36 +71,7 @@ public final class Fp32Engine {
         float[] in = Ops.reorder(input, batch, g.inputShape(), false);
         t.values.put(g.input(), hook == null ? in : hook.apply(g.input(), in, batch));
         for (Node n : g.nodes()) {
-            float[] x = t.values.get(n.input());
-            int[] xs = g.shape(n.input());
-            int[] ys = g.shape(n.output());
-            float[] y;
-            switch (n.op()) {
-                case CONV: y = Ops.conv(n, x, batch, xs, ys); break;
-                case DENSE: y = Ops.dense(n, x, batch); break;
-                case BATCH_NORM: y = Ops.batchNorm(n, x, batch, xs); break;
-                case RELU: y = Ops.clamp(x, 0f, Float.POSITIVE_INFINITY); break;
-                case CLIP: y = Ops.clamp(x, n.f("min", Float.NEGATIVE_INFINITY), n.f("max", Float.POSITIVE_INFINITY)); break;
-                case ADD:
-                case SUB: y = MulOp.add(n, x, t.values.get(n.inputs().get(1)), batch, xs, g.shape(n.inputs().get(1))); break;
-                case MAX_POOL: {
-                    int[] arg = Workspace.intScratch(batch * Tensor.size(ys));
-                    y = Ops.maxPool(n, x, batch, xs, ys, arg);
-                    t.argmax.put(n.output(), arg);
-                    break;
-                }
-                case AVG_POOL: y = Ops.avgPool(n, x, batch, xs, ys, null); break;
-                case GLOBAL_AVG_POOL: y = Ops.globalAvgPool(x, batch, xs); break;
-                case FLATTEN: y = Ops.reorder(x, batch, xs, true); break;
-                case SLICE: y = SliceOp.forward(n, x, batch, xs); break;
-                case PAD: y = PadOp.forward(n, x, batch, xs); break;
-                case MUL: y = MulOp.forward(n, x, t.values.get(n.inputs().get(1)), batch, xs, g.shape(n.inputs().get(1))); break;
-                case SIGMOID:
-                case HARD_SIGMOID:
-                case HARD_SWISH: y = ActivationOp.forward(n, x); break;
-                case CONCAT: y = ConcatOp.forward(n.inputs().stream().map(t.values::get).toList(), batch, channels(g, n), ys[1] * ys[2]); break;
-                default: throw new IllegalStateException("op " + n.op());
-            }
+            float[] y = Kernels.of(n).forward(new Kernel.Step(g, n, t, null));
             if (n.hasFusedActivation()) {
                 y = Ops.clamp(y, n.f("fusedMin", Float.NEGATIVE_INFINITY), n.f("fusedMax", Float.POSITIVE_INFINITY));
             }
@@ -140,60 +111,7 @@ public final class Fp32Engine {
             if (n.hasFusedActivation()) {
                 dy = Ops.maskInside(dy, y, n.f("fusedMin", Float.NEGATIVE_INFINITY), n.f("fusedMax", Float.POSITIVE_INFINITY));
             }
-            int[] xs = g.shape(n.input());
-            int[] ys = g.shape(n.output());
-            float[] dx;
-            switch (n.op()) {
-                case CONV: dx = Ops.convBackward(n, dy, batch, xs, ys); break;
-                case DENSE: dx = Gemm.mul(dy, n.param("W").data(), batch, n.param("W").dim(0), n.param("W").dim(1), false, false); break;
-                case BATCH_NORM: dx = Ops.batchNormBackward(n, dy, batch, xs); break;
-                case RELU: dx = Ops.maskInside(dy, y, 0f, Float.POSITIVE_INFINITY); break;
-                case CLIP: dx = Ops.maskInside(dy, y, n.f("min", Float.NEGATIVE_INFINITY), n.f("max", Float.POSITIVE_INFINITY)); break;
-                case ADD:
-                case SUB: {
-                    float[] db = MulOp.reduce(n, dy, batch, g.shape(n.inputs().get(1)), ys);
-                    if (n.op() == io.zsq.core.ir.OpType.SUB) {
-                        float[] neg = Workspace.scratch(db.length);
-                        for (int k = 0; k < neg.length; k++) {
-                            neg[k] = -db[k];
-                        }
-                        db = neg;
-                    }
-                    accumulate(grad, n.inputs().get(1), db);
-                    dx = MulOp.reduce(n, dy, batch, xs, ys);
-                    break;
-                }
-                case MAX_POOL: dx = Ops.maxPoolBackward(dy, t.argmax.get(n.output()), batch * Tensor.size(xs)); break;
-                case AVG_POOL: {
-                    dx = Workspace.zeros(batch * Tensor.size(xs));
-                    Ops.avgPool(n, dy, batch, xs, ys, dx);
-                    break;
-                }
-                case GLOBAL_AVG_POOL: dx = Ops.globalAvgPoolBackward(dy, batch, xs); break;
-                case FLATTEN: dx = Ops.reorder(dy, batch, xs, false); break;
-                case SLICE: dx = SliceOp.backward(n, dy, batch, xs); break;
-                case PAD: dx = PadOp.backward(n, dy, batch, xs); break;
-                case MUL: {
-                    String b = n.inputs().get(1);
-                    float[][] d = MulOp.backward(n, dy, t.values.get(n.input()), t.values.get(b), batch, xs, g.shape(b));
-                    accumulate(grad, b, d[1]);
-                    dx = d[0];
-                    break;
-                }
-                case SIGMOID:
-                case HARD_SIGMOID:
-                case HARD_SWISH: dx = ActivationOp.backward(n, dy, t.values.get(n.input())); break;
-                case CONCAT: {
-                    float[][] d = ConcatOp.backward(dy, batch, channels(g, n), ys[1] * ys[2]);
-                    for (int k = 1; k < d.length; k++) {
-                        accumulate(grad, n.inputs().get(k), d[k]);
-                    }
-                    dx = d[0];
-                    break;
-                }
-                default: throw new IllegalStateException("op " + n.op());
-            }
-            accumulate(grad, n.input(), dx);
+            Kernels.of(n).backward(new Kernel.Step(g, n, t, grad), dy);
         }
         float[] d = grad.get(g.input());
         return d != null ? Ops.reorder(d, batch, g.inputShape(), true) : Workspace.zeros(t.values.get(g.input()).length);
@@ -205,13 +123,8 @@ public final class Fp32Engine {
         return c;
     }
 
-    /** The channel count of each input of a CONCAT. */
-    static int[] channels(Graph g, Node n) {
-        return n.inputs().stream().mapToInt(in -> g.shape(in)[0]).toArray();
-    }
-
     /** Adds d into the tensor's gradient; d is copied only when the map would otherwise share it. */
-    private static void accumulate(Map<String, float[]> grad, String tensor, float[] d) {
+    static void accumulate(Map<String, float[]> grad, String tensor, float[] d) {
         float[] prev = grad.get(tensor);
         if (prev == null) {
             grad.put(tensor, grad.containsValue(d) ? copy(d) : d);

@@ -1,0 +1,91 @@
+package io.zsq.core.exec;
+
+import io.zsq.core.ir.Graph;
+import io.zsq.core.ir.Node;
+import java.util.Map;
+
+/**
+ * What the FP32 engine knows of one op: its forward, and the gradients to its inputs. Each op registers
+ * one in {@link Kernels}; {@link Fp32Engine} only walks the graph and calls them, so an op's FP32
+ * behaviour is found in one place (ONNX Runtime's kernel registry, XNNPACK's one operator per unit).
+ * Tensors are NHWC batches as everywhere in the engine.
+ */
+interface Kernel {
+
+    /** The node's output for the values its inputs have in the pass. */
+    float[] forward(Step s);
+
+    /** Adds dLoss/dInput for each input ({@link Step#accumulate}) from dLoss/dOutput {@code dy}. */
+    void backward(Step s, float[] dy);
+
+    /** A kernel of an op that reads one input: {@code backward} gives the gradient to it. */
+    static Kernel unary(java.util.function.Function<Step, float[]> forward, java.util.function.BiFunction<Step, float[], float[]> backward) {
+        return new Kernel() {
+            @Override
+            public float[] forward(Step s) {
+                return forward.apply(s);
+            }
+
+            @Override
+            public void backward(Step s, float[] dy) {
+                s.accumulate(0, backward.apply(s, dy));
+            }
+        };
+    }
+
+    /** One node in one pass: its inputs' values and shapes, its output, and where input gradients go. */
+    final class Step {
+        final Graph graph;
+        final Node node;
+        final Fp32Engine.Trace trace;
+        private final Map<String, float[]> grads;
+
+        Step(Graph graph, Node node, Fp32Engine.Trace trace, Map<String, float[]> grads) {
+            this.graph = graph;
+            this.node = node;
+            this.trace = trace;
+            this.grads = grads;
+        }
+
+        int batch() {
+            return trace.batch;
+        }
+
+        /** Input {@code i}'s values. */
+        float[] in(int i) {
+            return trace.values.get(node.inputs().get(i));
+        }
+
+        /** Input {@code i}'s per-image shape. */
+        int[] inShape(int i) {
+            return graph.shape(node.inputs().get(i));
+        }
+
+        int inputs() {
+            return node.inputs().size();
+        }
+
+        int[] outShape() {
+            return graph.shape(node.output());
+        }
+
+        /** The output's values (in backward). */
+        float[] out() {
+            return trace.values.get(node.output());
+        }
+
+        /** Side data the forward keeps for the backward (max-pool winners). */
+        void keep(int[] data) {
+            trace.argmax.put(node.output(), data);
+        }
+
+        int[] kept() {
+            return trace.argmax.get(node.output());
+        }
+
+        /** Adds {@code d} into input {@code i}'s gradient. */
+        void accumulate(int i, float[] d) {
+            Fp32Engine.accumulate(grads, node.inputs().get(i), d);
+        }
+    }
+}
