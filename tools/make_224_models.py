@@ -21,8 +21,12 @@ Exported as a user would: opset 13, training=TrainingMode.PRESERVE, do_constant_
 export is checked with onnx.checker and by comparing the ONNX file's weights with the module's (no
 onnxruntime in Debian's python3 here; zsq's own import is the check of the graph, bench/real-224.sh).
 
+Beside each model, ARCH.check.input.f32 and ARCH.check.logits.f32: --check smooth images (normalized) and
+PyTorch's logits on them, raw little-endian float32, for bench/Real224Check.java (ONNX Runtime, zsq's FP32
+import and the integer model against PyTorch).
+
 Generated at benchmark time, never committed (ResNet-18 is ~45 MB).
-Run: /usr/bin/python3 tools/make_224_models.py OUTDIR [--models resnet18,mobilenetv2] [--seed 1] [--calib 20]
+Run: /usr/bin/python3 tools/make_224_models.py OUTDIR [--models resnet18,mobilenetv2] [--seed 1] [--calib 20] [--check 4]
 """
 import argparse, os, time
 import numpy as np
@@ -205,6 +209,7 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--calib", type=int, default=20, help="train-mode forward passes that set the BN statistics")
     ap.add_argument("--calib-batch", type=int, default=8)
+    ap.add_argument("--check", type=int, default=4, help="images in ARCH.check.input.f32 / .logits.f32 (PyTorch's logits)")
     ap.add_argument("--threads", type=int, default=0, help="torch threads (default: torch's)")
     a = ap.parse_args()
     if a.threads:
@@ -218,8 +223,12 @@ def main():
         export(m, onnx_path)
         ops = check(m, onnx_path)
         bns = [b for b in m.modules() if isinstance(b, nn.BatchNorm2d)]
+        xs = smooth_images(a.check, torch.Generator().manual_seed(a.seed + 2))
         with torch.no_grad():
-            y = m(smooth_images(4, torch.Generator().manual_seed(a.seed + 2)))
+            y = m(xs)
+        check_prefix = os.path.join(a.outdir, arch + ".check")  # PyTorch's logits on a few images: bench/Real224Check.java
+        xs.numpy().astype("<f4").tofile(check_prefix + ".input.f32")
+        y.numpy().astype("<f4").tofile(check_prefix + ".logits.f32")
         rm = torch.cat([b.running_mean for b in bns]).abs().mean().item()
         rv = torch.cat([b.running_var for b in bns])
         print(f"{arch}: {sum(p.numel() for p in m.parameters()) / 1e6:.2f} M parameters, {len(bns)} BN layers "
