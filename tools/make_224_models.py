@@ -18,8 +18,9 @@ nothing, but every BN layer has non-trivial statistics to match.
 
 Exported as a user would: opset 13, training=TrainingMode.PRESERVE, do_constant_folding=False
 (BatchNormalization kept), input `input` [N, 3, 224, 224] (dynamic N), output `logits` [N, 1000]. Each
-export is checked with onnx.checker and by comparing the ONNX file's weights with the module's (no
-onnxruntime in Debian's python3 here; zsq's own import is the check of the graph, bench/real-224.sh).
+export is checked here with onnx.checker and by comparing the ONNX file's weights with the module's (no
+onnxruntime in Debian's python3), and its graph by bench/Real224Check.java (ONNX Runtime's Java API and zsq's
+FP32 import against PyTorch's logits, run by bench/real-224.sh).
 
 Beside each model, ARCH.check.input.f32 and ARCH.check.logits.f32: --check smooth images (normalized) and
 PyTorch's logits on them, raw little-endian float32, for bench/Real224Check.java (ONNX Runtime, zsq's FP32
