@@ -74,5 +74,5 @@ PY
 done
 echo
 echo "(zsq's final loss is the mean over its T batches; its batch 0 starts from PyTorch's images, so at T = 1 the two agree to float"
-echo " rounding: on the 224x224 models to 3-4 digits, as a pre-activation within float32 rounding of 0 may fall on the other side of"
-echo " a ReLU in one engine and Adam's first steps move every pixel by about lr whatever the size of its gradient)"
+echo " rounding; on the 224x224 models to 2-4 digits, as a pre-activation within float32 rounding of 0 (or 6) may fall on the other side of"
+echo " a ReLU (ReLU6) in one engine, and Adam's first steps move every pixel by about lr whatever the size of its gradient)"
