@@ -53,26 +53,68 @@ import org.nd4j.shade.jackson.databind.JsonNode;
 import org.nd4j.shade.jackson.databind.ObjectMapper;
 
 /**
- * DL4J model zip (ModelSerializer) to IR: a MultiLayerNetwork or a ComputationGraph, told apart by the
- * zip's configuration JSON. Every DL4J layer maps through one method shared by both: ConvolutionLayer,
- * DepthwiseConvolution2D, SeparableConvolution2D (NCHW, Truncate or Same mode) with their activation,
- * ZeroPaddingLayer, BatchNormalization (whose activation DL4J does not apply), ActivationLayer and layer
- * activations (identity, ReLU, ReLU6), SubsamplingLayer (max, avg), GlobalPoolingLayer (avg),
- * DenseLayer, OutputLayer (its softmax is dropped: the IR outputs logits), DropoutLayer (the identity
- * at inference). Preprocessors: FeedForwardToCnn at the image input, CnnToFeedForward (NCHW) as FLATTEN.
- * ComputationGraph vertices: layer vertices, ElementWiseVertex Add, PreprocessorVertex; one image input
- * and one output. Anything else is refused in one line naming the layer or vertex and its type.
+ * DL4J network to IR: a model zip (ModelSerializer), a MultiLayerNetwork or a ComputationGraph told apart by
+ * the zip's configuration JSON, or a network already in memory (what {@link KerasImporter} gets from DL4J's
+ * Keras import) through {@link #convert(Path, MultiLayerNetwork, Origin)} and
+ * {@link #convert(Path, ComputationGraph, Origin)}. Every DL4J layer maps through one method shared by both:
+ * ConvolutionLayer, DepthwiseConvolution2D, SeparableConvolution2D (Truncate or Same mode) with their
+ * activation, ZeroPaddingLayer, BatchNormalization (whose activation DL4J does not apply), ActivationLayer
+ * and layer activations (identity, ReLU, ReLU with a maximum such as ReLU6), SubsamplingLayer (max, avg),
+ * GlobalPoolingLayer (avg), DenseLayer, OutputLayer, DropoutLayer (the identity at inference); a softmax
+ * on the network's output is dropped (the IR outputs logits; the graph's metadata names it as
+ * {@code source.droppedSoftmax}). Preprocessors: FeedForwardToCnn at the image input, CnnToFeedForward as
+ * FLATTEN. ComputationGraph vertices: layer vertices, ElementWiseVertex Add, PreprocessorVertex; one image
+ * input and one output. Anything else is refused in one line naming the layer or vertex and its type.
+ *
+ * <p>The IR is always NCHW: its input is {@code [C, H, W]}. DL4J's activations are NCHW in a zip and NHWC in
+ * a network imported from Keras (channels_last); every image layer must have the network's layout. The
+ * parameters do not depend on it (DL4J keeps convolution weights as {@code [out, in, kh, kw]} either way),
+ * so an NHWC layer maps to the same IR node. Only the flatten order does: an NHWC CnnToFeedForward flattens
+ * in H, W, C order, the IR's FLATTEN in C, H, W order, so the dense layer reading it gets its weight rows
+ * reordered to C, H, W (activations and dropout in between keep the order; any other reader is refused).
  */
 public final class Dl4jImporter {
+    /**
+     * What a loaded network does not record about itself. {@code format}: the graph's {@code source.format};
+     * {@code inputShape}: the image input {@code [C, H, W]}, or null to read it from the FeedForwardToCnn
+     * preprocessor that {@code InputType.convolutionalFlat} puts there; {@code layout}: the layout of DL4J's
+     * activations (NCHW, or NHWC for Keras channels_last); {@code sourceClasses}: layer name to its class in
+     * the framework the network came from (Keras's "Conv2D"), for messages and, when not empty, node ids are
+     * the layer names.
+     */
+    record Origin(String format, int[] inputShape, CNN2DFormat layout, Map<String, String> sourceClasses) {
+        static final Origin ZIP = new Origin("dl4j", null, CNN2DFormat.NCHW, Map.of());
+    }
+
     private final Path file;
+    private final Origin origin;
     private final List<Node> nodes = new ArrayList<>();
     /** Every tensor the graph defines, with its per-image shape. */
     private final Map<String, int[]> shapes = new HashMap<>();
+    /**
+     * Flat tensors that DL4J holds in H, W, C order (an NHWC flatten) while the IR holds them in C, H, W order,
+     * with the {@code [C, H, W]} they were flattened from: the dense layer reading one reorders its weights.
+     */
+    private final Map<String, int[]> hwcOrder = new HashMap<>();
     private String current;
     private int[] shape;
+    /** Whether the layer being mapped produces the network's output (a softmax there is dropped). */
+    private boolean atOutput;
+    private String droppedSoftmax;
 
-    private Dl4jImporter(Path file) {
+    private Dl4jImporter(Path file, Origin origin) {
         this.file = file;
+        this.origin = origin;
+    }
+
+    /** A MultiLayerNetwork already loaded (DL4J's Keras import, say); {@code file} is named in every message. */
+    static Graph convert(Path file, MultiLayerNetwork net, Origin origin) {
+        return new Dl4jImporter(file, origin).convert(net);
+    }
+
+    /** A ComputationGraph already loaded; {@code file} is named in every message. */
+    static Graph convert(Path file, ComputationGraph cg, Origin origin) {
+        return new Dl4jImporter(file, origin).convert(cg);
     }
 
     public static Graph load(Path file) {
@@ -84,7 +126,7 @@ public final class Dl4jImporter {
                 throw new ModelImportException(file + ": not a readable DL4J ComputationGraph zip (" + e.getMessage()
                         + "); zsq reads zips written by ModelSerializer/ComputationGraph.save", e);
             }
-            return new Dl4jImporter(file).convert(cg);
+            return convert(file, cg, Origin.ZIP);
         }
         MultiLayerNetwork net;
         try {
@@ -93,7 +135,7 @@ public final class Dl4jImporter {
             throw new ModelImportException(file + ": not a readable DL4J MultiLayerNetwork zip (" + e.getMessage()
                     + "); zsq reads zips written by ModelSerializer/MultiLayerNetwork.save", e);
         }
-        return new Dl4jImporter(file).convert(net);
+        return convert(file, net, Origin.ZIP);
     }
 
     /** A ComputationGraph's configuration has "vertices"; a MultiLayerNetwork's has "confs". */
@@ -118,18 +160,24 @@ public final class Dl4jImporter {
 
     private Graph convert(MultiLayerNetwork net) {
         MultiLayerConfiguration conf = net.getLayerWiseConfigurations();
-        InputPreProcessor first = conf.getInputPreProcess(0);
-        if (!(first instanceof FeedForwardToCnnPreProcessor)) {
-            throw new ModelImportException(file + ": layer 0: the network has no image input type; build it with "
-                    + ".setInputType(InputType.convolutionalFlat(height, width, channels))");
+        int[] inputShape = origin.inputShape();
+        if (inputShape == null) {
+            InputPreProcessor first = conf.getInputPreProcess(0);
+            if (!(first instanceof FeedForwardToCnnPreProcessor)) {
+                throw new ModelImportException(file + ": layer 0: the network has no image input type; build it with "
+                        + ".setInputType(InputType.convolutionalFlat(height, width, channels))");
+            }
+            inputShape = imageShape((FeedForwardToCnnPreProcessor) first);
         }
-        int[] inputShape = imageShape((FeedForwardToCnnPreProcessor) first);
         define("input", inputShape);
         current = "input";
         shape = inputShape;
-        for (int i = 0; i < conf.getConfs().size(); i++) {
+        int layers = conf.getConfs().size();
+        for (int i = 0; i < layers; i++) {
             org.deeplearning4j.nn.conf.layers.Layer lc = conf.getConf(i).getLayer();
-            String id = "layer" + i + (lc.getLayerName() != null ? "_" + lc.getLayerName() : "");
+            String id = !origin.sourceClasses().isEmpty() && lc.getLayerName() != null ? lc.getLayerName()
+                    : "layer" + i + (lc.getLayerName() != null ? "_" + lc.getLayerName() : "");
+            atOutput = i == layers - 1;
             mapLayer(id, conf.getInputPreProcess(i), lc, net.getLayer(i).paramTable());
         }
         return graph("input", inputShape, current);
@@ -146,7 +194,7 @@ public final class Dl4jImporter {
             throw new ModelImportException(file + ": the ComputationGraph has " + outputs.size() + " outputs " + outputs + "; zsq reads one output");
         }
         String input = inputs.get(0);
-        int[] inputShape = graphInputShape(conf, input);
+        int[] inputShape = origin.inputShape() != null ? origin.inputShape() : graphInputShape(conf, input);
         define(input, inputShape);
         Map<String, String> tensorOf = new HashMap<>(); // vertex name -> the IR tensor holding its output
         tensorOf.put(input, input);
@@ -158,6 +206,7 @@ public final class Dl4jImporter {
             }
             GraphVertex v = conf.getVertices().get(name);
             List<String> in = conf.getVertexInputs().getOrDefault(name, List.of());
+            atOutput = outputs.contains(name) && conf.getVertexInputs().values().stream().noneMatch(l -> l.contains(name));
             List<String> tensors = new ArrayList<>();
             for (String i : in) {
                 tensors.add(tensorOf.get(i));
@@ -172,8 +221,8 @@ public final class Dl4jImporter {
                 at(tensors.get(0));
                 preprocessor(name, ((PreprocessorVertex) v).getPreProcessor());
             } else {
-                String type = v == null ? "unknown" : v.getClass().getSimpleName()
-                        + (v instanceof ElementWiseVertex ? " " + ((ElementWiseVertex) v).getOp() : "");
+                String type = origin.sourceClasses().containsKey(name) ? origin.sourceClasses().get(name)
+                        : v == null ? "unknown" : v.getClass().getSimpleName() + (v instanceof ElementWiseVertex ? " " + ((ElementWiseVertex) v).getOp() : "");
                 throw new ModelImportException(file + ": vertex " + name + " (" + type + ", " + in.size() + " input" + (in.size() == 1 ? "" : "s")
                         + "): not supported by zsq (layer vertices of one input, ElementWiseVertex Add, PreprocessorVertex)");
             }
@@ -217,8 +266,15 @@ public final class Dl4jImporter {
     }
 
     private Graph graph(String input, int[] inputShape, String output) {
+        if (hwcOrder.containsKey(output)) {
+            throw new ModelImportException(file + ": the output is a channels_last flatten (H, W, C order); zsq's would be in C, H, W "
+                    + "order: end the model with a Dense or global pooling layer");
+        }
         Map<String, String> meta = new LinkedHashMap<>();
-        meta.put("source.format", "dl4j");
+        meta.put("source.format", origin.format());
+        if (droppedSoftmax != null) {
+            meta.put("source.droppedSoftmax", droppedSoftmax);
+        }
         try {
             return Graph.of(input, inputShape, output, nodes, Set.of(), meta);
         } catch (IllegalArgumentException e) {
@@ -234,7 +290,7 @@ public final class Dl4jImporter {
         } catch (ModelImportException e) {
             throw e;
         } catch (RuntimeException e) {
-            throw new ModelImportException(file + ": " + id + " (" + lc.getClass().getSimpleName() + "): " + e.getMessage(), e);
+            throw new ModelImportException(file + ": " + id + " (" + type(lc) + "): " + e.getMessage(), e);
         }
     }
 
@@ -248,8 +304,14 @@ public final class Dl4jImporter {
         if (p instanceof CnnToFeedForwardPreProcessor) {
             CnnToFeedForwardPreProcessor c = (CnnToFeedForwardPreProcessor) p;
             int[] expect = {(int) c.getNumChannels(), (int) c.getInputHeight(), (int) c.getInputWidth()};
-            if (c.getFormat() != null && c.getFormat() != CNN2DFormat.NCHW) {
-                throw new ModelImportException(file + ": " + id + " (CnnToFeedForwardPreProcessor): only the NCHW format is supported");
+            String name = p.getClass().getSimpleName();
+            if (p.getClass() != CnnToFeedForwardPreProcessor.class) { // Keras 1's TensorFlowCnnToFeedForwardPreProcessor permutes first
+                throw new ModelImportException(file + ": " + id + " (" + name + "): preprocessor not supported by zsq (CnnToFeedForward)");
+            }
+            CNN2DFormat format = c.getFormat() == null ? CNN2DFormat.NCHW : c.getFormat();
+            if (format != origin.layout()) {
+                throw new ModelImportException(file + ": " + id + " (" + name + "): flattens " + format + " activations; the network's are "
+                        + origin.layout());
             }
             if (shape.length == 1 && shape[0] == expect[0] * expect[1] * expect[2]) {
                 return; // already flat
@@ -259,6 +321,9 @@ public final class Dl4jImporter {
                         + ", its input is " + Arrays.toString(shape));
             }
             add(id + "_flatten", OpType.FLATTEN, Map.of(), Map.of(), Map.of());
+            if (format == CNN2DFormat.NHWC) {
+                hwcOrder.put(current, expect);
+            }
             return;
         }
         throw new ModelImportException(file + ": " + id + " (" + p.getClass().getSimpleName() + " on an input of shape " + Arrays.toString(shape)
@@ -269,9 +334,7 @@ public final class Dl4jImporter {
         if (lc instanceof ConvolutionLayer && (lc.getClass() == ConvolutionLayer.class || lc instanceof DepthwiseConvolution2D
                 || lc instanceof SeparableConvolution2D)) {
             ConvolutionLayer c = (ConvolutionLayer) lc;
-            if (c.getCnn2dDataFormat() != CNN2DFormat.NCHW) {
-                throw err(id, lc, "only NCHW data format is supported");
-            }
+            requireLayout(id, lc, c.getCnn2dDataFormat());
             if (c.getDilation()[0] != 1 || c.getDilation()[1] != 1) {
                 throw err(id, lc, "dilated convolutions are not supported");
             }
@@ -303,13 +366,14 @@ public final class Dl4jImporter {
             activation(id, c.getActivationFn(), lc);
         } else if (lc instanceof ZeroPaddingLayer) {
             ZeroPaddingLayer z = (ZeroPaddingLayer) lc;
-            if (z.getDataFormat() != null && z.getDataFormat() != CNN2DFormat.NCHW) {
-                throw err(id, lc, "only NCHW data format is supported");
-            }
+            requireLayout(id, lc, z.getDataFormat());
             int[] q = z.getPadding(); // top, bottom, left, right
             add(id, OpType.PAD, Map.of("pads", new int[] {0, q[0], q[2], 0, q[1], q[3]}), Map.of(), Map.of());
         } else if (lc instanceof BatchNormalization) {
             BatchNormalization b = (BatchNormalization) lc;
+            if (shape.length == 3) {
+                requireLayout(id, lc, b.getCnn2DFormat());
+            }
             float eps = (float) b.getEps();
             Map<String, Tensor> p = new LinkedHashMap<>();
             Tensor mean = flat(params.get("mean"));
@@ -334,6 +398,7 @@ public final class Dl4jImporter {
             activation(id, ((ActivationLayer) lc).getActivationFn(), lc);
         } else if (lc instanceof SubsamplingLayer && lc.getClass() == SubsamplingLayer.class) {
             SubsamplingLayer s = (SubsamplingLayer) lc;
+            requireLayout(id, lc, s.getCnn2dDataFormat());
             if (s.getPoolingType() != PoolingType.MAX && s.getPoolingType() != PoolingType.AVG) {
                 throw err(id, lc, "pooling type " + s.getPoolingType() + " is not supported (MAX, AVG)");
             }
@@ -348,23 +413,32 @@ public final class Dl4jImporter {
             if (gp.getPoolingType() != PoolingType.AVG) {
                 throw err(id, lc, "only average global pooling is supported");
             }
+            int[] spatial = origin.layout() == CNN2DFormat.NHWC ? new int[] {1, 2} : new int[] {2, 3};
+            if (gp.getPoolingDimensions() != null && !Arrays.equals(gp.getPoolingDimensions(), spatial)) {
+                throw err(id, lc, "pools over dimensions " + Arrays.toString(gp.getPoolingDimensions()) + "; zsq pools over H and W of "
+                        + origin.layout() + " activations " + Arrays.toString(spatial));
+            }
             add(id, OpType.GLOBAL_AVG_POOL, Map.of(), Map.of(), Map.of());
             add(id + "_flatten", OpType.FLATTEN, Map.of(), Map.of(), Map.of());
         } else if (lc instanceof DenseLayer || lc instanceof OutputLayer) {
             if (shape.length != 1) {
+                int[] chw = shape;
                 add(id + "_flatten", OpType.FLATTEN, Map.of(), Map.of(), Map.of());
+                if (origin.layout() == CNN2DFormat.NHWC) {
+                    hwcOrder.put(current, chw);
+                }
             }
             Map<String, Tensor> p = new LinkedHashMap<>();
-            Tensor w = tensor(params.get("W"));
+            Tensor w = tensor(params.get("W")); // [in, out]
+            if (hwcOrder.containsKey(current)) {
+                w = hwcRowsToChw(w, hwcOrder.get(current));
+            }
             p.put("W", OnnxImporter.transpose(w));
             if (params.containsKey("b")) {
                 p.put("B", flat(params.get("b")));
             }
             add(id, OpType.DENSE, Map.of(), Map.of(), p);
-            IActivation act = ((BaseLayer) lc).getActivationFn();
-            if (!(lc instanceof OutputLayer && act instanceof ActivationSoftmax)) {
-                activation(id, act, lc);
-            }
+            activation(id, ((BaseLayer) lc).getActivationFn(), lc);
         } else {
             throw err(id, lc, "layer type not supported by zsq (ConvolutionLayer, DepthwiseConvolution2D, SeparableConvolution2D, "
                     + "ZeroPaddingLayer, BatchNormalization, ActivationLayer, SubsamplingLayer, GlobalPoolingLayer, DenseLayer, OutputLayer, "
@@ -376,13 +450,55 @@ public final class Dl4jImporter {
         if (act == null || act instanceof ActivationIdentity) {
             return;
         }
+        if (act instanceof ActivationSoftmax && atOutput) {
+            droppedSoftmax = id; // the IR outputs logits; the argmax is unchanged
+            return;
+        }
         if (act instanceof ActivationReLU) {
-            add(id + "_relu", OpType.RELU, Map.of(), Map.of(), Map.of());
+            ActivationReLU r = (ActivationReLU) act; // Keras's ReLU(max_value, negative_slope, threshold)
+            if (r.getNegativeSlope() != null && r.getNegativeSlope() != 0 || r.getThreshold() != null && r.getThreshold() != 0) {
+                throw err(id, lc, "ReLU with negative slope " + r.getNegativeSlope() + " and threshold " + r.getThreshold()
+                        + " is not supported (relu, relu with a maximum)");
+            }
+            if (r.getMax() == null) {
+                add(id + "_relu", OpType.RELU, Map.of(), Map.of(), Map.of());
+            } else {
+                add(id + (r.getMax() == 6 ? "_relu6" : "_clip"), OpType.CLIP, Map.of(), Map.of("min", 0f, "max", r.getMax().floatValue()), Map.of());
+            }
         } else if (act instanceof ActivationReLU6) {
             add(id + "_relu6", OpType.CLIP, Map.of(), Map.of("min", 0f, "max", 6f), Map.of());
         } else {
-            throw err(id, lc, "activation " + act + " is not supported (identity, relu, relu6)");
+            throw err(id, lc, "activation " + act + " is not supported (identity, relu, relu6" + (atOutput ? ", softmax" : ", softmax on the output")
+                    + ")");
         }
+    }
+
+    /** An image layer computes on DL4J activations of one layout; the IR's are NCHW whatever the network's were. */
+    private void requireLayout(String id, org.deeplearning4j.nn.conf.layers.Layer lc, CNN2DFormat format) {
+        CNN2DFormat f = format == null ? CNN2DFormat.NCHW : format;
+        if (f != origin.layout()) {
+            throw err(id, lc, "data format " + f + " does not match the network's " + origin.layout() + " input");
+        }
+    }
+
+    /**
+     * A dense weight {@code [in, out]} whose rows follow an NHWC flatten ({@code (h * W + w) * C + c}) reordered
+     * to the IR's NCHW flatten ({@code (c * H + h) * W + w}).
+     */
+    static Tensor hwcRowsToChw(Tensor w, int[] chw) {
+        int c = chw[0], h = chw[1], wd = chw[2], out = w.dim(1);
+        if (w.dim(0) != c * h * wd) {
+            throw new IllegalArgumentException("dense weight " + Arrays.toString(w.shape()) + " does not read a flatten of " + Arrays.toString(chw));
+        }
+        float[] src = w.data(), dst = new float[src.length];
+        for (int ci = 0; ci < c; ci++) {
+            for (int y = 0; y < h; y++) {
+                for (int x = 0; x < wd; x++) {
+                    System.arraycopy(src, ((y * wd + x) * c + ci) * out, dst, ((ci * h + y) * wd + x) * out, out);
+                }
+            }
+        }
+        return new Tensor(w.shape(), dst);
     }
 
     private int[] pads(ConvolutionMode mode, int[] k, int[] s, int[] p, String id, org.deeplearning4j.nn.conf.layers.Layer lc) {
@@ -405,10 +521,18 @@ public final class Dl4jImporter {
 
     private void add(String id, OpType op, Map<String, int[]> ints, Map<String, Float> floats, Map<String, Tensor> params) {
         String out = id + "_out";
+        int[] hwc = hwcOrder.get(current);
+        if (hwc != null && op != OpType.DENSE && op != OpType.RELU && op != OpType.CLIP) {
+            throw new ModelImportException(file + ": " + id + " (" + op + "): reads a channels_last flatten (H, W, C order); zsq reads one "
+                    + "only with a Dense layer (activations and dropout between them allowed)");
+        }
         Node n = new Node(id, op, List.of(current), out, ints, floats, params);
         int[] s = io.zsq.core.ir.ShapeInference.infer(current, shape, List.of(n)).get(out);
         nodes.add(n);
         define(out, s);
+        if (hwc != null && op != OpType.DENSE) {
+            hwcOrder.put(out, hwc);
+        }
         current = out;
         shape = s;
     }
@@ -418,6 +542,10 @@ public final class Dl4jImporter {
         at(tensors.get(0));
         for (int k = 1; k < tensors.size(); k++) {
             String other = tensors.get(k);
+            if (!Arrays.equals(hwcOrder.get(current), hwcOrder.get(other))) {
+                throw new ModelImportException(file + ": vertex " + id + " (ElementWiseVertex Add): adds a channels_last flatten (H, W, C order) "
+                        + "to a tensor in another order");
+            }
             if (!Arrays.equals(shape, shapes.get(other))) {
                 throw new ModelImportException(file + ": vertex " + id + " (ElementWiseVertex Add): inputs of shapes " + Arrays.toString(shape)
                         + " and " + Arrays.toString(shapes.get(other)) + "; zsq adds tensors of one shape");
@@ -426,6 +554,9 @@ public final class Dl4jImporter {
             String out = nid + "_out";
             nodes.add(new Node(nid, OpType.ADD, List.of(current, other), out, Map.of(), Map.of(), Map.of()));
             define(out, shape);
+            if (hwcOrder.containsKey(current)) {
+                hwcOrder.put(out, hwcOrder.get(current));
+            }
             current = out;
         }
     }
@@ -443,7 +574,13 @@ public final class Dl4jImporter {
     }
 
     private ModelImportException err(String id, org.deeplearning4j.nn.conf.layers.Layer lc, String what) {
-        return new ModelImportException(file + ": " + id + " (" + lc.getClass().getSimpleName() + "): " + what);
+        return new ModelImportException(file + ": " + id + " (" + type(lc) + "): " + what);
+    }
+
+    /** The layer's class where the network came from (Keras's "Conv2D"), else DL4J's. */
+    private String type(org.deeplearning4j.nn.conf.layers.Layer lc) {
+        String source = lc.getLayerName() == null ? null : origin.sourceClasses().get(lc.getLayerName());
+        return source != null ? source : lc.getClass().getSimpleName();
     }
 
     private static Tensor tensor(INDArray a) {
