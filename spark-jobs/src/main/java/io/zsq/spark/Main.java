@@ -82,7 +82,8 @@ public final class Main implements Callable<Integer> {
     /** The synthesis options quantize and synth share. */
     static final class SynthOptions {
         @Option(names = "--model", required = true, paramLabel = "M",
-                description = "FP32 model: ONNX (.onnx, BatchNormalization nodes kept) or DL4J MultiLayerNetwork zip (.zip)")
+                description = "FP32 model: ONNX (.onnx, BatchNormalization nodes kept), DL4J MultiLayerNetwork or ComputationGraph zip (.zip), "
+                        + "or Keras 2 HDF5 (.h5, from model.save(\"m.h5\"))")
         Path model;
         @Option(names = "--mean", paramLabel = "V[,V...]", defaultValue = Defaults.MEAN,
                 description = "input preprocessing: pixels / 255, then (x - mean) / std; one value or one per channel (default "

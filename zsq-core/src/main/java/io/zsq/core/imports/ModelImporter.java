@@ -35,13 +35,12 @@ public final class ModelImporter {
             if (name.endsWith(".onnx")) {
                 g = OnnxImporter.load(file, inputShape);
             } else if (name.endsWith(".zip")) {
-                g = Dl4jImporter.load(file);
-                if (inputShape != null && !java.util.Arrays.equals(inputShape, g.inputShape())) {
-                    throw new ModelImportException(file + ": --input-shape " + InputShapes.format(inputShape) + " contradicts the model's input "
-                            + InputShapes.format(g.inputShape()));
-                }
+                g = requireInputShape(Dl4jImporter.load(file), inputShape, file);
+            } else if (name.endsWith(".h5") || name.endsWith(".hdf5") || name.endsWith(".keras")) {
+                g = requireInputShape(KerasImporter.load(file), inputShape, file);
             } else {
-                throw new ModelImportException(file + ": unknown model type; zsq reads ONNX (.onnx) and DL4J model zips (.zip)");
+                throw new ModelImportException(file + ": unknown model type; zsq reads ONNX (.onnx), DL4J model zips (.zip) and Keras 2 HDF5 "
+                        + "models (.h5, .hdf5)");
             }
         } catch (ModelImportException e) {
             throw e;
@@ -53,6 +52,15 @@ public final class ModelImporter {
         java.util.Map<String, String> meta = new java.util.LinkedHashMap<>(g.metadata());
         meta.put(SOURCE_FILE, file.toString());
         return new Graph(g.input(), g.inputShape(), g.output(), g.nodes(), g.shapes(), g.properties(), meta);
+    }
+
+    /** A DL4J or Keras model records its input size: --input-shape may only repeat it (as {@code [C, H, W]}). */
+    private static Graph requireInputShape(Graph g, int[] inputShape, Path file) {
+        if (inputShape != null && !java.util.Arrays.equals(inputShape, g.inputShape())) {
+            throw new ModelImportException(file + ": --input-shape " + InputShapes.format(inputShape) + " contradicts the model's input "
+                    + InputShapes.format(g.inputShape()) + " (CxHxW)");
+        }
+        return g;
     }
 
     /** A NaN or infinite weight (a damaged file, or a diverged training run) would poison every range: refuse it naming the node. */
