@@ -125,15 +125,16 @@ public final class KerasImporter {
             throw new ModelImportException(file + ": model_config lists no layers");
         }
         List<String> refused = new ArrayList<>();
+        String firstClass = null;
         for (JsonNode l : layers) {
             String cls = l.path("class_name").asText();
             if (!LAYERS.contains(cls)) {
-                String name = l.path("config").path("name").asText(l.path("name").asText("?"));
-                refused.add(name + " (" + cls + ")");
+                firstClass = firstClass == null ? cls : firstClass;
+                refused.add(l.path("config").path("name").asText(l.path("name").asText("?")) + " (" + cls + ")");
             }
         }
-        if (!refused.isEmpty()) {
-            String nested = Set.of("Sequential", "Functional", "Model").stream().anyMatch(m -> refused.get(0).endsWith("(" + m + ")"))
+        if (firstClass != null) {
+            String nested = Set.of("Sequential", "Functional", "Model").contains(firstClass)
                     ? " (a nested model: save the inner model on its own, or rebuild the model flat)" : "";
             throw new ModelImportException(file + ": layer " + refused.get(0) + nested + " is not supported by zsq's Keras import"
                     + (refused.size() > 1 ? " (nor " + String.join(", ", refused.subList(1, refused.size())) + ")" : "")
