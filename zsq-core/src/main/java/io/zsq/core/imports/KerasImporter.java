@@ -43,8 +43,8 @@ import org.nd4j.shade.jackson.databind.ObjectMapper;
  * IR, like every zsq model, is NCHW: the graph's input is {@code [C, H, W]} (a Keras input of 32x32x3 is
  * {@code [3, 32, 32]}), and a zsq user passes images as NCHW, transposed from what the Keras model was fed.
  * The outputs are the same numbers: the dense layer after a Flatten gets its weight rows reordered from
- * H, W, C to C, H, W order ({@link Dl4jImporter}). Models saved with {@code data_format="channels_first"}
- * stay NCHW throughout.
+ * H, W, C to C, H, W order ({@link Dl4jImporter}). A model saved with {@code data_format="channels_first"}
+ * runs NCHW in DL4J and maps without reordering (no test covers it).
  */
 public final class KerasImporter {
     /** The Keras layer classes whose DL4J layers {@link Dl4jImporter} converts. */
