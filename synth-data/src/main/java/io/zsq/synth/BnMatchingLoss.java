@@ -19,8 +19,8 @@ import java.util.Map;
  * cross-entropy and image priors.
  *
  * <p>{@link #lossAndInputGradient} reuses one {@link Workspace} from call to call, so an instance serves
- * one optimization loop on one thread, and the seeds of the {@link Value} it returns are valid until its
- * next call.
+ * one optimization loop on one thread; the {@link Value} it returns holds the terms only (its seeds are
+ * consumed by the backward pass).
  */
 public final class BnMatchingLoss {
 
@@ -89,12 +89,13 @@ public final class BnMatchingLoss {
             Target tg = targets.get(k);
             float[] z = t.get(tg.tensor());
             int ch = g.shape(tg.tensor())[0], plane = z.length / t.batch / ch;
-            float[] d = seeds.computeIfAbsent(tg.tensor(), key -> ws == null ? new float[z.length] : ws.floats(z.length));
-            double loss = term(z, ch, plane, all, tg, obj.margin(), 1.0, d);
+            boolean fresh = !seeds.containsKey(tg.tensor()); // a fresh seed is written, not added to: no zeroing pass
+            float[] d = seeds.computeIfAbsent(tg.tensor(), key -> ws == null ? new float[z.length] : ws.floatsUnzeroed(z.length));
+            double loss = term(z, ch, plane, all, tg, obj.margin(), 1.0, d, fresh);
             if (obj.sampleWeight() > 0 && k > 0) {
                 for (int i = 0; i < t.batch; i++) {
                     if ((firstSample + i) % layers == k - 1) {
-                        loss += term(z, ch, plane, new int[] {i}, tg, obj.margin(), obj.sampleWeight(), d);
+                        loss += term(z, ch, plane, new int[] {i}, tg, obj.margin(), obj.sampleWeight(), d, false);
                     }
                 }
             }
@@ -105,9 +106,10 @@ public final class BnMatchingLoss {
 
     /**
      * weight * (1/C) sum_c [f(mean_c - mu_c)^2 + f(std_c - sigma_c)^2] over the given images, with
-     * f(e) = sign(e) max(|e| - margin * sigma_c, 0); adds its gradient into {@code d}.
+     * f(e) = sign(e) max(|e| - margin * sigma_c, 0); adds its gradient into {@code d}, or with {@code assign}
+     * (all images, a fresh array) writes it there.
      */
-    private static double term(float[] z, int ch, int plane, int[] images, Target tg, double margin, double weight, float[] d) {
+    private static double term(float[] z, int ch, int plane, int[] images, Target tg, double margin, double weight, float[] d, boolean assign) {
         long m = (long) images.length * plane;
         // Per image, float partial sums over runs of `reps` pixels (ch * reps contiguous values, so the
         // loops are long enough for C2 to vectorize), folded per channel and accumulated in double.
@@ -154,10 +156,24 @@ public final class BnMatchingLoss {
             any |= dm != 0 || ds != 0;
         }
         if (!any) {
+            if (assign) {
+                java.util.Arrays.fill(d, 0f);
+            }
             return loss;
         }
         for (int img : images) {
             int base = img * plane * ch, end = base + plane * ch;
+            if (assign) {
+                for (; base + run <= end; base += run) {
+                    for (int j = 0; j < run; j++) {
+                        d[base + j] = a[j] + b[j] * z[base + j];
+                    }
+                }
+                for (int j = 0; base + j < end; j++) {
+                    d[base + j] = a[j] + b[j] * z[base + j];
+                }
+                continue;
+            }
             for (; base + run <= end; base += run) {
                 for (int j = 0; j < run; j++) {
                     d[base + j] += a[j] + b[j] * z[base + j];
@@ -193,7 +209,7 @@ public final class BnMatchingLoss {
         if (obj.labelWeight() > 0) {
             terms.put("label_ce", labelTerm(t.get(g.output()), batch, obj.labelWeight(), firstSample, seeds, g.output()));
         }
-        float[] dx = Fp32Engine.backward(g, t, seeds, workspace); // includes the seed on the input itself
+        float[] dx = Fp32Engine.backwardConsumingSeeds(g, t, seeds, workspace); // includes the seed on the input itself
         if (obj.tvWeight() > 0) {
             terms.put("tv", totalVariation(x, batch, g.inputShape(), obj.tvWeight(), dx));
         }
@@ -206,7 +222,7 @@ public final class BnMatchingLoss {
             terms.put("l2", obj.l2Weight() * s / x.length);
         }
         System.arraycopy(dx, 0, gradOut, 0, dx.length);
-        return new Value(terms, v.seeds());
+        return new Value(terms, Map.of()); // the seeds went into the backward pass
     }
 
     private static double labelTerm(float[] z, int batch, double w, int firstSample, Map<String, float[]> seeds, String out) {

@@ -98,11 +98,10 @@ final class Conv {
         int c = s.c();
         for (int oy = 0, p = 0; oy < s.oh(); oy++) {
             for (int ox = 0; ox < s.ow(); ox++, p++) {
-                for (int tap = 0; tap < s.taps(); tap++) {
-                    int at = ((img * s.hp() + oy * s.sh() + tap / s.kw()) * s.wp() + ox * s.sw() + tap % s.kw()) * c;
-                    int from = p * k + tap * c;
-                    for (int ci = 0; ci < c; ci++) {
-                        dxp[at + ci] += col[from + ci];
+                for (int ky = 0, row = s.kw() * c; ky < s.kh(); ky++) { // a window row: kw taps x c channels, contiguous both sides
+                    int at = ((img * s.hp() + oy * s.sh() + ky) * s.wp() + ox * s.sw()) * c, from = p * k + ky * row;
+                    for (int i = 0; i < row; i++) {
+                        dxp[at + i] += col[from + i];
                     }
                 }
             }

@@ -91,13 +91,24 @@ public final class Fp32Engine {
 
     /** {@link #backward(Graph, Trace, Map)} taking its arrays from {@code ws} (when not null), the result included. */
     public static float[] backward(Graph g, Trace t, Map<String, float[]> seeds, Workspace ws) {
-        return Workspace.within(ws, () -> backwardPass(g, t, seeds));
+        return Workspace.within(ws, () -> backwardPass(g, t, seeds, true));
     }
 
-    private static float[] backwardPass(Graph g, Trace t, Map<String, float[]> seeds) {
+    /**
+     * {@link #backward(Graph, Trace, Map, Workspace)} that takes the seed arrays over: gradients are added
+     * into them (no copy), so the caller must not read them after. The arrays must be distinct.
+     */
+    public static float[] backwardConsumingSeeds(Graph g, Trace t, Map<String, float[]> seeds, Workspace ws) {
+        return Workspace.within(ws, () -> backwardPass(g, t, seeds, false));
+    }
+
+    private static float[] backwardPass(Graph g, Trace t, Map<String, float[]> seeds, boolean copySeeds) {
         Map<String, float[]> grad = new HashMap<>();
         for (Map.Entry<String, float[]> e : seeds.entrySet()) {
-            grad.put(e.getKey(), copy(e.getValue()));
+            if (!copySeeds && grad.containsValue(e.getValue())) {
+                throw new IllegalArgumentException("seed of " + e.getKey() + " shares its array with another seed");
+            }
+            grad.put(e.getKey(), copySeeds ? copy(e.getValue()) : e.getValue());
         }
         int batch = t.batch;
         List<Node> nodes = g.nodes();

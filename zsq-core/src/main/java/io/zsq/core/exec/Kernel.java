@@ -83,6 +83,11 @@ interface Kernel {
             return trace.argmax.get(node.output());
         }
 
+        /** Input {@code i}'s gradient so far, to add into in place, or null when none has reached it yet. */
+        float[] gradient(int i) {
+            return grads.get(node.inputs().get(i));
+        }
+
         /** Adds {@code d} into input {@code i}'s gradient. */
         void accumulate(int i, float[] d) {
             Fp32Engine.accumulate(grads, node.inputs().get(i), d);

@@ -22,9 +22,22 @@ final class Kernels {
                     Tensor w = s.node.param("W");
                     return Gemm.mul(dy, w.data(), s.batch(), w.dim(0), w.dim(1), false, false);
                 }));
-        BY_OP.put(OpType.BATCH_NORM, Kernel.unary(
-                s -> Ops.batchNorm(s.node, s.in(0), s.batch(), s.inShape(0)),
-                (s, dy) -> Ops.batchNormBackward(s.node, dy, s.batch(), s.inShape(0))));
+        BY_OP.put(OpType.BATCH_NORM, new Kernel() {
+            @Override
+            public float[] forward(Step s) {
+                return Ops.batchNorm(s.node, s.in(0), s.batch(), s.inShape(0));
+            }
+
+            @Override
+            public void backward(Step s, float[] dy) {
+                float[] into = s.gradient(0); // synthesis seeds every BN input: add into that seed, one pass fewer
+                if (into != null) {
+                    Ops.batchNormBackwardAdd(s.node, dy, s.inShape(0), into);
+                } else {
+                    s.accumulate(0, Ops.batchNormBackward(s.node, dy, s.batch(), s.inShape(0)));
+                }
+            }
+        });
         BY_OP.put(OpType.RELU, Kernel.unary(
                 s -> Ops.clamp(s.in(0), 0f, Float.POSITIVE_INFINITY),
                 (s, dy) -> Ops.maskInside(dy, s.out(), 0f, Float.POSITIVE_INFINITY)));

@@ -65,6 +65,17 @@ final class Ops {
         return dx;
     }
 
+    /** {@code into += dy * a}: {@link #batchNormBackward} added into a gradient in place (the same roundings). */
+    static void batchNormBackwardAdd(Node n, float[] dy, int[] xs, float[] into) {
+        float[] a = bnAffine(n)[0];
+        int c = xs[0];
+        for (int base = 0; base < dy.length; base += c) {
+            for (int ch = 0; ch < c; ch++) {
+                into[base + ch] += dy[base + ch] * a[ch];
+            }
+        }
+    }
+
     static float[] clamp(float[] x, float lo, float hi) {
         float[] y = Workspace.scratch(x.length);
         for (int i = 0; i < x.length; i++) {
@@ -88,6 +99,15 @@ final class Ops {
         int[] k = n.ints("kernel"), st = n.ints("strides", new int[] {1, 1}), pads = n.ints("pads", new int[] {0, 0, 0, 0});
         int c = xs[0], inH = xs[1], inW = xs[2], outH = ys[1], outW = ys[2];
         float[] y = Workspace.scratch(batch * outH * outW * c);
+        if (Simd.ENABLED && VectorConv.maxPoolFits(c)) {
+            VectorConv.maxPool(x, batch, c, inH, inW, outH, outW, k, st, pads, y, arg);
+            return y;
+        }
+        return maxPoolScalar(x, batch, c, inH, inW, outH, outW, k, st, pads, y, arg);
+    }
+
+    /** The definition {@link VectorConv#maxPool} is tested against: the first maximum of each window wins. */
+    static float[] maxPoolScalar(float[] x, int batch, int c, int inH, int inW, int outH, int outW, int[] k, int[] st, int[] pads, float[] y, int[] arg) {
         java.util.Arrays.fill(y, Float.NEGATIVE_INFINITY);
         java.util.Arrays.fill(arg, -1);
         for (int img = 0; img < batch; img++) {

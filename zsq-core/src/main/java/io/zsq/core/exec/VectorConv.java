@@ -1,6 +1,8 @@
 package io.zsq.core.exec;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -15,10 +17,11 @@ final class VectorConv {
 
     static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     static final int LANES = S.length();
+    static final VectorSpecies<Integer> IS = IntVector.SPECIES_PREFERRED;
 
     /**
      * (tap, input channel) rows per block of {@link #gather}: a block of 4 weight vectors is then 64 KB
-     * (at 16 lanes), which stays in cache while every pixel of the image uses it. Without blocks, a layer
+     * (at 16 lanes), which stays in cache while every pixel of every image of the batch uses it. Without blocks, a layer
      * with thousands of rows (3x3 over 512 channels) streamed megabytes of weights per 4 pixels.
      */
     static final int ROWS_PER_BLOCK = 256;
@@ -52,13 +55,14 @@ final class VectorConv {
             pix[p] = ((p / s.ow()) * s.sh() * wp + (p % s.ow()) * s.sw()) * c;
         }
         float[] b = bias != null ? bias : new float[o];
-        for (int img = 0; img < s.n(); img++) {
-            int ib = img * hp * wp * c, yb = img * pixels * o;
-            int j = 0;
-            for (; j + 4 * LANES <= o; j += 4 * LANES) {
-                for (int q0 = 0; q0 < k; q0 += ROWS_PER_BLOCK) {
-                    int q1 = Math.min(k, q0 + ROWS_PER_BLOCK);
-                    boolean first = q0 == 0;
+        // a block of weights (one vector group j, rows q0..q1) serves every pixel of every image before the next
+        int j = 0;
+        for (; j + 4 * LANES <= o; j += 4 * LANES) {
+            for (int q0 = 0; q0 < k; q0 += ROWS_PER_BLOCK) {
+                int q1 = Math.min(k, q0 + ROWS_PER_BLOCK);
+                boolean first = q0 == 0;
+                for (int img = 0; img < s.n(); img++) {
+                    int ib = img * hp * wp * c, yb = img * pixels * o;
                     int p = 0;
                     for (; p + 4 <= pixels; p += 4) {
                         tile44(xp, wt, b, y, xoff, q0, q1, first, o, j, ib + pix[p], ib + pix[p + 1], ib + pix[p + 2], ib + pix[p + 3], yb + p * o);
@@ -70,10 +74,13 @@ final class VectorConv {
                     }
                 }
             }
-            for (; j + 2 * LANES <= o; j += 2 * LANES) {
-                for (int q0 = 0; q0 < k; q0 += ROWS_PER_BLOCK) {
-                    int q1 = Math.min(k, q0 + ROWS_PER_BLOCK);
-                    boolean first = q0 == 0;
+        }
+        for (; j + 2 * LANES <= o; j += 2 * LANES) {
+            for (int q0 = 0; q0 < k; q0 += ROWS_PER_BLOCK) {
+                int q1 = Math.min(k, q0 + ROWS_PER_BLOCK);
+                boolean first = q0 == 0;
+                for (int img = 0; img < s.n(); img++) {
+                    int ib = img * hp * wp * c, yb = img * pixels * o;
                     int p = 0;
                     for (; p + 4 <= pixels; p += 4) {
                         tile42(xp, wt, b, y, xoff, q0, q1, first, o, j, ib + pix[p], ib + pix[p + 1], ib + pix[p + 2], ib + pix[p + 3], yb + p * o);
@@ -84,10 +91,13 @@ final class VectorConv {
                     }
                 }
             }
-            for (; j < o; j += LANES) {
-                for (int q0 = 0; q0 < k; q0 += ROWS_PER_BLOCK) {
-                    int q1 = Math.min(k, q0 + ROWS_PER_BLOCK);
-                    boolean first = q0 == 0;
+        }
+        for (; j < o; j += LANES) {
+            for (int q0 = 0; q0 < k; q0 += ROWS_PER_BLOCK) {
+                int q1 = Math.min(k, q0 + ROWS_PER_BLOCK);
+                boolean first = q0 == 0;
+                for (int img = 0; img < s.n(); img++) {
+                    int ib = img * hp * wp * c, yb = img * pixels * o;
                     int p = 0;
                     for (; p + 8 <= pixels; p += 8) {
                         tile81(xp, wt, b, y, xoff, q0, q1, first, o, j, ib, pix, p, yb + p * o);
@@ -264,6 +274,58 @@ final class VectorConv {
             a = FloatVector.fromArray(S, xp, xb + off[m]).fma(FloatVector.fromArray(S, wd, wb + m * LANES), a);
         }
         return a.reduceLanes(VectorOperators.ADD);
+    }
+
+    /** Whether {@link #maxPool} runs {@code c} channels: whole vectors, and int lanes as many as float lanes. */
+    static boolean maxPoolFits(int c) {
+        return c % LANES == 0 && IS.length() == LANES;
+    }
+
+    /**
+     * Max pooling with the scalar loop's rule (the first maximum of the window wins, NaN never does), channels
+     * in vectors: per output pixel, one flat loop over the window's taps inside the input, the winners' input
+     * indices kept in an int vector for the backward.
+     */
+    static void maxPool(float[] x, int batch, int c, int inH, int inW, int outH, int outW, int[] k, int[] st, int[] pads, float[] y, int[] arg) {
+        int[] lanes = new int[LANES], taps = new int[k[0] * k[1]];
+        for (int i = 0; i < LANES; i++) {
+            lanes[i] = i;
+        }
+        IntVector iota = IntVector.fromArray(IS, lanes, 0);
+        for (int img = 0; img < batch; img++) {
+            for (int oy = 0; oy < outH; oy++) {
+                for (int ox = 0; ox < outW; ox++) {
+                    int n = 0;
+                    for (int ky = 0; ky < k[0]; ky++) {
+                        int iy = oy * st[0] - pads[0] + ky;
+                        for (int kx = 0; kx < k[1]; kx++) {
+                            int ix = ox * st[1] - pads[1] + kx;
+                            if (iy >= 0 && iy < inH && ix >= 0 && ix < inW) {
+                                taps[n++] = ((img * inH + iy) * inW + ix) * c;
+                            }
+                        }
+                    }
+                    int o = ((img * outH + oy) * outW + ox) * c;
+                    for (int j = 0; j < c; j += LANES) {
+                        poolPixel(x, taps, n, j, iota, y, arg, o + j);
+                    }
+                }
+            }
+        }
+    }
+
+    private static void poolPixel(float[] x, int[] taps, int n, int j, IntVector iota, float[] y, int[] arg, int at) {
+        FloatVector best = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
+        IntVector idx = IntVector.broadcast(IS, -1);
+        for (int t = 0; t < n; t++) {
+            int in = taps[t] + j;
+            FloatVector v = FloatVector.fromArray(S, x, in);
+            VectorMask<Integer> take = v.compare(VectorOperators.GT, best).cast(IS).or(idx.compare(VectorOperators.LT, 0));
+            best = best.blend(v, take.cast(S));
+            idx = idx.blend(iota.add(in), take);
+        }
+        best.intoArray(y, at);
+        idx.intoArray(arg, at);
     }
 
     /** {@code d[i] = lo < y[i] < hi ? dy[i] : 0} over the whole vectors; returns where the scalar tail starts. */

@@ -39,6 +39,11 @@ public final class Workspace {
         return a;
     }
 
+    /** An array of {@code n} floats holding anything, for a caller that writes every element; valid until the next {@link #recycle}. */
+    public float[] floatsUnzeroed(int n) {
+        return take(n);
+    }
+
     /** Hands back every array lent since the last call. */
     public void recycle() {
         for (float[] a : lentFloats) {
