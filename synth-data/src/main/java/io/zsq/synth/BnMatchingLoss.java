@@ -29,6 +29,7 @@ public final class BnMatchingLoss {
 
     private final List<Target> targets;
     private final Workspace workspace = new Workspace();
+    private Graph lastGraph, runGraph;
 
     public BnMatchingLoss(Graph g) {
         targets = new ArrayList<>();
@@ -202,6 +203,11 @@ public final class BnMatchingLoss {
      */
     public Value lossAndInputGradient(Graph g, float[] x, int batch, float[] gradOut, Objective obj, int firstSample) {
         workspace.recycle(); // the previous call's trace, gradients and seeds
+        if (g != lastGraph) {
+            lastGraph = g;
+            runGraph = Fp32Engine.fuseActivationsIntoBatchNorm(g);
+        }
+        g = runGraph; // the loss reads BN inputs and the output only
         Fp32Engine.Trace t = Fp32Engine.forward(g, x, batch, null, workspace);
         Value v = evaluate(g, t, obj, firstSample, workspace);
         Map<String, Double> terms = new LinkedHashMap<>(v.terms());

@@ -111,6 +111,27 @@ final class RandomGraphs {
         return Graph.of("x", new int[] {2, 8, 8}, "y", n, Set.of(), Map.of());
     }
 
+    /** Channel counts that fill whole vectors (16, 32), so BatchNorm and its fused ReLU/clip take the vector kernels. */
+    static Graph wide(long seed) {
+        SplittableRandom r = new SplittableRandom(seed);
+        List<Node> n = new ArrayList<>();
+        n.add(conv("c1", "x", "c1", 3, 16, 3, 1, 1, 1, r));
+        n.add(bn("bn1", "c1", "b1", 16, r));
+        n.add(new Node("r1", OpType.RELU, List.of("b1"), "r1", Map.of(), Map.of(), Map.of()));
+        n.add(conv("c2", "r1", "c2", 16, 32, 3, 2, 1, 1, r));
+        n.add(bn("bn2", "c2", "b2", 32, r));
+        n.add(new Node("r6", OpType.CLIP, List.of("b2"), "r6", Map.of(), Map.of("min", 0f, "max", 6f), Map.of()));
+        n.add(conv("c3", "r6", "c3", 32, 32, 1, 1, 0, 1, r));
+        n.add(bn("bn3", "c3", "b3", 32, r));
+        n.add(new Node("add", OpType.ADD, List.of("b3", "r6"), "s", Map.of(), Map.of(), Map.of()));
+        n.add(new Node("gap", OpType.GLOBAL_AVG_POOL, List.of("s"), "g", Map.of(), Map.of(), Map.of()));
+        n.add(new Node("fl", OpType.FLATTEN, List.of("g"), "f", Map.of(), Map.of(), Map.of()));
+        Map<String, Tensor> p = new LinkedHashMap<>();
+        p.put("W", rnd(r, new int[] {5, 32}, 0.5));
+        n.add(new Node("fc", OpType.DENSE, List.of("f"), "y", Map.of(), Map.of(), p));
+        return Graph.of("x", new int[] {3, 8, 8}, "y", n, Set.of(), Map.of());
+    }
+
     static Node conv(String id, String in, String out, int cin, int cout, int k, int stride, int pad, int group, SplittableRandom r) {
         Map<String, Tensor> p = new LinkedHashMap<>();
         p.put("W", rnd(r, new int[] {cout, cin / group, k, k}, 0.4));

@@ -71,8 +71,9 @@ public final class Fp32Engine {
         float[] in = Ops.reorder(input, batch, g.inputShape(), false);
         t.values.put(g.input(), hook == null ? in : hook.apply(g.input(), in, batch));
         for (Node n : g.nodes()) {
-            float[] y = Kernels.of(n).forward(new Kernel.Step(g, n, t, null));
-            if (n.hasFusedActivation()) {
+            Kernel k = Kernels.of(n);
+            float[] y = k.forward(new Kernel.Step(g, n, t, null));
+            if (n.hasFusedActivation() && !k.appliesFusedActivation()) {
                 y = Ops.clamp(y, n.f("fusedMin", Float.NEGATIVE_INFINITY), n.f("fusedMax", Float.POSITIVE_INFINITY));
             }
             t.values.put(n.output(), hook == null ? y : hook.apply(n.output(), y, batch));
@@ -118,11 +119,11 @@ public final class Fp32Engine {
             if (dy == null) {
                 continue;
             }
-            float[] y = t.values.get(n.output());
-            if (n.hasFusedActivation()) {
-                dy = Ops.maskInside(dy, y, n.f("fusedMin", Float.NEGATIVE_INFINITY), n.f("fusedMax", Float.POSITIVE_INFINITY));
+            Kernel k = Kernels.of(n);
+            if (n.hasFusedActivation() && !k.appliesFusedActivation()) {
+                dy = Ops.maskInside(dy, t.values.get(n.output()), n.f("fusedMin", Float.NEGATIVE_INFINITY), n.f("fusedMax", Float.POSITIVE_INFINITY));
             }
-            Kernels.of(n).backward(new Kernel.Step(g, n, t, grad), dy);
+            k.backward(new Kernel.Step(g, n, t, grad), dy);
         }
         float[] d = grad.get(g.input());
         return d != null ? Ops.reorder(d, batch, g.inputShape(), true) : Workspace.zeros(t.values.get(g.input()).length);
@@ -132,6 +133,37 @@ public final class Fp32Engine {
         float[] c = Workspace.scratch(a.length);
         System.arraycopy(a, 0, c, 0, a.length);
         return c;
+    }
+
+    /**
+     * The graph with each RELU or CLIP that is the only reader of a BATCH_NORM's output applied by that
+     * node (its fused activation): the same values and gradients in one pass fewer each way, for loops
+     * that read BatchNorm inputs and the output but not BatchNorm outputs (synthesis). Other graphs are
+     * returned as they are.
+     */
+    public static Graph fuseActivationsIntoBatchNorm(Graph g) {
+        Map<String, List<Node>> consumers = g.consumers();
+        Map<String, Integer> index = new HashMap<>();
+        List<Node> out = new java.util.ArrayList<>();
+        boolean changed = false;
+        for (Node n : g.nodes()) {
+            Integer pi = index.get(n.input());
+            boolean act = n.op() == io.zsq.core.ir.OpType.RELU || n.op() == io.zsq.core.ir.OpType.CLIP;
+            if (act && pi != null && out.get(pi).op() == io.zsq.core.ir.OpType.BATCH_NORM && !out.get(pi).hasFusedActivation()
+                    && consumers.get(n.input()).size() == 1 && !n.input().equals(g.output())) {
+                float lo = n.op() == io.zsq.core.ir.OpType.RELU ? 0f : n.f("min", Float.NEGATIVE_INFINITY);
+                float hi = n.op() == io.zsq.core.ir.OpType.RELU ? Float.POSITIVE_INFINITY : n.f("max", Float.POSITIVE_INFINITY);
+                Node f = out.get(pi).withFloat("fusedMin", lo).withFloat("fusedMax", hi).withOutput(n.output());
+                index.remove(out.get(pi).output());
+                out.set(pi, f);
+                index.put(f.output(), pi);
+                changed = true;
+                continue;
+            }
+            index.put(n.output(), out.size());
+            out.add(n);
+        }
+        return changed ? g.withNodes(out, null) : g;
     }
 
     /** Adds d into the tensor's gradient; d is copied only when the map would otherwise share it. */

@@ -18,6 +18,14 @@ interface Kernel {
     /** Adds dLoss/dInput for each input ({@link Step#accumulate}) from dLoss/dOutput {@code dy}. */
     void backward(Step s, float[] dy);
 
+    /**
+     * Whether the kernel applies the node's fused activation itself (in its forward loop, and the mask in
+     * its backward, which then receives dy unmasked); otherwise the engine clamps after it and masks before.
+     */
+    default boolean appliesFusedActivation() {
+        return false;
+    }
+
     /** A kernel of an op that reads one input: {@code backward} gives the gradient to it. */
     static Kernel unary(java.util.function.Function<Step, float[]> forward, java.util.function.BiFunction<Step, float[], float[]> backward) {
         return new Kernel() {

@@ -31,11 +31,16 @@ final class Kernels {
             @Override
             public void backward(Step s, float[] dy) {
                 float[] into = s.gradient(0); // synthesis seeds every BN input: add into that seed, one pass fewer
-                if (into != null) {
-                    Ops.batchNormBackwardAdd(s.node, dy, s.inShape(0), into);
-                } else {
-                    s.accumulate(0, Ops.batchNormBackward(s.node, dy, s.batch(), s.inShape(0)));
+                if (into == null) {
+                    into = Workspace.zeros(dy.length);
+                    s.accumulate(0, into);
                 }
+                Ops.batchNormBackwardAdd(s.node, dy, s.out(), s.inShape(0), into);
+            }
+
+            @Override
+            public boolean appliesFusedActivation() {
+                return true;
             }
         });
         BY_OP.put(OpType.RELU, Kernel.unary(

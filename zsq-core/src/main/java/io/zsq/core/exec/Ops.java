@@ -42,10 +42,24 @@ final class Ops {
         return new float[][] {a, c};
     }
 
+    /** BatchNorm in inference form, and its fused activation (a clamp) if it has one, in one pass. */
     static float[] batchNorm(Node n, float[] x, int batch, int[] xs) {
         float[][] ac = bnAffine(n);
         float[] a = ac[0], off = ac[1], y = Workspace.scratch(x.length);
         int c = xs[0];
+        if (Simd.ENABLED && c % Simd.LANES == 0) {
+            VectorConv.affineClamp(x, a, off, n.f("fusedMin", Float.NEGATIVE_INFINITY), n.f("fusedMax", Float.POSITIVE_INFINITY), c, y);
+            return y;
+        }
+        if (n.hasFusedActivation()) {
+            float lo = n.f("fusedMin", Float.NEGATIVE_INFINITY), hi = n.f("fusedMax", Float.POSITIVE_INFINITY);
+            for (int base = 0; base < x.length; base += c) {
+                for (int ch = 0; ch < c; ch++) {
+                    y[base + ch] = Math.min(Math.max(x[base + ch] * a[ch] + off[ch], lo), hi);
+                }
+            }
+            return y;
+        }
         for (int base = 0; base < x.length; base += c) {
             for (int ch = 0; ch < c; ch++) {
                 y[base + ch] = x[base + ch] * a[ch] + off[ch];
@@ -54,21 +68,26 @@ final class Ops {
         return y;
     }
 
-    static float[] batchNormBackward(Node n, float[] dy, int batch, int[] xs) {
-        float[] a = bnAffine(n)[0], dx = Workspace.scratch(dy.length);
-        int c = xs[0];
-        for (int base = 0; base < dy.length; base += c) {
-            for (int ch = 0; ch < c; ch++) {
-                dx[base + ch] = dy[base + ch] * a[ch];
-            }
-        }
-        return dx;
-    }
-
-    /** {@code into += dy * a}: {@link #batchNormBackward} added into a gradient in place (the same roundings). */
-    static void batchNormBackwardAdd(Node n, float[] dy, int[] xs, float[] into) {
+    /**
+     * BatchNorm's input gradient {@code dy * a} (a the per-channel multiplier) added into {@code into}, with dy first masked where the fused activation {@code y} is clamped, if the node has one.
+     */
+    static void batchNormBackwardAdd(Node n, float[] dy, float[] y, int[] xs, float[] into) {
         float[] a = bnAffine(n)[0];
         int c = xs[0];
+        if (Simd.ENABLED && c % Simd.LANES == 0) {
+            VectorConv.maskedScaleAdd(dy, y, n.f("fusedMin", Float.NEGATIVE_INFINITY), n.f("fusedMax", Float.POSITIVE_INFINITY), a, c, into);
+            return;
+        }
+        if (n.hasFusedActivation()) {
+            float lo = n.f("fusedMin", Float.NEGATIVE_INFINITY), hi = n.f("fusedMax", Float.POSITIVE_INFINITY);
+            for (int base = 0; base < dy.length; base += c) {
+                for (int ch = 0; ch < c; ch++) {
+                    float v = y[base + ch], d = (v > lo) & (v < hi) ? dy[base + ch] : 0f;
+                    into[base + ch] += d * a[ch];
+                }
+            }
+            return;
+        }
         for (int base = 0; base < dy.length; base += c) {
             for (int ch = 0; ch < c; ch++) {
                 into[base + ch] += dy[base + ch] * a[ch];

@@ -328,6 +328,32 @@ final class VectorConv {
         idx.intoArray(arg, at);
     }
 
+    /**
+     * {@code y = clamp(x * a + off, lo, hi)} per channel ({@code c % LANES == 0}), the multiply and the add
+     * rounded apart as in the scalar loop (no fused multiply-add), so the bits are the same.
+     */
+    static void affineClamp(float[] x, float[] a, float[] off, float lo, float hi, int c, float[] y) {
+        for (int base = 0; base < x.length; base += c) {
+            for (int j = 0; j < c; j += LANES) {
+                FloatVector.fromArray(S, x, base + j).mul(FloatVector.fromArray(S, a, j)).add(FloatVector.fromArray(S, off, j))
+                        .max(lo).min(hi).intoArray(y, base + j);
+            }
+        }
+    }
+
+    /** {@code into += (lo < y < hi ? dy : 0) * a} per channel ({@code c % LANES == 0}), rounded as the scalar loop. */
+    static void maskedScaleAdd(float[] dy, float[] y, float lo, float hi, float[] a, int c, float[] into) {
+        FloatVector zero = FloatVector.zero(S);
+        for (int base = 0; base < dy.length; base += c) {
+            for (int j = 0; j < c; j += LANES) {
+                int i = base + j;
+                FloatVector v = FloatVector.fromArray(S, y, i);
+                FloatVector d = zero.blend(FloatVector.fromArray(S, dy, i), v.compare(VectorOperators.GT, lo).and(v.compare(VectorOperators.LT, hi)));
+                FloatVector.fromArray(S, into, i).add(d.mul(FloatVector.fromArray(S, a, j))).intoArray(into, i);
+            }
+        }
+    }
+
     /** {@code d[i] = lo < y[i] < hi ? dy[i] : 0} over the whole vectors; returns where the scalar tail starts. */
     static int maskInside(float[] dy, float[] y, float lo, float hi, float[] d) {
         int i = 0, bound = S.loopBound(d.length);
