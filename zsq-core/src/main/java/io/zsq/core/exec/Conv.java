@@ -22,6 +22,9 @@ final class Conv {
         } else {
             gather(s, xp, w, bias, y);
         }
+        if (xp != x) {
+            Workspace.release(xp);
+        }
         return y;
     }
 
@@ -56,10 +59,18 @@ final class Conv {
                 VectorConv.gather(cols, dyi, wc, null, col);
                 col2im(s, img, col, kp, dxp);
             }
+            Workspace.release(col);
+            if (dyi != dy) {
+                Workspace.release(dyi);
+            }
         } else {
             scatter(s, dy, w, dxp);
         }
-        return crop(dxp, s.n(), s.h(), s.w(), s.c(), s.hp(), s.wp(), s.pt(), s.pl());
+        float[] dx = crop(dxp, s.n(), s.h(), s.w(), s.c(), s.hp(), s.wp(), s.pt(), s.pl());
+        if (dx != dxp) {
+            Workspace.release(dxp);
+        }
+        return dx;
     }
 
     /** One input and one output channel per group. */

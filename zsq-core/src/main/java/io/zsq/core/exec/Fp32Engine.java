@@ -121,9 +121,14 @@ public final class Fp32Engine {
             }
             Kernel k = Kernels.of(n);
             if (n.hasFusedActivation() && !k.appliesFusedActivation()) {
+                float[] raw = dy;
                 dy = Ops.maskInside(dy, t.values.get(n.output()), n.f("fusedMin", Float.NEGATIVE_INFINITY), n.f("fusedMax", Float.POSITIVE_INFINITY));
+                Workspace.release(raw);
             }
             k.backward(new Kernel.Step(g, n, t, grad), dy);
+            if (!grad.containsValue(dy)) { // consumed (a kernel may pass it on as an input's gradient)
+                Workspace.release(dy);
+            }
         }
         float[] d = grad.get(g.input());
         return d != null ? Ops.reorder(d, batch, g.inputShape(), true) : Workspace.zeros(t.values.get(g.input()).length);

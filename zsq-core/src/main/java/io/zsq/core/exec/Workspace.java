@@ -28,7 +28,7 @@ public final class Workspace {
 
     private final Map<Integer, ArrayDeque<float[]>> freeFloats = new HashMap<>();
     private final Map<Integer, ArrayDeque<int[]>> freeInts = new HashMap<>();
-    private final List<float[]> lentFloats = new ArrayList<>();
+    private final Map<float[], Boolean> lentFloats = new java.util.IdentityHashMap<>();
     private final Map<float[], Map<String, float[]>> derived = new java.util.IdentityHashMap<>();
     private final List<int[]> lentInts = new ArrayList<>();
 
@@ -46,7 +46,7 @@ public final class Workspace {
 
     /** Hands back every array lent since the last call. */
     public void recycle() {
-        for (float[] a : lentFloats) {
+        for (float[] a : lentFloats.keySet()) {
             freeFloats.computeIfAbsent(a.length, k -> new ArrayDeque<>()).push(a);
         }
         for (int[] a : lentInts) {
@@ -64,7 +64,7 @@ public final class Workspace {
     /** Floats held, lent or free (what the workspace costs in memory). */
     public long heldFloats() {
         long s = 0;
-        for (float[] a : lentFloats) {
+        for (float[] a : lentFloats.keySet()) {
             s += a.length;
         }
         for (ArrayDeque<float[]> q : freeFloats.values()) {
@@ -78,8 +78,20 @@ public final class Workspace {
     private float[] take(int n) {
         ArrayDeque<float[]> q = freeFloats.get(n);
         float[] a = q == null || q.isEmpty() ? new float[n] : q.pop();
-        lentFloats.add(a);
+        lentFloats.put(a, Boolean.TRUE);
         return a;
+    }
+
+    /**
+     * Hands one array back before the step ends, when the engine knows nothing reads it any more (a
+     * gradient consumed, a padded copy used): the step's peak memory is then what is live at once, not all
+     * it ever made. Arrays the active workspace did not lend are left alone.
+     */
+    static void release(float[] a) {
+        Workspace ws = ACTIVE.get();
+        if (ws != null && a != null && ws.lentFloats.remove(a) != null) {
+            ws.freeFloats.computeIfAbsent(a.length, k -> new ArrayDeque<>()).push(a);
+        }
     }
 
     /** Runs {@code body} with this workspace (if not null) lending the engine's arrays on this thread. */
