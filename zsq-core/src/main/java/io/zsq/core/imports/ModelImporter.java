@@ -86,9 +86,13 @@ public final class ModelImporter {
                 return;
             }
         }
+        String name = file.getFileName().toString().toLowerCase(java.util.Locale.ROOT);
+        String hint = name.endsWith(".onnx")
+                ? "They were probably folded into the convolutions at export: from PyTorch, export with "
+                        + "torch.onnx.export(..., training=torch.onnx.TrainingMode.PRESERVE, do_constant_folding=False) on the model in eval mode."
+                : "Data-free quantization needs a model trained with BatchNormalization layers, saved with them (not fused).";
         throw new ModelImportException(file + ": the model has no BatchNormalization layers, so there are no BN statistics to "
-                + "synthesize data from. They were probably folded into the convolutions at export: from PyTorch, export with "
-                + "torch.onnx.export(..., training=torch.onnx.TrainingMode.PRESERVE, do_constant_folding=False) on the model in eval mode.");
+                + "synthesize data from. " + hint);
     }
 
     public static String sha256(Path file) {
