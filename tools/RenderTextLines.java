@@ -29,9 +29,9 @@ import javax.imageio.ImageIO;
  * light background (gray or tinted, at times a gradient), a tight box around the text as a detector
  * crops it (a few pixels of margin, a random vertical offset), then Gaussian pixel noise. Where an
  * installed font displays Chinese, a third of the lines are 2 to 12 common Chinese characters in it
- * (untested here: {@code fc-list :lang=zh} lists no CJK font on the machine this was written on, so the
- * sets made there are Latin only, without the model's training language); a line is redrawn until its
- * font can display it ({@link Font#canDisplayUpTo}).
+ * (with Debian's fonts-wqy-microhei: WenQuanYi Micro Hei; without a CJK font the set is Latin only,
+ * without the model's training language); a line is redrawn until its font can display it
+ * ({@link Font#canDisplayUpTo}).
  *
  * <p>Preprocessing, as PaddleOCR's {@code ClsPreprocess}/{@code resize_norm_img} for the classifier
  * (image shape 3x48x192): the crop is turned 180 degrees for the "180" class first, then resized
