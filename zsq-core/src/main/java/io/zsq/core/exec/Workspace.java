@@ -61,20 +61,6 @@ public final class Workspace {
         derived.clear();
     }
 
-    /** Floats held, lent or free (what the workspace costs in memory). */
-    public long heldFloats() {
-        long s = 0;
-        for (float[] a : lentFloats.keySet()) {
-            s += a.length;
-        }
-        for (ArrayDeque<float[]> q : freeFloats.values()) {
-            for (float[] a : q) {
-                s += a.length;
-            }
-        }
-        return s;
-    }
-
     private float[] take(int n) {
         ArrayDeque<float[]> q = freeFloats.get(n);
         float[] a = q == null || q.isEmpty() ? new float[n] : q.pop();
