@@ -52,6 +52,15 @@ class OnnxRuntimeParityTest {
     }
 
     /** max_j |ours - ort| / max(max_j |ort|, 1): relative to the size of the logit vector. */
+    /** The largest {@link #relDiff} over the images of a batch. */
+    static double worstRelDiff(float[] ours, float[][] ort) {
+        double worst = 0;
+        for (int i = 0; i < ort.length; i++) {
+            worst = Math.max(worst, relDiff(ours, i, ort[i]));
+        }
+        return worst;
+    }
+
     static double relDiff(float[] ours, int img, float[] ort) {
         double scale = 1, d = 0;
         for (float v : ort) {

@@ -147,28 +147,8 @@ public final class Fp32Engine {
      * returned as they are.
      */
     public static Graph fuseActivationsIntoBatchNorm(Graph g) {
-        Map<String, List<Node>> consumers = g.consumers();
-        Map<String, Integer> index = new HashMap<>();
-        List<Node> out = new java.util.ArrayList<>();
-        boolean changed = false;
-        for (Node n : g.nodes()) {
-            Integer pi = index.get(n.input());
-            boolean act = n.op() == io.zsq.core.ir.OpType.RELU || n.op() == io.zsq.core.ir.OpType.CLIP;
-            if (act && pi != null && out.get(pi).op() == io.zsq.core.ir.OpType.BATCH_NORM && !out.get(pi).hasFusedActivation()
-                    && consumers.get(n.input()).size() == 1 && !n.input().equals(g.output())) {
-                float lo = n.op() == io.zsq.core.ir.OpType.RELU ? 0f : n.f("min", Float.NEGATIVE_INFINITY);
-                float hi = n.op() == io.zsq.core.ir.OpType.RELU ? Float.POSITIVE_INFINITY : n.f("max", Float.POSITIVE_INFINITY);
-                Node f = out.get(pi).withFloat("fusedMin", lo).withFloat("fusedMax", hi).withOutput(n.output());
-                index.remove(out.get(pi).output());
-                out.set(pi, f);
-                index.put(f.output(), pi);
-                changed = true;
-                continue;
-            }
-            index.put(n.output(), out.size());
-            out.add(n);
-        }
-        return changed ? g.withNodes(out, null) : g;
+        io.zsq.core.ir.ActivationFusion.Fused f = io.zsq.core.ir.ActivationFusion.fuse(g, java.util.Set.of(io.zsq.core.ir.OpType.BATCH_NORM));
+        return f.into().isEmpty() ? g : g.withNodes(f.nodes(), null);
     }
 
     /** Adds d into the tensor's gradient; d is copied only when the map would otherwise share it. */

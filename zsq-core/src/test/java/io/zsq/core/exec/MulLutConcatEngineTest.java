@@ -181,16 +181,7 @@ class MulLutConcatEngineTest {
         double h = 1e-2;
         for (int trial = 0; trial < 6; trial++) {
             float[] d = gaussian(x.length, 1);
-            double norm = 0, dot = 0;
-            for (float v : d) {
-                norm += v * v;
-            }
-            for (int i = 0; i < d.length; i++) {
-                d[i] /= (float) Math.sqrt(norm);
-                dot += grad[i] * d[i];
-            }
-            double fd = (loss(g, x, d, h, batch, c) - loss(g, x, d, -h, batch, c)) / (2 * h);
-            assertEquals(fd, dot, 0.02 * Math.abs(fd) + 1e-3, "directional derivative, trial " + trial);
+            DirectionalDerivative.check(grad, d, step -> loss(g, x, d, step, batch, c), h, 0.02, 1e-3, "directional derivative, trial " + trial);
         }
     }
 
