@@ -73,6 +73,76 @@ final class Conv {
         return dx;
     }
 
+    /**
+     * Adds dLoss/dW ({@code [o][c/groups][kh][kw]}) and dLoss/dB to {@code dw} and {@code db} from the
+     * layer's input {@code x} and dLoss/dy: {@code dW[oc][ci][ky][kx] = sum over images and output pixels of
+     * dy[p][oc] x[window(p) + (ky, kx)][g*cpg + ci]}, {@code dB[oc] = sum dy[p][oc]}. The Vector API kernels take
+     * ungrouped layers whose output channels fill whole vectors and depthwise layers whose channels do;
+     * the rest take {@link #weightGradientScalar}.
+     */
+    static void backwardWeights(ConvShape s, float[] x, float[] dy, float[] dw, float[] db) {
+        float[] xp = pad(x, s.n(), s.h(), s.w(), s.c(), s.hp(), s.wp(), s.pt(), s.pl());
+        int taps = s.taps();
+        if (Simd.ENABLED && isDepthwise(s) && s.c() % Simd.LANES == 0) {
+            float[] acc = Workspace.zeros(taps * s.c()); // acc[tap*c + ch]
+            VectorConv.depthwiseWeightGradient(s, xp, dy, acc);
+            for (int ch = 0; ch < s.c(); ch++) {
+                for (int t = 0; t < taps; t++) {
+                    dw[ch * taps + t] += acc[t * s.c() + ch];
+                }
+            }
+            Workspace.release(acc);
+        } else if (Simd.ENABLED && s.groups() == 1 && s.o() % Simd.LANES == 0) {
+            int c = s.c(), o = s.o();
+            float[] acc = Workspace.zeros(taps * c * o); // acc[(tap*c + ci)*o + oc]
+            VectorConv.weightGradient(s, xp, dy, acc);
+            for (int oc = 0; oc < o; oc++) {
+                for (int ci = 0; ci < c; ci++) {
+                    for (int t = 0; t < taps; t++) {
+                        dw[(oc * c + ci) * taps + t] += acc[(t * c + ci) * o + oc];
+                    }
+                }
+            }
+            Workspace.release(acc);
+        } else {
+            weightGradientScalar(s, xp, dy, dw);
+        }
+        if (xp != x) {
+            Workspace.release(xp);
+        }
+        int o = s.o(), rows = s.n() * s.oh() * s.ow();
+        for (int p = 0; p < rows; p++) {
+            for (int oc = 0; oc < o; oc++) {
+                db[oc] += dy[p * o + oc];
+            }
+        }
+    }
+
+    /** Scalar dW over the padded input, any group count: the definition the vector kernels are tested against. */
+    static void weightGradientScalar(ConvShape s, float[] xp, float[] dy, float[] dw) {
+        int c = s.c(), cpg = s.cpg(), opg = s.opg(), o = s.o(), hp = s.hp(), wp = s.wp();
+        for (int img = 0; img < s.n(); img++) {
+            for (int oy = 0; oy < s.oh(); oy++) {
+                for (int ox = 0; ox < s.ow(); ox++) {
+                    int yb = ((img * s.oh() + oy) * s.ow() + ox) * o;
+                    for (int oc = 0; oc < o; oc++) {
+                        float d = dy[yb + oc];
+                        int g = oc / opg;
+                        for (int ky = 0; ky < s.kh(); ky++) {
+                            for (int kx = 0; kx < s.kw(); kx++) {
+                                int xb = ((img * hp + oy * s.sh() + ky) * wp + ox * s.sw() + kx) * c + g * cpg;
+                                int wb = (oc * cpg * s.kh() + ky) * s.kw() + kx, wstep = s.taps();
+                                for (int ci = 0; ci < cpg; ci++) {
+                                    dw[wb + ci * wstep] += d * xp[xb + ci];
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /** One input and one output channel per group. */
     static boolean isDepthwise(ConvShape s) {
         return s.groups() == s.c() && s.groups() == s.o() && s.groups() > 1;

@@ -22,11 +22,24 @@ public final class Fp32Engine {
         float[] apply(String tensor, float[] values, int batch);
     }
 
+    /**
+     * A hook with a backward: fake quantization in training (Level 2). The engine keeps each tensor's
+     * values from before the hook in the trace and, going back, hands the hook dLoss/d(its output) with
+     * them; the hook returns dLoss/d(its input) (straight-through inside the clipping range) and may record
+     * gradients of its own parameters (learned step sizes). It may overwrite {@code dy} and return it.
+     * Fused-activation masks are taken on the values before the hook.
+     */
+    public interface Quantizer extends Hook {
+        float[] backward(String tensor, float[] dy, float[] raw, int batch);
+    }
+
     /** Every tensor of one forward pass (NHWC), and the max-pool winners, for {@link #backward}. */
     public static final class Trace {
         public final int batch;
         public final Map<String, float[]> values = new HashMap<>();
         final Map<String, int[]> argmax = new HashMap<>();
+        /** Values before a {@link Quantizer} replaced them. */
+        final Map<String, float[]> raw = new HashMap<>();
 
         Trace(int batch) {
             this.batch = batch;
@@ -69,12 +82,19 @@ public final class Fp32Engine {
         }
         Trace t = new Trace(batch);
         float[] in = Ops.reorder(input, batch, g.inputShape(), false);
+        boolean keepRaw = hook instanceof Quantizer;
+        if (keepRaw) {
+            t.raw.put(g.input(), in);
+        }
         t.values.put(g.input(), hook == null ? in : hook.apply(g.input(), in, batch));
         for (Node n : g.nodes()) {
             Kernel k = Kernels.of(n);
             float[] y = k.forward(new Kernel.Step(g, n, t, null));
             if (n.hasFusedActivation() && !k.appliesFusedActivation()) {
                 y = Ops.clamp(y, n.f("fusedMin", Float.NEGATIVE_INFINITY), n.f("fusedMax", Float.POSITIVE_INFINITY));
+            }
+            if (keepRaw) {
+                t.raw.put(n.output(), y);
             }
             t.values.put(n.output(), hook == null ? y : hook.apply(n.output(), y, batch));
         }
@@ -100,10 +120,25 @@ public final class Fp32Engine {
      * into them (no copy), so the caller must not read them after. The arrays must be distinct.
      */
     public static float[] backwardConsumingSeeds(Graph g, Trace t, Map<String, float[]> seeds, Workspace ws) {
-        return Workspace.within(ws, () -> backwardPass(g, t, seeds, false));
+        return Workspace.within(ws, () -> backwardPass(g, t, seeds, false, null, null, true));
+    }
+
+    /**
+     * Reverse mode to the parameters (Level 2): adds dLoss/dW and dLoss/dB of every CONV and DENSE node
+     * into {@code into}, with {@code quantizer} (the hook the forward pass ran with, or null) taking the
+     * gradient through each tensor it replaced. The graph input's gradient is not computed.
+     */
+    public static void backwardToParameters(Graph g, Trace t, Map<String, float[]> seeds, Quantizer quantizer, ParameterGradients into,
+                                            Workspace ws) {
+        Workspace.within(ws, () -> backwardPass(g, t, seeds, true, quantizer, into, false));
     }
 
     private static float[] backwardPass(Graph g, Trace t, Map<String, float[]> seeds, boolean copySeeds) {
+        return backwardPass(g, t, seeds, copySeeds, null, null, true);
+    }
+
+    private static float[] backwardPass(Graph g, Trace t, Map<String, float[]> seeds, boolean copySeeds, Quantizer quantizer,
+                                        ParameterGradients params, boolean inputGradient) {
         Map<String, float[]> grad = new HashMap<>();
         for (Map.Entry<String, float[]> e : seeds.entrySet()) {
             if (!copySeeds && grad.containsValue(e.getValue())) {
@@ -120,17 +155,28 @@ public final class Fp32Engine {
                 continue;
             }
             Kernel k = Kernels.of(n);
+            float[] before = quantizer == null ? null : t.raw.get(n.output());
+            if (before != null) {
+                dy = quantizer.backward(n.output(), dy, before, batch);
+            }
             if (n.hasFusedActivation() && !k.appliesFusedActivation()) {
                 float[] raw = dy;
-                dy = Ops.maskInside(dy, t.values.get(n.output()), n.f("fusedMin", Float.NEGATIVE_INFINITY), n.f("fusedMax", Float.POSITIVE_INFINITY));
+                dy = Ops.maskInside(dy, before != null ? before : t.values.get(n.output()), n.f("fusedMin", Float.NEGATIVE_INFINITY),
+                        n.f("fusedMax", Float.POSITIVE_INFINITY));
                 Workspace.release(raw);
             }
-            k.backward(new Kernel.Step(g, n, t, grad), dy);
+            k.backward(new Kernel.Step(g, n, t, grad, params, inputGradient), dy);
             if (!grad.containsValue(dy)) { // consumed (a kernel may pass it on as an input's gradient)
                 Workspace.release(dy);
             }
         }
+        if (!inputGradient) {
+            return null;
+        }
         float[] d = grad.get(g.input());
+        if (d != null && quantizer != null && t.raw.containsKey(g.input())) {
+            d = quantizer.backward(g.input(), d, t.raw.get(g.input()), batch);
+        }
         return d != null ? Ops.reorder(d, batch, g.inputShape(), true) : Workspace.zeros(t.values.get(g.input()).length);
     }
 

@@ -41,18 +41,67 @@ interface Kernel {
         };
     }
 
+    /**
+     * A kernel of an op with weights: {@code params} adds dLoss/dW and dLoss/dB into the two arrays when
+     * the pass asks for them ({@link Step#params}), {@code backward} gives the input gradient when it is wanted.
+     */
+    static Kernel weighted(java.util.function.Function<Step, float[]> forward, java.util.function.BiFunction<Step, float[], float[]> backward,
+                           ParamGradient params) {
+        return new Kernel() {
+            @Override
+            public float[] forward(Step s) {
+                return forward.apply(s);
+            }
+
+            @Override
+            public void backward(Step s, float[] dy) {
+                if (s.params() != null) {
+                    int outC = s.node.param("W").dim(0);
+                    params.add(s, dy, s.params().weightInto(s.node.id(), s.node.param("W").data().length), s.params().biasInto(s.node.id(), outC));
+                }
+                if (s.wantsGradient(0)) {
+                    s.accumulate(0, backward.apply(s, dy));
+                }
+            }
+        };
+    }
+
+    /** Adds a weighted op's dLoss/dW and dLoss/dB for one pass. */
+    @FunctionalInterface
+    interface ParamGradient {
+        void add(Step s, float[] dy, float[] dw, float[] db);
+    }
+
     /** One node in one pass: its inputs' values and shapes, its output, and where input gradients go. */
     final class Step {
         final Graph graph;
         final Node node;
         final Fp32Engine.Trace trace;
         private final Map<String, float[]> grads;
+        private final ParameterGradients params;
+        private final boolean inputGradient;
 
         Step(Graph graph, Node node, Fp32Engine.Trace trace, Map<String, float[]> grads) {
+            this(graph, node, trace, grads, null, true);
+        }
+
+        Step(Graph graph, Node node, Fp32Engine.Trace trace, Map<String, float[]> grads, ParameterGradients params, boolean inputGradient) {
             this.graph = graph;
             this.node = node;
             this.trace = trace;
             this.grads = grads;
+            this.params = params;
+            this.inputGradient = inputGradient;
+        }
+
+        /** Where the pass wants dLoss/dParameters (Level 2), or null when it wants input gradients only. */
+        ParameterGradients params() {
+            return params;
+        }
+
+        /** Whether input {@code i}'s gradient is wanted: false only for the graph's input in a pass that does not want it. */
+        boolean wantsGradient(int i) {
+            return inputGradient || !node.inputs().get(i).equals(graph.input());
         }
 
         int batch() {

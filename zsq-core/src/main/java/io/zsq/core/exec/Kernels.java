@@ -13,14 +13,28 @@ final class Kernels {
     private static final Map<OpType, Kernel> BY_OP = new EnumMap<>(OpType.class);
 
     static {
-        BY_OP.put(OpType.CONV, Kernel.unary(
+        BY_OP.put(OpType.CONV, Kernel.weighted(
                 s -> Ops.conv(s.node, s.in(0), s.batch(), s.inShape(0), s.outShape()),
-                (s, dy) -> Ops.convBackward(s.node, dy, s.batch(), s.inShape(0), s.outShape())));
-        BY_OP.put(OpType.DENSE, Kernel.unary(
+                (s, dy) -> Ops.convBackward(s.node, dy, s.batch(), s.inShape(0), s.outShape()),
+                (s, dy, dw, db) -> Conv.backwardWeights(ConvShape.of(s.node, s.batch(), s.inShape(0), s.outShape()), s.in(0), dy, dw, db)));
+        BY_OP.put(OpType.DENSE, Kernel.weighted(
                 s -> Ops.dense(s.node, s.in(0), s.batch()),
                 (s, dy) -> {
                     Tensor w = s.node.param("W");
                     return Gemm.mul(dy, w.data(), s.batch(), w.dim(0), w.dim(1), false, false);
+                },
+                (s, dy, dw, db) -> {
+                    Tensor w = s.node.param("W");
+                    int out = w.dim(0), in = w.dim(1);
+                    float[] g = Gemm.mul(dy, s.in(0), out, s.batch(), in, true, false); // dW = dy^T x
+                    for (int i = 0; i < g.length; i++) {
+                        dw[i] += g[i];
+                    }
+                    for (int n = 0; n < s.batch(); n++) {
+                        for (int o = 0; o < out; o++) {
+                            db[o] += dy[n * out + o];
+                        }
+                    }
                 }));
         BY_OP.put(OpType.BATCH_NORM, new Kernel() {
             @Override

@@ -421,4 +421,85 @@ final class VectorConv {
             }
         }
     }
+
+    /**
+     * dW of an ungrouped convolution whose output channels fill whole vectors, added into
+     * {@code acc[(tap*c + ci)*o + oc]}: per image, for 4 (tap, channel) rows at a time and one vector of
+     * output channels, a flat loop over the output pixels adds dy[p] times the broadcast input value of each
+     * row, four accumulators in registers.
+     */
+    static void weightGradient(ConvShape s, float[] xp, float[] dy, float[] acc) {
+        int c = s.c(), o = s.o(), taps = s.taps(), hp = s.hp(), wp = s.wp(), k = taps * c, pixels = s.oh() * s.ow();
+        int[] xoff = new int[k];
+        for (int tap = 0; tap < taps; tap++) {
+            for (int ci = 0; ci < c; ci++) {
+                xoff[tap * c + ci] = ((tap / s.kw()) * wp + tap % s.kw()) * c + ci;
+            }
+        }
+        int[] pix = new int[pixels];
+        for (int p = 0; p < pixels; p++) {
+            pix[p] = ((p / s.ow()) * s.sh() * wp + (p % s.ow()) * s.sw()) * c;
+        }
+        for (int img = 0; img < s.n(); img++) {
+            int ib = img * hp * wp * c, yb = img * pixels * o;
+            int q = 0;
+            for (; q + 4 <= k; q += 4) {
+                for (int j = 0; j < o; j += LANES) {
+                    wg4(xp, dy, acc, pix, pixels, ib, yb, o, j, q, ib + xoff[q], ib + xoff[q + 1], ib + xoff[q + 2], ib + xoff[q + 3]);
+                }
+            }
+            for (; q < k; q++) {
+                for (int j = 0; j < o; j += LANES) {
+                    FloatVector a = FloatVector.fromArray(S, acc, q * o + j);
+                    int x0 = ib + xoff[q];
+                    for (int p = 0; p < pixels; p++) {
+                        a = FloatVector.fromArray(S, dy, yb + p * o + j).fma(FloatVector.broadcast(S, xp[x0 + pix[p]]), a);
+                    }
+                    a.intoArray(acc, q * o + j);
+                }
+            }
+        }
+    }
+
+    private static void wg4(float[] xp, float[] dy, float[] acc, int[] pix, int pixels, int ib, int yb, int o, int j, int q,
+                            int x0, int x1, int x2, int x3) {
+        FloatVector a0 = FloatVector.fromArray(S, acc, q * o + j);
+        FloatVector a1 = FloatVector.fromArray(S, acc, (q + 1) * o + j);
+        FloatVector a2 = FloatVector.fromArray(S, acc, (q + 2) * o + j);
+        FloatVector a3 = FloatVector.fromArray(S, acc, (q + 3) * o + j);
+        for (int p = 0; p < pixels; p++) {
+            int at = pix[p];
+            FloatVector d = FloatVector.fromArray(S, dy, yb + p * o + j);
+            a0 = d.fma(FloatVector.broadcast(S, xp[x0 + at]), a0);
+            a1 = d.fma(FloatVector.broadcast(S, xp[x1 + at]), a1);
+            a2 = d.fma(FloatVector.broadcast(S, xp[x2 + at]), a2);
+            a3 = d.fma(FloatVector.broadcast(S, xp[x3 + at]), a3);
+        }
+        a0.intoArray(acc, q * o + j);
+        a1.intoArray(acc, (q + 1) * o + j);
+        a2.intoArray(acc, (q + 2) * o + j);
+        a3.intoArray(acc, (q + 3) * o + j);
+    }
+
+    /** Depthwise dW ({@code c % LANES == 0}) added into {@code acc[tap*c + ch]}: channels in vectors, a flat loop over output pixels per tap. */
+    static void depthwiseWeightGradient(ConvShape s, float[] xp, float[] dy, float[] acc) {
+        int c = s.c(), taps = s.taps(), hp = s.hp(), wp = s.wp(), pixels = s.oh() * s.ow();
+        int[] pix = new int[pixels];
+        for (int p = 0; p < pixels; p++) {
+            pix[p] = ((p / s.ow()) * s.sh() * wp + (p % s.ow()) * s.sw()) * c;
+        }
+        for (int img = 0; img < s.n(); img++) {
+            int ib = img * hp * wp * c, yb = img * pixels * c;
+            for (int t = 0; t < taps; t++) {
+                int off = ib + ((t / s.kw()) * wp + t % s.kw()) * c;
+                for (int j = 0; j < c; j += LANES) {
+                    FloatVector a = FloatVector.fromArray(S, acc, t * c + j);
+                    for (int p = 0; p < pixels; p++) {
+                        a = FloatVector.fromArray(S, dy, yb + p * c + j).fma(FloatVector.fromArray(S, xp, off + pix[p] + j), a);
+                    }
+                    a.intoArray(acc, t * c + j);
+                }
+            }
+        }
+    }
 }
