@@ -204,6 +204,35 @@ public final class Main implements Callable<Integer> {
         Path calib;
         @Option(names = "--no-gaussian", description = "skip the Gaussian-noise calibration baseline")
         boolean noGaussian;
+        @Option(names = "--level", paramLabel = "L", defaultValue = "1",
+                description = "1: calibrate (zero-shot PTQ); 2: then fine-tune the quantized model against the FP32 one on the same "
+                        + "synthetic set (zero-shot QAT by distillation), reported beside level 1; the level-2 model is written (default ${DEFAULT-VALUE})")
+        int level;
+        @Option(names = "--qat-method", paramLabel = "M", defaultValue = "kd",
+                description = "level 2: kd (distillation of the whole model, LSQ step sizes, straight-through rounding) (default ${DEFAULT-VALUE})")
+        String qatMethod;
+        @Option(names = "--qat-steps", paramLabel = "N", defaultValue = "" + Defaults.QAT_STEPS, description = "(default ${DEFAULT-VALUE})")
+        int qatSteps;
+        @Option(names = "--qat-batch", paramLabel = "N", defaultValue = "" + Defaults.QAT_BATCH, description = "images per step (default ${DEFAULT-VALUE})")
+        int qatBatch;
+        @Option(names = "--qat-micro-batch", paramLabel = "N", defaultValue = "" + Defaults.QAT_MICRO_BATCH,
+                description = "images per task; the step's gradient is their sum, the same for any number of tasks at once (default ${DEFAULT-VALUE})")
+        int qatMicroBatch;
+        @Option(names = "--qat-lr", paramLabel = "X", defaultValue = "" + Defaults.QAT_LR, description = "weights and biases (default ${DEFAULT-VALUE})")
+        double qatLr;
+        @Option(names = "--qat-scale-lr", paramLabel = "X", defaultValue = "" + Defaults.QAT_SCALE_LR,
+                description = "learned step sizes (default ${DEFAULT-VALUE})")
+        double qatScaleLr;
+        @Option(names = "--qat-optimizer", paramLabel = "O", defaultValue = "adam", description = "adam or sgd (momentum 0.9) (default ${DEFAULT-VALUE})")
+        String qatOptimizer;
+        @Option(names = "--qat-schedule", paramLabel = "S", defaultValue = "cosine", description = "cosine, step or constant (default ${DEFAULT-VALUE})")
+        String qatSchedule;
+        @Option(names = "--qat-temperature", paramLabel = "T", defaultValue = "" + Defaults.QAT_TEMPERATURE,
+                description = "distillation temperature (default ${DEFAULT-VALUE})")
+        double qatTemperature;
+        @Option(names = "--qat-checkpoint-every", paramLabel = "N", defaultValue = "" + Defaults.QAT_CHECKPOINT_EVERY,
+                description = "steps between checkpoints in OUT/qat/BITS (a killed run resumes from the last); 0: none (default ${DEFAULT-VALUE})")
+        int qatCheckpointEvery;
 
         Plan plan() {
             Plan.Builder b = synth.into(Plan.builder()).out(out).bits(bits).eval(eval).evalLimit(evalLimit).evalResize(evalResize)
@@ -211,6 +240,14 @@ public final class Main implements Callable<Integer> {
                     .weightGranularity(granularity).weightRange(weightRange).symmetricActivations(symmetricActivations).equalize(equalize)
                     .absorbHighBias(absorbHighBias).biasCorrection(biasCorrection).bnRanges(bnRanges).sizeBudget(sizeBudget).calib(calib)
                     .gaussianBaseline(!noGaussian);
+            if (level != 1 && level != 2) {
+                throw new IllegalArgumentException("--level must be 1 or 2, not " + level);
+            }
+            if (level == 2) {
+                b.fineTune(new Plan.FineTune(Plan.FineTune.method(qatMethod), qatSteps, qatBatch, qatMicroBatch, qatLr, qatScaleLr,
+                        Plan.FineTune.optimizer(qatOptimizer), Plan.FineTune.schedule(qatSchedule), qatTemperature, qatCheckpointEvery,
+                        synth.seed));
+            }
             if (layerBits != null) {
                 b.layerBits(layerBits);
             }
@@ -368,10 +405,17 @@ public final class Main implements Callable<Integer> {
             sb.append(String.format("%-8s %-12s %10.2f %10s %12s %12d%n", "fp32", "-", r.fp32Top1(), "-", "-", r.fp32ModelBytes()));
         }
         for (QuantizeReport.ResultRow row : r.results()) {
-            sb.append(String.format("%-8s %-12s %10s %10s %12s %12d%n", row.bits(), row.calibration(),
+            sb.append(String.format("%-8s %-12s %10s %10s %12s %12d%n", row.bits(), row.calibration() + (row.level() == 2 ? "+L2" : ""),
                     row.intTop1() == null ? "-" : String.format("%.2f", row.intTop1()),
                     row.fakeQuantTop1() == null ? "-" : String.format("%.2f", row.fakeQuantTop1()),
                     row.agreementWithFakeQuant() == null ? "-" : String.format("%.2f%%", row.agreementWithFakeQuant()), row.modelBytes()));
+        }
+        if (r.fineTuning() != null) {
+            sb.append("\nL2 = level 2, fine-tuned by distillation on the same calibration set:\n");
+            for (QuantizeReport.FineTuneInfo f : r.fineTuning()) {
+                sb.append(String.format("  %s: %d steps of %d images from a pool of %d, loss %.4g -> %.4g, %.3f s per step%n", f.bits(),
+                        f.settings().steps(), f.settings().batch(), f.poolImages(), f.initialLoss(), f.finalLoss(), f.secondsPerStep()));
+            }
         }
         sb.append("\nstage seconds:");
         r.stageSeconds().forEach((k, v) -> sb.append(String.format("  %s %.1f", k, v)));

@@ -114,6 +114,20 @@ final class HtmlReport {
             pf.setBackgroundPaint(Color.WHITE);
             png(dir.resolve("pareto.png"), pf, 900, 520);
         }
+        if (report.fineTuning() != null) {
+            XYSeriesCollection c = new XYSeriesCollection();
+            for (QuantizeReport.FineTuneInfo f : report.fineTuning()) {
+                XYSeries s = new XYSeries(f.bits());
+                for (List<Double> p : f.lossCurve()) {
+                    s.add(p.get(0), p.get(1));
+                }
+                c.addSeries(s);
+            }
+            JFreeChart lc = ChartFactory.createXYLineChart("Level 2: distillation loss on the synthetic set", "step", "loss (T^2 KL)", c,
+                    PlotOrientation.VERTICAL, true, false, false);
+            lc.setBackgroundPaint(Color.WHITE);
+            png(dir.resolve("qat-loss.png"), lc, 900, 520);
+        }
         StringBuilder h = new StringBuilder();
         h.append("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>zsq report</title><style>")
                 .append("body{font-family:sans-serif;max-width:1100px;margin:2em auto}table{border-collapse:collapse}")
@@ -147,14 +161,25 @@ final class HtmlReport {
         } else {
             h.append("<p>No evaluation data given (--eval).</p>\n");
         }
-        h.append("<table><tr><th>bits</th><th>calibration</th><th>integer top-1 %</th><th>fake-quant top-1 %</th><th>agreement with fake-quant %</th><th>model bytes</th></tr>\n");
+        h.append("<table><tr><th>bits</th><th>calibration</th><th>level</th><th>integer top-1 %</th><th>fake-quant top-1 %</th><th>agreement with fake-quant %</th><th>model bytes</th></tr>\n");
         for (QuantizeReport.ResultRow r : report.results()) {
-            h.append("<tr><td class=l>").append(r.bits()).append("</td><td class=l>").append(r.calibration()).append("</td><td>")
-                    .append(fmt(r.intTop1())).append("</td><td>").append(fmt(r.fakeQuantTop1())).append("</td><td>")
+            h.append("<tr><td class=l>").append(r.bits()).append("</td><td class=l>").append(r.calibration()).append("</td><td>").append(r.level())
+                    .append("</td><td>").append(fmt(r.intTop1())).append("</td><td>").append(fmt(r.fakeQuantTop1())).append("</td><td>")
                     .append(fmt(r.agreementWithFakeQuant())).append("</td><td>")
                     .append(r.modelBytes()).append("</td></tr>\n");
         }
-        h.append("</table>\n<h2>Layers (").append(esc(bitsLabel)).append(", the written model)</h2>\n");
+        h.append("</table>\n");
+        if (report.fineTuning() != null) {
+            h.append("<h2>Level 2</h2>\n<table><tr><th>bits</th><th>steps</th><th>pool images</th><th>initial loss</th><th>final loss</th>")
+                    .append("<th>s / step</th></tr>\n");
+            for (QuantizeReport.FineTuneInfo f : report.fineTuning()) {
+                h.append("<tr><td class=l>").append(f.bits()).append("</td><td>").append(f.settings().steps()).append("</td><td>").append(f.poolImages())
+                        .append("</td><td>").append(String.format("%.4g", f.initialLoss())).append("</td><td>").append(String.format("%.4g", f.finalLoss()))
+                        .append("</td><td>").append(String.format("%.3f", f.secondsPerStep())).append("</td></tr>\n");
+            }
+            h.append("</table>\n<img src=\"qat-loss.png\" alt=\"Level-2 loss curve\">\n");
+        }
+        h.append("<h2>Layers (").append(esc(bitsLabel)).append(", the written model)</h2>\n");
         h.append("<table><tr><th>layer</th><th>op</th><th>weight bits</th><th>weight SQNR dB</th><th>output range</th><th>range from</th>")
                 .append("<th>activation bits</th><th>activation SQNR dB</th><th>sensitivity (KL)</th></tr>\n");
         for (QuantizeReport.LayerRow r : rows) {

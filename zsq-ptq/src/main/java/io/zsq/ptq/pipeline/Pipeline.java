@@ -220,9 +220,12 @@ public final class Pipeline {
                 placement.statistics(canonical), new Sources.Gaussian(graph, cfg));
         end("calibrate");
 
-        start("lower");
         List<Variant> variants = new ArrayList<>();
+        List<QuantizeReport.FineTuneInfo> fineTuning = new ArrayList<>();
+        FineTuning level2 = plan.fineTune() == null ? null : FineTuning.load();
+        Variant written = null;
         for (Bits b : plan.bits()) {
+            start("lower");
             Scheme scheme = chosen.withBits(b.weights(), b.activations());
             PassRunner r = variants.isEmpty() ? runner : new PassRunner(); // the provenance lists the written model's passes
             ModelState s = canonical;
@@ -231,13 +234,28 @@ public final class Pipeline {
             }
             PlaceQuantizers place = new PlaceQuantizers(scheme, spec, plan.bnRanges(), inputRange[0], inputRange[1]);
             String source = realData ? "real" : "synthetic";
-            variants.add(lower(r, place, s, stats, b, source, hash, realData));
+            ModelState placed = r.run(place, s, stats);
+            Variant l1 = lower(r, placed, b, source, 1, hash, realData);
+            variants.add(l1);
+            end("lower");
+            if (level2 != null) {
+                start("fine-tune " + b);
+                Path dir = plan.out().resolve("qat").resolve(b.toString());
+                FineTuning.Result ft = level2.run(plan.fineTune(), canonical.graph(), placed, Sources.Manifested.of(calibDir, given, graph), ex, dir, log);
+                fineTuning.add(ft.info());
+                Variant l2 = lower(new PassRunner(), ft.state(), b, source, 2, hash, realData);
+                variants.add(l2);
+                end("fine-tune " + b);
+                written = written == null ? l2 : written;
+            }
+            written = written == null ? l1 : written;
             if (gaussian != null) {
-                variants.add(lower(new PassRunner(), place, s, gaussian, b, "gaussian", hash, false));
+                variants.add(lower(new PassRunner(), new PassRunner().run(place, s, gaussian), b, "gaussian", 1, hash, false));
             }
         }
+        start("export");
         Path modelFile = plan.out().resolve("model.zsq");
-        Variant first = variants.get(0);
+        Variant first = written;
         first.model().save(modelFile);
         Map<String, QuantizeReport.ExportInfo> exports = new LinkedHashMap<>();
         for (OnnxExport.Form f : OnnxExport.Form.values()) {
@@ -246,7 +264,7 @@ public final class Pipeline {
             exports.put(f.name().toLowerCase(Locale.ROOT), new QuantizeReport.ExportInfo(p, Files.size(p),
                     "ai.onnx " + OnnxExport.OPSET + ", " + OnnxExport.MS + " 1", null, null, null));
         }
-        end("lower");
+        end("export");
 
         List<QuantizeReport.ResultRow> rows = new ArrayList<>();
         Double fp32Top1 = null;
@@ -277,21 +295,24 @@ public final class Pipeline {
                 runner.records(), spec.name(), describe(base), plan.equalize(), plan.absorbHighBias(), name(plan.biasCorrection()),
                 name(plan.bnRanges()), exports, mixedInfo, synthReport, canonical.graph().parameterCount(), Files.size(plan.model()),
                 modelFile, Files.size(modelFile), evalData == null ? null : plan.eval().data(), evalData == null ? null : evalData.count(),
-                evalData == null ? null : pre.toString(), fp32Top1, rows, layers, stages);
+                evalData == null ? null : pre.toString(), fp32Top1, rows, fineTuning.isEmpty() ? null : fineTuning, layers, stages);
         HtmlReport.write(plan.out(), report, first.bits() + (first.quantization().scheme().layerWeightBits().isEmpty() ? "" : " (mixed weights)"));
         Json.write(report, plan.out().resolve("report.json"));
         return report;
     }
 
-    /** Places quantizers and lowers one variant, recording the passes in {@code r}. */
-    private Variant lower(PassRunner r, PlaceQuantizers place, ModelState s, Stats stats, Bits b, String source, String hash,
-                          boolean realData) throws IOException {
-        ModelState placed = r.run(place, s, stats);
+    /** Lowers one placed (or fine-tuned) variant, recording the pass in {@code r}. */
+    private Variant lower(PassRunner r, ModelState placed, Bits b, String source, int level, String hash, boolean realData) throws IOException {
         Map<String, String> meta = provenance(hash, source, realData, placed);
+        if (level == 2) {
+            meta.put("level", "2: fine-tuned by distillation against the FP32 model (" + plan.fineTune().method().name().toLowerCase(Locale.ROOT)
+                    + ", " + plan.fineTune().steps() + " steps) on " + (realData ? "the REAL calibration images (upper bound; not data-free)"
+                    : "the synthetic calibration set; no real data read"));
+        }
         ModelState lowered = r.run(new Lower(meta), placed, Stats.NONE);
         java.io.ByteArrayOutputStream bo = new java.io.ByteArrayOutputStream();
         lowered.lowered().write(bo);
-        return new Variant(b, source, placed.graph(), placed.quantization(), bo.toByteArray());
+        return new Variant(b, source, level, placed.graph(), placed.quantization(), bo.toByteArray());
     }
 
     /** What the integer model records about how it was made (the whole plan included, as JSON). */
@@ -326,7 +347,7 @@ public final class Pipeline {
 
     private static QuantizeReport.ResultRow row(Variant v, Double top1, Double agreement, Double fakeQuantTop1) {
         Scheme s = v.quantization().scheme();
-        return new QuantizeReport.ResultRow(v.bits().toString(), v.source(), top1, agreement, fakeQuantTop1, v.bytes().length,
+        return new QuantizeReport.ResultRow(v.bits().toString(), v.source(), v.level(), top1, agreement, fakeQuantTop1, v.bytes().length,
                 s.layerWeightBits().isEmpty() ? null : s.layerWeightBits());
     }
 

@@ -29,7 +29,8 @@ import java.util.Set;
 public record Plan(Path model, Path out, List<Bits> bits, Map<String, Bits> layerBits, Normalization input, InputShape inputShape, Observer observer,
                    Granularity weightGranularity, WeightRange weightRange, boolean symmetricActivations, boolean equalize,
                    boolean absorbHighBias, BiasCorrection biasCorrection, BnRangesMode bnRanges, SizeBudget sizeBudget,
-                   Synthesize synthesis, Path calibDataset, boolean gaussianBaseline, Evaluation eval, boolean quiet) implements Serializable {
+                   Synthesize synthesis, Path calibDataset, boolean gaussianBaseline, Evaluation eval, FineTune fineTune, boolean quiet)
+        implements Serializable {
 
     /** The defaults, in one place: the builder starts from them and the command line's help prints them. */
     public static final class Defaults {
@@ -51,6 +52,14 @@ public record Plan(Path model, Path out, List<Bits> bits, Map<String, Bits> laye
         public static final String WEIGHT_RANGE = "restricted";
         public static final String BIAS_CORRECTION = "none";
         public static final String BN_RANGES = "auto";
+        /** Level 2 (bench/qat-bars.sh, README: chosen on the bundled models' synthetic data and FMNIST training images). */
+        public static final int QAT_STEPS = 1000;
+        public static final int QAT_BATCH = 64;
+        public static final int QAT_MICRO_BATCH = 16;
+        public static final double QAT_LR = 1e-4;
+        public static final double QAT_SCALE_LR = 1e-3;
+        public static final double QAT_TEMPERATURE = 4;
+        public static final int QAT_CHECKPOINT_EVERY = 100;
     }
 
     public Plan {
@@ -74,6 +83,64 @@ public record Plan(Path model, Path out, List<Bits> bits, Map<String, Bits> laye
     }
 
     // ---- the choices -------------------------------------------------------------------------
+
+    /** Which Level-2 method: distillation of the whole student against the FP32 teacher. */
+    public enum QatMethod { KD }
+
+    public enum Optimizer { ADAM, SGD }
+
+    public enum Schedule { COSINE, STEP, CONSTANT }
+
+    /**
+     * Level 2: fine-tuning the fake-quantized student (BN folded, as it is lowered) against the FP32 teacher
+     * on the synthetic calibration set, after Level-1 calibration gave its starting point. {@code steps}
+     * optimizer steps of {@code batch} images, each the gradient sum over micro-batches of {@code microBatch}
+     * images (the unit of data parallelism: the result does not depend on how many run at once); {@code lr}
+     * for weights and biases, {@code scaleLr} for the learned step sizes (LSQ) of weights (per channel) and
+     * activations (per tensor); distillation at {@code temperature}; a checkpoint every
+     * {@code checkpointEvery} steps (0: none).
+     */
+    public record FineTune(QatMethod method, int steps, int batch, int microBatch, double lr, double scaleLr, Optimizer optimizer,
+                           Schedule schedule, double temperature, int checkpointEvery, long seed) implements Serializable {
+        public FineTune {
+            if (steps < 1) {
+                throw new IllegalArgumentException("--qat-steps must be >= 1, got " + steps);
+            }
+            if (batch < 1 || microBatch < 1 || batch % microBatch != 0) {
+                throw new IllegalArgumentException("--qat-batch (" + batch + ") must be a positive multiple of --qat-micro-batch (" + microBatch + ")");
+            }
+            if (!(lr > 0) || !(scaleLr >= 0) || Double.isInfinite(lr) || Double.isInfinite(scaleLr)) {
+                throw new IllegalArgumentException("--qat-lr must be > 0 and --qat-scale-lr >= 0, finite; got " + lr + ", " + scaleLr);
+            }
+            if (!(temperature > 0) || Double.isInfinite(temperature)) {
+                throw new IllegalArgumentException("--qat-temperature must be > 0, got " + temperature);
+            }
+            if (checkpointEvery < 0) {
+                throw new IllegalArgumentException("--qat-checkpoint-every must be >= 0, got " + checkpointEvery);
+            }
+        }
+
+        public static FineTune defaults() {
+            return new FineTune(QatMethod.KD, Defaults.QAT_STEPS, Defaults.QAT_BATCH, Defaults.QAT_MICRO_BATCH, Defaults.QAT_LR,
+                    Defaults.QAT_SCALE_LR, Optimizer.ADAM, Schedule.COSINE, Defaults.QAT_TEMPERATURE, Defaults.QAT_CHECKPOINT_EVERY, Defaults.SEED);
+        }
+
+        public FineTune withSteps(int n) {
+            return new FineTune(method, n, batch, microBatch, lr, scaleLr, optimizer, schedule, temperature, checkpointEvery, seed);
+        }
+
+        public static Optimizer optimizer(String v) {
+            return Builder.parseEnum(Optimizer.class, v, "--qat-optimizer");
+        }
+
+        public static Schedule schedule(String v) {
+            return Builder.parseEnum(Schedule.class, v, "--qat-schedule");
+        }
+
+        public static QatMethod method(String v) {
+            return Builder.parseEnum(QatMethod.class, v, "--qat-method");
+        }
+    }
 
     /** Input preprocessing as given: pixels / 255, then {@code (x - mean) / std}, one value or one per channel. */
     public record Normalization(String mean, String std) implements Serializable {
@@ -288,6 +355,7 @@ public record Plan(Path model, Path out, List<Bits> bits, Map<String, Bits> laye
         private boolean evalCenterCrop;
         private double lr = Defaults.LR;
         private long seed = Defaults.SEED;
+        private FineTune fineTune;
 
         public Builder model(Path p) { this.model = p; return this; }
         public Builder out(Path p) { this.out = p; return this; }
@@ -352,6 +420,8 @@ public record Plan(Path model, Path out, List<Bits> bits, Map<String, Bits> laye
         /** Cut the model's input size out of the center of the (resized) evaluation images. */
         public Builder evalCenterCrop(boolean c) { this.evalCenterCrop = c; return this; }
         public Builder quiet(boolean q) { this.quiet = q; return this; }
+        /** Level 2 after calibration (null: Level 1 only). */
+        public Builder fineTune(FineTune f) { this.fineTune = f; return this; }
 
         public Plan build() {
             if (model == null) {
@@ -366,12 +436,12 @@ public record Plan(Path model, Path out, List<Bits> bits, Map<String, Bits> laye
             Synthesize synth = new Synthesize(method, count, batch, steps, lr, seed, realData);
             Plan p = new Plan(model, out, bits, layerBits, new Normalization(mean, std), inputShape, observer, granularity, weightRange,
                     symmetricActivations, equalize, absorbHighBias, biasCorrection, bnRanges, sizeBudget, synth, calib, gaussian,
-                    eval == null ? null : new Evaluation(eval, evalLimit, evalResize, evalCenterCrop), quiet);
+                    eval == null ? null : new Evaluation(eval, evalLimit, evalResize, evalCenterCrop), fineTune, quiet);
             p.scheme(); // validates the bit widths together
             return p;
         }
 
-        private static <E extends Enum<E>> E parseEnum(Class<E> type, String v, String option) {
+        static <E extends Enum<E>> E parseEnum(Class<E> type, String v, String option) {
             for (E e : type.getEnumConstants()) {
                 if (e.name().equalsIgnoreCase(v.trim())) {
                     return e;

@@ -18,7 +18,7 @@ public record QuantizeReport(int schemaVersion, String tool, Path model, String 
                              boolean highBiasAbsorption, String biasCorrection, String bnRanges, Map<String, ExportInfo> onnxExports,
                              MixedPrecisionInfo mixedPrecision, SynthesisReport synthesis, long fp32Parameters, long fp32ModelBytes,
                              Path outputModel, long outputModelBytes, Path evalData, Integer evalImages, String preprocessing, Double fp32Top1,
-                             List<ResultRow> results, List<LayerRow> layers, Map<String, Double> stageSeconds) {
+                             List<ResultRow> results, List<FineTuneInfo> fineTuning, List<LayerRow> layers, Map<String, Double> stageSeconds) {
 
     /** Version of this layout; bumped when a field changes meaning or goes away. */
     public static final int SCHEMA_VERSION = 1;
@@ -44,9 +44,19 @@ public record QuantizeReport(int schemaVersion, String tool, Path model, String 
                                   Double meanFinalLoss, Double diversityPenultimate, Double generationTaskSeconds,
                                   Double imagesPerSecondPerTask, Double jobSeconds, Double imagesPerSecond) {}
 
-    /** One (bits, calibration source) variant. */
+    /**
+     * One Level-2 run: its settings, the distillation loss at the start (the Level-1 student) and the end,
+     * the loss curve ({@code [step, loss]} every few steps, each the mean over the steps since the last point),
+     * steps resumed from a checkpoint, and the time per optimizer step (wall, all micro-batches of a step).
+     */
     @JsonInclude(JsonInclude.Include.NON_NULL)
-    public record ResultRow(String bits, String calibration, Double intTop1, Double agreementWithFakeQuant, Double fakeQuantTop1,
+    public record FineTuneInfo(String bits, Plan.FineTune settings, int poolImages, int microBatchesPerStep, int parameters,
+                               double initialLoss, double finalLoss, List<List<Double>> lossCurve, int stepsResumed, double seconds,
+                               double secondsPerStep) {}
+
+    /** One (bits, calibration source, level) variant. */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record ResultRow(String bits, String calibration, int level, Double intTop1, Double agreementWithFakeQuant, Double fakeQuantTop1,
                             long modelBytes, Map<String, Integer> layerWeightBits) {}
 
     /** One CONV, DENSE or ADD layer of the written model. */

@@ -11,10 +11,10 @@ import java.io.UncheckedIOException;
 
 /**
  * One lowered model of a run: its bit setting, the calibration source ({@code synthetic}, {@code
- * gaussian} or {@code real}), the canonical graph it was lowered from (after bias correction), its
+ * gaussian} or {@code real}), its level (1: calibrated; 2: fine-tuned on the same data), the canonical graph it was lowered from (after bias correction), its
  * quantization, and the serialized integer model (bytes, so that it ships to Spark tasks as is).
  */
-public record Variant(Bits bits, String source, Graph graph, Quantization quantization, byte[] bytes) implements Serializable {
+public record Variant(Bits bits, String source, int level, Graph graph, Quantization quantization, byte[] bytes) implements Serializable {
     public IntModel model() {
         try {
             return IntModel.read(new ByteArrayInputStream(bytes));

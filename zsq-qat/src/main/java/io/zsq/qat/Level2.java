@@ -1,0 +1,52 @@
+package io.zsq.qat;
+
+import io.zsq.core.ir.Graph;
+import io.zsq.core.ir.Tensor;
+import io.zsq.core.passes.ModelState;
+import io.zsq.ptq.pipeline.Executor;
+import io.zsq.ptq.pipeline.FineTuning;
+import io.zsq.ptq.pipeline.Observation;
+import io.zsq.ptq.pipeline.Plan;
+import io.zsq.ptq.pipeline.QuantizeReport;
+import io.zsq.ptq.pipeline.Requests;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Path;
+
+/** zsq-qat's {@link FineTuning} for the pipeline (found by {@link java.util.ServiceLoader}): distillation with {@link FineTuner}. */
+public final class Level2 implements FineTuning {
+
+    @Override
+    public Result run(Plan.FineTune settings, Graph teacher, ModelState student, Observation.Source data, Executor ex, Path dir, PrintStream log)
+            throws IOException {
+        FineTuner.Pool pool = pool(data, teacher.inputShape());
+        Student st = new Student(student.graph(), student.quantization());
+        log.printf("zsq: fine-tune (level 2, %s): %d steps of %d images (%d micro-batches of %d) from a pool of %d, %d parameters%n",
+                settings.method().name().toLowerCase(java.util.Locale.ROOT), settings.steps(), settings.batch(),
+                settings.batch() / settings.microBatch(), settings.microBatch(), pool.count(), st.size());
+        FineTuner.Result r = FineTuner.run(settings, teacher, st, pool, ex, dir, log);
+        ModelState tuned = new ModelState(st.fp32Graph(r.params()), st.quantization(r.params()), null);
+        String bits = "w" + student.quantization().scheme().weightBits() + "a" + student.quantization().scheme().activationBits();
+        return new Result(tuned, new QuantizeReport.FineTuneInfo(bits, settings, pool.count(), settings.batch() / settings.microBatch(),
+                st.size(), r.initialLoss(), r.finalLoss(), r.curve(), r.resumed(), r.seconds(), r.secondsPerStep()));
+    }
+
+    /** Every image of the calibration set, in batch order. */
+    static FineTuner.Pool pool(Observation.Source data, int[] shape) throws IOException {
+        java.util.List<float[]> parts = new java.util.ArrayList<>();
+        int count = 0;
+        for (int i = 0; i < data.batches(); i++) {
+            Requests.Sample s = data.read(i);
+            parts.add(s.images());
+            count += s.size();
+        }
+        int per = Tensor.size(shape);
+        float[] all = new float[count * per];
+        int at = 0;
+        for (float[] p : parts) {
+            System.arraycopy(p, 0, all, at, p.length);
+            at += p.length;
+        }
+        return new FineTuner.Pool(all, count, shape);
+    }
+}
