@@ -230,6 +230,10 @@ public final class Main implements Callable<Integer> {
         @Option(names = "--qat-temperature", paramLabel = "T", defaultValue = "" + Defaults.QAT_TEMPERATURE,
                 description = "distillation temperature (default ${DEFAULT-VALUE})")
         double qatTemperature;
+        @Option(names = "--qat-feature-weight", paramLabel = "X", defaultValue = "" + Defaults.QAT_FEATURE_WEIGHT,
+                description = "weight of the feature term: each quantized activation against the FP32 one, squared error over its energy "
+                        + "(default ${DEFAULT-VALUE})")
+        double qatFeatureWeight;
         @Option(names = "--qat-checkpoint-every", paramLabel = "N", defaultValue = "" + Defaults.QAT_CHECKPOINT_EVERY,
                 description = "steps between checkpoints in OUT/qat/BITS (a killed run resumes from the last); 0: none (default ${DEFAULT-VALUE})")
         int qatCheckpointEvery;
@@ -245,7 +249,7 @@ public final class Main implements Callable<Integer> {
             }
             if (level == 2) {
                 b.fineTune(new Plan.FineTune(Plan.FineTune.method(qatMethod), qatSteps, qatBatch, qatMicroBatch, qatLr, qatScaleLr,
-                        Plan.FineTune.optimizer(qatOptimizer), Plan.FineTune.schedule(qatSchedule), qatTemperature, qatCheckpointEvery,
+                        Plan.FineTune.optimizer(qatOptimizer), Plan.FineTune.schedule(qatSchedule), qatTemperature, qatFeatureWeight, qatCheckpointEvery,
                         synth.seed));
             }
             if (layerBits != null) {

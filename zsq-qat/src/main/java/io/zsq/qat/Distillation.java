@@ -31,6 +31,29 @@ public final class Distillation {
         return total;
     }
 
+    /**
+     * The feature term of {@code n} images (stored per image, contiguous): {@code weight * ||s - t||^2 /
+     * (||t||^2 + 1e-12)} per image, summed; adds {@code scale} times its gradient to {@code grad}.
+     */
+    public static double featureLossAndGradient(float[] student, float[] teacher, int n, double weight, double scale, float[] grad) {
+        int per = student.length / n;
+        double total = 0;
+        for (int i = 0; i < n; i++) {
+            double e = 1e-12, d2 = 0;
+            for (int j = i * per; j < (i + 1) * per; j++) {
+                e += (double) teacher[j] * teacher[j];
+                double d = student[j] - teacher[j];
+                d2 += d * d;
+            }
+            total += weight * d2 / e;
+            double f = scale * weight * 2 / e;
+            for (int j = i * per; j < (i + 1) * per; j++) {
+                grad[j] += (float) (f * (student[j] - teacher[j]));
+            }
+        }
+        return total;
+    }
+
     /** Fills {@code p} with softmax(x/T) of one row; returns log of its normalizer (log-sum-exp of x/T). */
     private static double softmax(float[] x, int at, int k, double t, double[] p) {
         double max = Double.NEGATIVE_INFINITY;

@@ -40,7 +40,7 @@ public final class FineTuner {
     }
 
     /** What every task reads, shipped once per run. */
-    record Context(Graph teacher, Student student, Pool pool, double temperature, int batch) implements Serializable {}
+    record Context(Graph teacher, Student student, Pool pool, double temperature, double featureWeight, int batch) implements Serializable {}
 
     /** One micro-batch of one step: which pool images, and each one's crop offset and flip. */
     record Micro(int step, int[] images, int[] dy, int[] dx, boolean[] flip) implements Serializable {}
@@ -74,7 +74,7 @@ public final class FineTuner {
             initialLoss = saved.initialLoss();
             log.printf("zsq: fine-tune: resumed from %s at step %d%n", Checkpoint.file(dir), resumed);
         }
-        Executor.Shared<Context> ctx = ex.share(new Context(teacher, student, pool, s.temperature(), s.batch()));
+        Executor.Shared<Context> ctx = ex.share(new Context(teacher, student, pool, s.temperature(), s.featureWeight(), s.batch()));
         int every = Math.max(1, s.steps() / 100);
         double since = 0, last = Double.NaN;
         int sinceSteps = 0;
@@ -195,7 +195,8 @@ public final class FineTuner {
         int n = m.images().length;
         float[] x = images(c.pool(), m);
         Graph t = c.teacher();
-        float[] tl = Fp32Engine.forward(t, x, n, null, teacherWs).nchw(t, t.output());
+        Fp32Engine.Trace teacherTrace = Fp32Engine.forward(t, x, n, null, teacherWs);
+        float[] tl = teacherTrace.nchw(t, t.output());
         Student.Pass pass = c.student().pass(p);
         Graph g = pass.graph();
         studentWs.forgetParameters(); // the student's weights are new arrays every step
@@ -204,8 +205,18 @@ public final class FineTuner {
         int k = sl.length / n;
         float[] seed = new float[sl.length];
         double loss = Distillation.lossAndGradient(sl, tl, n, k, c.temperature(), 1.0 / c.batch(), seed);
+        Map<String, float[]> seeds = new java.util.HashMap<>();
+        seeds.put(g.output(), toStored(seed, g));
+        if (c.featureWeight() > 0) {
+            Fp32Engine.Trace tt = teacherTrace;
+            for (String tensor : c.student().features()) {
+                float[] d = new float[tr.get(tensor).length];
+                loss += Distillation.featureLossAndGradient(tr.get(tensor), tt.get(tensor), n, c.featureWeight(), 1.0 / c.batch(), d);
+                seeds.put(tensor, d);
+            }
+        }
         ParameterGradients pg = new ParameterGradients();
-        Fp32Engine.backwardToParameters(g, tr, Map.of(g.output(), toStored(seed, g)), pass.quantizer(), pg, studentWs);
+        Fp32Engine.backwardToParameters(g, tr, seeds, pass.quantizer(), pg, studentWs);
         float[] grad = new float[p.length];
         pass.gradient(pg, grad);
         teacherWs.recycle();

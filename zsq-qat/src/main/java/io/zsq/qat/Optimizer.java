@@ -6,8 +6,11 @@ import java.io.Serializable;
 /**
  * Adam (Kingma and Ba, betas 0.9 / 0.999, eps 1e-8) or SGD with momentum 0.9 over one flat parameter
  * vector, with two learning rates (weights and biases; step sizes), both following the schedule: cosine
- * to zero, steps of x0.1 at 50% and 75% of the run, or constant. Step sizes are kept at least
- * {@code 1e-3} of where they started, so a scale never reaches zero or below. The state is plain arrays
+ * to zero, steps of x0.1 at 50% and 75% of the run, or constant. Step sizes are updated in the log
+ * domain (the optimizer sees {@code d loss / d log s = s * d loss / d s} and multiplies {@code s} by
+ * {@code exp(-update)}): weight scales of 0.005 and activation scales of 0.5 then move by the same
+ * relative amount per step, which an additive Adam step of one learning rate cannot do; a scale also
+ * stays positive. They are kept at least {@code 1e-3} of where they started. The state is plain arrays
  * (checkpointed as they are).
  */
 public final class Optimizer implements Serializable {
@@ -53,16 +56,17 @@ public final class Optimizer implements Serializable {
         double bc1 = 1 - Math.pow(B1, t), bc2 = 1 - Math.pow(B2, t);
         for (int i = 0; i < p.length; i++) {
             double rate = (isScale[i] ? scaleLr : lr) * f;
+            double gi = isScale[i] ? (double) g[i] * p[i] : g[i];
             double upd;
             if (v != null) {
-                m[i] = (float) (B1 * m[i] + (1 - B1) * g[i]);
-                v[i] = (float) (B2 * v[i] + (1 - B2) * (double) g[i] * g[i]);
+                m[i] = (float) (B1 * m[i] + (1 - B1) * gi);
+                v[i] = (float) (B2 * v[i] + (1 - B2) * gi * gi);
                 upd = rate * (m[i] / bc1) / (Math.sqrt(v[i] / bc2) + EPS);
             } else {
-                m[i] = (float) (MOMENTUM * m[i] + g[i]);
+                m[i] = (float) (MOMENTUM * m[i] + gi);
                 upd = rate * m[i];
             }
-            p[i] = (float) Math.max(floor[i], p[i] - upd);
+            p[i] = (float) Math.max(floor[i], isScale[i] ? p[i] * Math.exp(-upd) : p[i] - upd);
         }
     }
 

@@ -100,6 +100,11 @@ public final class Student implements Serializable {
         throw new IllegalArgumentException("no node " + id);
     }
 
+    /** The tensors the feature term compares: every learned activation point but the output (the logits have their own term). */
+    public List<String> features() {
+        return points.stream().filter(t -> !t.equals(graph.output())).toList();
+    }
+
     /** Length of the parameter vector. */
     public int size() {
         return size;

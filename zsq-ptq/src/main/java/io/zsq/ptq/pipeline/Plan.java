@@ -57,8 +57,9 @@ public record Plan(Path model, Path out, List<Bits> bits, Map<String, Bits> laye
         public static final int QAT_BATCH = 64;
         public static final int QAT_MICRO_BATCH = 16;
         public static final double QAT_LR = 1e-4;
-        public static final double QAT_SCALE_LR = 1e-3;
+        public static final double QAT_SCALE_LR = 1e-3; // log-domain step size updates
         public static final double QAT_TEMPERATURE = 4;
+        public static final double QAT_FEATURE_WEIGHT = 0;
         public static final int QAT_CHECKPOINT_EVERY = 100;
     }
 
@@ -97,11 +98,14 @@ public record Plan(Path model, Path out, List<Bits> bits, Map<String, Bits> laye
      * optimizer steps of {@code batch} images, each the gradient sum over micro-batches of {@code microBatch}
      * images (the unit of data parallelism: the result does not depend on how many run at once); {@code lr}
      * for weights and biases, {@code scaleLr} for the learned step sizes (LSQ) of weights (per channel) and
-     * activations (per tensor); distillation at {@code temperature}; a checkpoint every
+     * activations (per tensor); distillation at {@code temperature}, plus {@code featureWeight} times the
+     * feature term (every quantized activation of the student against the teacher's, squared error over
+     * the teacher's energy, per image); a checkpoint every
      * {@code checkpointEvery} steps (0: none).
      */
     public record FineTune(QatMethod method, int steps, int batch, int microBatch, double lr, double scaleLr, Optimizer optimizer,
-                           Schedule schedule, double temperature, int checkpointEvery, long seed) implements Serializable {
+                           Schedule schedule, double temperature, double featureWeight, int checkpointEvery, long seed)
+            implements Serializable {
         public FineTune {
             if (steps < 1) {
                 throw new IllegalArgumentException("--qat-steps must be >= 1, got " + steps);
@@ -115,6 +119,9 @@ public record Plan(Path model, Path out, List<Bits> bits, Map<String, Bits> laye
             if (!(temperature > 0) || Double.isInfinite(temperature)) {
                 throw new IllegalArgumentException("--qat-temperature must be > 0, got " + temperature);
             }
+            if (!(featureWeight >= 0) || Double.isInfinite(featureWeight)) {
+                throw new IllegalArgumentException("--qat-feature-weight must be >= 0, got " + featureWeight);
+            }
             if (checkpointEvery < 0) {
                 throw new IllegalArgumentException("--qat-checkpoint-every must be >= 0, got " + checkpointEvery);
             }
@@ -122,11 +129,11 @@ public record Plan(Path model, Path out, List<Bits> bits, Map<String, Bits> laye
 
         public static FineTune defaults() {
             return new FineTune(QatMethod.KD, Defaults.QAT_STEPS, Defaults.QAT_BATCH, Defaults.QAT_MICRO_BATCH, Defaults.QAT_LR,
-                    Defaults.QAT_SCALE_LR, Optimizer.ADAM, Schedule.COSINE, Defaults.QAT_TEMPERATURE, Defaults.QAT_CHECKPOINT_EVERY, Defaults.SEED);
+                    Defaults.QAT_SCALE_LR, Optimizer.ADAM, Schedule.COSINE, Defaults.QAT_TEMPERATURE, Defaults.QAT_FEATURE_WEIGHT, Defaults.QAT_CHECKPOINT_EVERY, Defaults.SEED);
         }
 
         public FineTune withSteps(int n) {
-            return new FineTune(method, n, batch, microBatch, lr, scaleLr, optimizer, schedule, temperature, checkpointEvery, seed);
+            return new FineTune(method, n, batch, microBatch, lr, scaleLr, optimizer, schedule, temperature, featureWeight, checkpointEvery, seed);
         }
 
         public static Optimizer optimizer(String v) {
