@@ -17,18 +17,21 @@ import java.util.HexFormat;
 import java.util.List;
 
 /**
- * A Level-2 run's state after a step ({@code checkpoint.bin}, format version 1): the parameters, the
- * optimizer's moments and step count, the loss curve so far, and a signature of what the run started
- * from (settings, the starting parameters, the pool). Written to a temporary name and renamed; a
- * checkpoint whose signature differs from the run's is ignored (the run starts over and overwrites it).
+ * A Level-2 run's state after a step ({@code checkpoint.bin}, format version 2): the parameters, the
+ * optimizer's moments and step count, the loss curve so far with the losses since its last point (so that
+ * a resumed run draws the curve the uninterrupted one draws), the first and the latest step's loss (so that
+ * a run resumed at its end reports both), and a signature of what the run started from (settings, the
+ * starting parameters, the pool). Written to a temporary name and renamed; a checkpoint of another format
+ * version or whose signature differs from the run's is ignored (the run starts over and overwrites it).
  */
 final class Checkpoint {
     private Checkpoint() {}
 
-    static final int VERSION = 1;
+    static final int VERSION = 2;
     private static final String MAGIC = "zsq-qat-checkpoint";
 
-    record State(float[] params, List<List<Double>> curve, double initialLoss) {}
+    /** What a run needs besides the optimizer: {@code since} is the sum of the {@code sinceSteps} losses after the curve's last point. */
+    record State(float[] params, List<List<Double>> curve, double initialLoss, double lastLoss, double since, int sinceSteps) {}
 
     static Path file(Path dir) {
         return dir.resolve("checkpoint.bin");
@@ -50,7 +53,8 @@ final class Checkpoint {
         }
     }
 
-    static void write(Path dir, String signature, float[] p, Optimizer opt, List<List<Double>> curve, double initialLoss) throws IOException {
+    static void write(Path dir, String signature, float[] p, Optimizer opt, List<List<Double>> curve, double initialLoss, double lastLoss,
+                      double since, int sinceSteps) throws IOException {
         Files.createDirectories(dir);
         Path tmp = dir.resolve("checkpoint.bin.tmp");
         try (OutputStream os = new java.io.BufferedOutputStream(Files.newOutputStream(tmp)); DataOutputStream out = new DataOutputStream(os)) {
@@ -59,6 +63,9 @@ final class Checkpoint {
             out.writeUTF(signature);
             out.writeInt(opt.t);
             out.writeDouble(initialLoss);
+            out.writeDouble(lastLoss);
+            out.writeDouble(since);
+            out.writeInt(sinceSteps);
             floats(out, p);
             floats(out, opt.m);
             out.writeBoolean(opt.v != null);
@@ -85,7 +92,8 @@ final class Checkpoint {
                 return null;
             }
             int t = in.readInt();
-            double initialLoss = in.readDouble();
+            double initialLoss = in.readDouble(), lastLoss = in.readDouble(), since = in.readDouble();
+            int sinceSteps = in.readInt();
             float[] p = floats(in, n);
             float[] m = floats(in, n);
             float[] v = in.readBoolean() ? floats(in, n) : null;
@@ -102,7 +110,7 @@ final class Checkpoint {
                 System.arraycopy(v, 0, opt.v, 0, n);
             }
             opt.t = t;
-            return new State(p, curve, initialLoss);
+            return new State(p, curve, initialLoss, lastLoss, since, sinceSteps);
         } catch (java.io.EOFException e) {
             throw new IOException(f + ": truncated Level-2 checkpoint; delete it to start the fine-tuning over", e);
         }

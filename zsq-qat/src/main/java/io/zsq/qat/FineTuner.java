@@ -66,18 +66,21 @@ public final class FineTuner {
         List<List<Double>> curve = new ArrayList<>();
         int resumed = 0;
         double initialLoss = Double.NaN;
+        double since = 0, last = Double.NaN;
+        int sinceSteps = 0;
         Checkpoint.State saved = dir == null ? null : Checkpoint.read(dir, signature, p.length, opt);
         if (saved != null) {
             System.arraycopy(saved.params(), 0, p, 0, p.length);
             curve.addAll(saved.curve());
             resumed = opt.steps();
             initialLoss = saved.initialLoss();
+            last = saved.lastLoss();
+            since = saved.since();
+            sinceSteps = saved.sinceSteps();
             log.printf("zsq: fine-tune: resumed from %s at step %d%n", Checkpoint.file(dir), resumed);
         }
         Executor.Shared<Context> ctx = ex.share(new Context(teacher, student, pool, s.temperature(), s.featureWeight(), s.batch()));
         int every = Math.max(1, s.steps() / 100);
-        double since = 0, last = Double.NaN;
-        int sinceSteps = 0;
         long t0 = System.nanoTime();
         for (int k = opt.steps(); k < s.steps(); k++) {
             List<Micro> items = micros(s, pool, k);
@@ -103,13 +106,13 @@ public final class FineTuner {
                 sinceSteps = 0;
             }
             if (dir != null && s.checkpointEvery() > 0 && ((k + 1) % s.checkpointEvery() == 0) && k + 1 < s.steps()) {
-                Checkpoint.write(dir, signature, p, opt, curve, initialLoss);
+                Checkpoint.write(dir, signature, p, opt, curve, initialLoss, last, since, sinceSteps);
             }
         }
         double seconds = (System.nanoTime() - t0) / 1e9;
         int ran = s.steps() - resumed;
         if (dir != null && s.checkpointEvery() > 0) {
-            Checkpoint.write(dir, signature, p, opt, curve, initialLoss);
+            Checkpoint.write(dir, signature, p, opt, curve, initialLoss, last, since, sinceSteps);
         }
         return new Result(p, initialLoss, last, curve, resumed, seconds, ran == 0 ? 0 : seconds / ran);
     }
