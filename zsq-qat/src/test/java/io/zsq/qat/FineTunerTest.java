@@ -43,7 +43,7 @@ class FineTunerTest {
     }
 
     static Plan.FineTune settings(int steps, int batch, int micro, double lr, double scaleLr, int checkpointEvery, long seed) {
-        return new Plan.FineTune(Plan.QatMethod.KD, steps, batch, micro, lr, scaleLr, Plan.Optimizer.ADAM, Plan.Schedule.COSINE, 4,
+        return new Plan.FineTune(Plan.QatMethod.KD, steps, batch, micro, lr, scaleLr, Plan.Optimizer.ADAM, Plan.Schedule.COSINE, 4, 0,
                 checkpointEvery, seed);
     }
 
@@ -139,7 +139,7 @@ class FineTunerTest {
     void microBatchesAddUpToTheBatchGradient() {
         Student st = student();
         float[] p = st.initial();
-        FineTuner.Context c = new FineTuner.Context(TEACHER, st, POOL_IMAGES, 4, 8);
+        FineTuner.Context c = new FineTuner.Context(TEACHER, st, POOL_IMAGES, 4, 0, 8);
         for (int step : new int[] {0, 4}) { // the second within the second epoch
             double[] loss = new double[3];
             List<List<String>> drawn = new ArrayList<>();

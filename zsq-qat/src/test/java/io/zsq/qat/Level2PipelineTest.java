@@ -32,7 +32,7 @@ class Level2PipelineTest {
     @Test
     void levelTwoIsFineTunedLoweredReportedAndWritten() throws Exception {
         Path out = dir.resolve("l2");
-        Plan.FineTune ft = new Plan.FineTune(Plan.QatMethod.KD, 5, 8, 4, 1e-4, 1e-3, Plan.Optimizer.ADAM, Plan.Schedule.COSINE, 4, 2, 1);
+        Plan.FineTune ft = new Plan.FineTune(Plan.QatMethod.KD, 5, 8, 4, 1e-4, 1e-3, Plan.Optimizer.ADAM, Plan.Schedule.COSINE, 4, 0, 2, 1);
         Plan plan = Plan.builder().model(RESNET).out(out).preprocessing("0.2860", "0.3530").count(32).batch(16).steps(10).bits("w4a8")
                 .gaussianBaseline(false).eval(FASHION).evalLimit(300).fineTune(ft).quiet(true).build();
         QuantizeReport r = Pipeline.run(plan, new InProcessExecutor(2));

@@ -12,7 +12,7 @@ import org.junit.jupiter.api.Test;
  */
 class OptimizerTest {
     static Plan.FineTune settings(Plan.Optimizer o, Plan.Schedule s, int steps, double lr, double scaleLr) {
-        return new Plan.FineTune(Plan.QatMethod.KD, steps, 8, 8, lr, scaleLr, o, s, 4, 0, 1);
+        return new Plan.FineTune(Plan.QatMethod.KD, steps, 8, 8, lr, scaleLr, o, s, 4, 0, 0, 1);
     }
 
     static final boolean[] MASK = {false, false, true, false, true};
@@ -25,8 +25,10 @@ class OptimizerTest {
         float[] p = {1f, -2f, 0.5f, 3f, 0.25f};
         float[] g1 = {0.3f, -1e-3f, 2f, 0f, -4f};
         o.step(p, g1);
-        // step 1: m = 0.1 g, v = 0.001 g^2, bias corrections 0.1 and 0.001: the update is rate * g / (|g| + 1e-8), cosine factor 1
-        double[] expected1 = {1 - lr * 0.3 / (0.3 + 1e-8), -2 + lr * 1e-3 / (1e-3 + 1e-8), 0.5 - slr * 2 / (2 + 1e-8), 3, 0.25 + slr};
+        // step 1: m = 0.1 g, v = 0.001 g^2, bias corrections 0.1 and 0.001: the update is rate * g / (|g| + 1e-8), cosine factor 1;
+        // a step size s sees the gradient s * g (log domain) and is multiplied by exp(-update)
+        double[] expected1 = {1 - lr * 0.3 / (0.3 + 1e-8), -2 + lr * 1e-3 / (1e-3 + 1e-8), 0.5 * Math.exp(-slr * 1 / (1 + 1e-8)), 3,
+                0.25 * Math.exp(slr * 1 / (1 + 1e-8))};
         for (int i = 0; i < 5; i++) {
             assertEquals(expected1[i], p[i], 1e-6, "after step 1, entry " + i);
         }
@@ -37,11 +39,13 @@ class OptimizerTest {
         float[] before = p.clone();
         o.step(p, g2);
         double f = 0.5 * (1 + Math.cos(Math.PI / steps)); // step 1 of 10
+        float[] p0 = {1f, -2f, 0.5f, 3f, 0.25f};
         for (int i = 0; i < 5; i++) {
-            double m = 0.9 * 0.1 * g1[i] + 0.1 * g2[i], v = 0.999 * 0.001 * g1[i] * g1[i] + 0.001 * g2[i] * g2[i];
+            double a1 = MASK[i] ? g1[i] * p0[i] : g1[i], a2 = MASK[i] ? g2[i] * before[i] : g2[i];
+            double m = 0.9 * 0.1 * a1 + 0.1 * a2, v = 0.999 * 0.001 * a1 * a1 + 0.001 * a2 * a2;
             double mhat = m / (1 - 0.81), vhat = v / (1 - 0.999 * 0.999);
-            double rate = (MASK[i] ? slr : lr) * f;
-            assertEquals(before[i] - rate * mhat / (Math.sqrt(vhat) + 1e-8), p[i], 1e-6, "after step 2, entry " + i);
+            double rate = (MASK[i] ? slr : lr) * f, upd = rate * mhat / (Math.sqrt(vhat) + 1e-8);
+            assertEquals(MASK[i] ? before[i] * Math.exp(-upd) : before[i] - upd, p[i], 1e-6, "after step 2, entry " + i);
         }
     }
 
@@ -51,10 +55,17 @@ class OptimizerTest {
         Optimizer o = new Optimizer(settings(Plan.Optimizer.SGD, Plan.Schedule.CONSTANT, 5, lr, slr), new float[5], MASK);
         float[] p = {1f, 1f, 1f, 1f, 1f}, g1 = {1f, -2f, 3f, 0f, 0.5f}, g2 = {0.5f, 0.5f, 0.5f, 0.5f, 0.5f};
         o.step(p, g1);
+        float[] mid = p.clone();
         o.step(p, g2);
         for (int i = 0; i < 5; i++) {
             double rate = MASK[i] ? slr : lr;
-            assertEquals(1 - rate * g1[i] - rate * (0.9 * g1[i] + g2[i]), p[i], 1e-6, "entry " + i);
+            if (MASK[i]) { // log domain: momentum over s * g, s multiplied by exp(-rate * m)
+                double m1 = g1[i], s1 = Math.exp(-rate * m1), m2 = 0.9 * m1 + g2[i] * mid[i];
+                assertEquals(s1, mid[i], 1e-6, "entry " + i + " after step 1");
+                assertEquals(s1 * Math.exp(-rate * m2), p[i], 1e-6, "entry " + i);
+            } else {
+                assertEquals(1 - rate * g1[i] - rate * (0.9 * g1[i] + g2[i]), p[i], 1e-6, "entry " + i);
+            }
         }
     }
 
