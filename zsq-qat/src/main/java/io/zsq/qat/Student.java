@@ -21,7 +21,8 @@ import java.util.Map;
  * with its trainable values in one flat vector so that an optimizer, a checkpoint and a data-parallel
  * gradient sum each see one array. Per CONV/DENSE layer, in graph order: the FP32 weights {@code W},
  * the bias {@code B} (one per output channel; zero where the layer had none) and the weight step sizes
- * (one per output channel, LSQ); then one step size per activation quantization point. Zero points,
+ * (one per output channel, LSQ; channels that share a scale under per-tensor or grouped granularity
+ * share its gradient, so they stay equal); then one step size per activation quantization point. Zero points,
  * bit widths and the input's parameters stay as Level 1 placed them.
  *
  * <p>The forward pass ({@link #graph}, {@link #quantizer}) is {@code FakeQuant}'s simulation of the
@@ -233,23 +234,36 @@ public final class Student implements Serializable {
                 }
                 ChannelQParams wq = q.weights().get(id);
                 int per = wLen[l] / outC[l];
+                double[] ds = new double[outC[l]];
                 for (int c = 0; c < outC[l]; c++) {
                     float s = wq.scales()[c];
-                    double ds = 0, gscale = 1 / Math.sqrt((double) per * wq.qmax());
+                    double gscale = 1 / Math.sqrt((double) per * wq.qmax());
                     for (int i = c * per; i < (c + 1) * per; i++) {
                         float v = p[wOff[l] + i] / s;
                         double r = Math.rint(v);
                         if (r < wq.qmin()) {
-                            ds += gw[i] * wq.qmin();
+                            ds[c] += gw[i] * wq.qmin();
                         } else if (r > wq.qmax()) {
-                            ds += gw[i] * wq.qmax();
+                            ds[c] += gw[i] * wq.qmax();
                         } else {
                             into[wOff[l] + i] += gw[i];
-                            ds += gw[i] * (r - v);
+                            ds[c] += gw[i] * (r - v);
                         }
                     }
-                    into[sOff[l] + c] += (float) (ds * gscale);
+                    ds[c] *= gscale;
                     into[bOff[l] + c] += gb[c];
+                }
+                // channels that share one scale (per-tensor or grouped granularity) share its gradient: they start equal and stay equal
+                int group = Math.min(init.scheme().weightGroup(), outC[l]);
+                for (int g0 = 0; g0 < outC[l]; g0 += group) {
+                    int g1 = Math.min(outC[l], g0 + group);
+                    double sum = 0;
+                    for (int c = g0; c < g1; c++) {
+                        sum += ds[c];
+                    }
+                    for (int c = g0; c < g1; c++) {
+                        into[sOff[l] + c] += (float) (group == 1 ? ds[c] : sum);
+                    }
                 }
             }
             quantizer.stepGradients(into);

@@ -105,4 +105,32 @@ class DistillationTest {
         assertEquals(0, sum, 1e-5, "T (ps - pt) sums to zero over the logits");
         assertEquals(-temp * (1 / (1 + Math.exp(-10 / temp))), grad[0], 1e-5 * temp, "dL/ds_0 = T (ps_0 - pt_0), ps_0 ~ 0");
     }
+
+    /** The feature term: its definition per image, and its gradient against central finite differences. */
+    @org.junit.jupiter.api.Test
+    void featureTermAndItsGradient() {
+        SplittableRandom r = new SplittableRandom(5);
+        int n = 3, per = 7;
+        float[] t = logits(r, n * per, 1), s = logits(r, n * per, 1.3), g = new float[n * per];
+        double w = 2.5, total = Distillation.featureLossAndGradient(s, t, n, w, 1, g);
+        double ref = 0;
+        for (int i = 0; i < n; i++) {
+            double e = 0, d = 0;
+            for (int j = 0; j < per; j++) {
+                e += t[i * per + j] * (double) t[i * per + j];
+                d += Math.pow(s[i * per + j] - (double) t[i * per + j], 2);
+            }
+            ref += w * d / e;
+        }
+        assertEquals(ref, total, 1e-6 * ref); // the code takes s - t in float
+        for (int j = 0; j < s.length; j++) {
+            float[] up = s.clone(), dn = s.clone();
+            double h = 1e-3;
+            up[j] += (float) h;
+            dn[j] -= (float) h;
+            double fd = (Distillation.featureLossAndGradient(up, t, n, w, 1, new float[s.length])
+                    - Distillation.featureLossAndGradient(dn, t, n, w, 1, new float[s.length])) / (up[j] - dn[j]);
+            assertEquals(fd, g[j], 1e-3 * Math.abs(fd) + 1e-4, "d/ds[" + j + "]");
+        }
+    }
 }

@@ -258,4 +258,24 @@ class FineTunerTest {
             }
         }
     }
+
+    /** Under per-tensor weight granularity every channel of a layer shares one scale: after training they are still one. */
+    @org.junit.jupiter.api.Test
+    void sharedWeightScalesStayShared() throws Exception {
+        io.zsq.core.quant.Scheme perTensor = new io.zsq.core.quant.Scheme(4, 4, io.zsq.core.quant.Scheme.PER_TENSOR, false, false,
+                java.util.Map.of(), java.util.Map.of());
+        Quantization q = Nets.level1(TEACHER, perTensor, POOL_IMAGES.images(), POOL, 1.0);
+        Student st = new Student(TEACHER, q);
+        FineTuner.Result r = FineTuner.run(settings(6, 8, 4, 1e-3, 1e-2, 0, 1), TEACHER, st, POOL_IMAGES,
+                new io.zsq.ptq.pipeline.InProcessExecutor(2), null, QUIET);
+        int moved = 0;
+        for (java.util.Map.Entry<String, io.zsq.core.quant.ChannelQParams> e : st.quantization(r.params()).weights().entrySet()) {
+            float[] sc = e.getValue().scales();
+            for (float v : sc) {
+                org.junit.jupiter.api.Assertions.assertEquals(sc[0], v, 0f, e.getKey() + " channel scales");
+            }
+            moved += sc[0] != q.weights().get(e.getKey()).scales()[0] ? 1 : 0;
+        }
+        org.junit.jupiter.api.Assertions.assertTrue(moved > 0, "the shared scales were learned");
+    }
 }
