@@ -72,7 +72,7 @@ public record PlaceQuantizers(Scheme scheme, ObserverSpec spec, Plan.BnRangesMod
             lo = Math.min(lo, inputMin[c]);
             hi = Math.max(hi, inputMax[c]);
         }
-        points.put(g.input(), scheme.activation(lo, hi, scheme.activationBits()));
+        points.put(g.input(), scheme.activation(lo, hi, scheme.activationBits(g, g.input())));
         List<String> fromData = new ArrayList<>(points.keySet());
         fromData.removeAll(bnRanged);
         return new Result<>(state.withQuantization(Quantization.of(g, scheme, points, bnRanged)),
