@@ -3,7 +3,8 @@
 # (1x28x28) and the third-party CIFAR-10 ResNet-32 (../shared/models/cifar10, 3x32x32), W4A4 by default.
 # The same recipe both sides (`zsq quantize --level 2`, zsq-qat; bench/qat_torch.py): the BN-folded student with
 # LSQ step sizes (weights per channel, activations per tensor) and int32-rounded biases, T^2 KL to the FP32
-# teacher (T = 4), Adam lr 1e-4 / 1e-3 for step sizes, cosine schedule, a batch of BATCH (default 64) images
+# teacher (T = 4), Adam (zsq's defaults: lr 3e-5, log-domain step sizes at 1e-3; PyTorch: 1e-4, additive step sizes at 1e-3:
+# the same work per step), cosine schedule, a batch of BATCH (default 64) images
 # a step from a pool of as many, each randomly shifted by up to 1/8 of the side and flipped. Thread counts as
 # bench/synth-speed-real.sh: PyTorch with T intra-op threads on the whole batch; zsq on Spark local[T] (the
 # system property spark.master through ZSQ_JAVA_OPTS: `quantize` has no --threads), OMP_NUM_THREADS=1, a
@@ -41,8 +42,8 @@ printf '\nLevel-2 fine-tuning (distillation, LSQ), zsq vs PyTorch %s, same recip
   "$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')"
 printf 'batch %s from a pool of %s, %s + %s steps a run (warm-up + timed); s/step excludes start-up on both sides; zsq'"'"'s is over all its steps (JIT warm-up included)\n\n' \
   "$BATCH" "$BATCH" "$WARMUP" "$STEPS"
-echo "| model | input | threads | zsq s/step (all steps) | PyTorch s/step median | PyTorch mean | PyTorch mean, all steps | PyTorch / zsq steady | PyTorch / zsq all steps | PyTorch peak RSS MB | zsq peak RSS MB | parameters PyTorch / zsq |"
-echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
+echo "| model | input | threads | zsq s/step (all steps) | zsq median | PyTorch s/step median | PyTorch mean | PyTorch mean, all steps | PyTorch / zsq steady (medians) | PyTorch / zsq all steps | PyTorch peak RSS MB | zsq peak RSS MB | parameters PyTorch / zsq |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 for m in $MODELS; do
   case "$m" in
     fmnist-resnet) onnx="$ROOT/src/models/fmnist-resnet.onnx"; targ=(--arch fmnist-resnet); pre=(--mean 0.2860 --std 0.3530) ;;
@@ -71,8 +72,8 @@ steps = t["step_seconds"] + t["warmup_seconds"]
 allmean = sum(steps) / len(steps)
 if z["settings"]["steps"] != len(steps):
     sys.exit(f"zsq ran {z['settings']['steps']} steps, PyTorch {len(steps)}")
-print(f"| {m} | {'x'.join(map(str, t['input']))} | {T} | {zs:.4f} | {t['seconds_per_step_median']:.4f} | {t['seconds_per_step_mean']:.4f} | "
-      f"{allmean:.4f} | {t['seconds_per_step_mean'] / zs:.2f} | {allmean / zs:.2f} | {mem('torch.mem'):.0f} | {mem('zsq.mem'):.0f} | "
+print(f"| {m} | {'x'.join(map(str, t['input']))} | {T} | {zs:.4f} | {z['median_seconds_per_step']:.4f} | {t['seconds_per_step_median']:.4f} | {t['seconds_per_step_mean']:.4f} | "
+      f"{allmean:.4f} | {t['seconds_per_step_median'] / z['median_seconds_per_step']:.2f} | {allmean / zs:.2f} | {mem('torch.mem'):.0f} | {mem('zsq.mem'):.0f} | "
       f"{t['parameters']} / {z['parameters']} |")
 PY
   done

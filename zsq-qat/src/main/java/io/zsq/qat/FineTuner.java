@@ -50,7 +50,7 @@ public final class FineTuner {
 
     /** What a run gives. */
     public record Result(float[] params, double initialLoss, double finalLoss, List<List<Double>> curve, int resumed, double seconds,
-                         double secondsPerStep) {}
+                         double secondsPerStep, double medianSecondsPerStep) {}
 
     private static final ThreadLocal<Workspace[]> WORKSPACES = ThreadLocal.withInitial(() -> new Workspace[] {new Workspace(), new Workspace()});
 
@@ -82,7 +82,9 @@ public final class FineTuner {
         Executor.Shared<Context> ctx = ex.share(new Context(teacher, student, pool, s.temperature(), s.featureWeight(), s.batch()));
         int every = Math.max(1, s.steps() / 100);
         long t0 = System.nanoTime();
+        List<Double> stepSeconds = new ArrayList<>();
         for (int k = opt.steps(); k < s.steps(); k++) {
+            long ts = System.nanoTime();
             List<Micro> items = micros(s, pool, k);
             Executor.Shared<float[]> params = ex.share(p.clone());
             Grad total = ex.reduce("fine-tune", items, m -> microBatch(ctx.get(), params.get(), m), (a, b) -> {
@@ -96,6 +98,7 @@ public final class FineTuner {
                 initialLoss = loss;
             }
             opt.step(p, total.g);
+            stepSeconds.add((System.nanoTime() - ts) / 1e9);
             since += loss;
             sinceSteps++;
             last = loss;
@@ -114,7 +117,10 @@ public final class FineTuner {
         if (dir != null && s.checkpointEvery() > 0) {
             Checkpoint.write(dir, signature, p, opt, curve, initialLoss, last, since, sinceSteps);
         }
-        return new Result(p, initialLoss, last, curve, resumed, seconds, ran == 0 ? 0 : seconds / ran);
+        java.util.Collections.sort(stepSeconds);
+        double median = stepSeconds.isEmpty() ? 0 : stepSeconds.size() % 2 == 1 ? stepSeconds.get(stepSeconds.size() / 2)
+                : (stepSeconds.get(stepSeconds.size() / 2 - 1) + stepSeconds.get(stepSeconds.size() / 2)) / 2;
+        return new Result(p, initialLoss, last, curve, resumed, seconds, ran == 0 ? 0 : seconds / ran, median);
     }
 
     /** Step {@code k}'s micro-batches: images from the epoch's permutation, crops and flips, all from (seed, k). */
@@ -200,7 +206,7 @@ public final class FineTuner {
         Graph t = c.teacher();
         Fp32Engine.Trace teacherTrace = Fp32Engine.forward(t, x, n, null, teacherWs);
         float[] tl = teacherTrace.nchw(t, t.output());
-        Student.Pass pass = c.student().pass(p);
+        Student.Pass pass = c.student().pass(p, studentWs);
         Graph g = pass.graph();
         studentWs.forgetParameters(); // the student's weights are new arrays every step
         Fp32Engine.Trace tr = Fp32Engine.forward(g, x, n, pass.quantizer(), studentWs);

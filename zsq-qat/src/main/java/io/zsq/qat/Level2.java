@@ -28,7 +28,7 @@ public final class Level2 implements FineTuning {
         ModelState tuned = new ModelState(st.fp32Graph(r.params()), st.quantization(r.params()), null);
         String bits = "w" + student.quantization().scheme().weightBits() + "a" + student.quantization().scheme().activationBits();
         return new Result(tuned, new QuantizeReport.FineTuneInfo(bits, settings, pool.count(), settings.batch() / settings.microBatch(),
-                st.size(), r.initialLoss(), r.finalLoss(), r.curve(), r.resumed(), r.seconds(), r.secondsPerStep()));
+                st.size(), r.initialLoss(), r.finalLoss(), r.curve(), r.resumed(), r.seconds(), r.secondsPerStep(), r.medianSecondsPerStep()));
     }
 
     /** Every image of the calibration set, in batch order. */

@@ -179,9 +179,11 @@ public final class Student implements Serializable {
         final Quantization q;
         final Graph fq;
         final Quantizer quantizer;
+        final io.zsq.core.exec.Workspace ws;
 
-        Pass(float[] p) {
+        Pass(float[] p, io.zsq.core.exec.Workspace ws) {
             this.p = p;
+            this.ws = ws;
             this.q = quantization(p);
             this.fq = fakeQuantized();
             this.quantizer = new Quantizer();
@@ -279,10 +281,8 @@ public final class Student implements Serializable {
                 if (a == null) {
                     return v;
                 }
-                float[] r = new float[v.length];
-                for (int i = 0; i < r.length; i++) {
-                    r[i] = a.fakeQuantize(v[i]);
-                }
+                float[] r = ws == null ? new float[v.length] : ws.floatsUnzeroed(v.length);
+                io.zsq.core.exec.QuantKernels.fakeQuantize(v, a.scale(), a.zeroPoint(), a.qmin(), a.qmax(), r);
                 return r;
             }
 
@@ -294,24 +294,9 @@ public final class Student implements Serializable {
                 }
                 String src = source.get(tensor);
                 Integer idx = src == null ? null : pointIndex.get(src);
-                float s = a.scale();
-                int zp = a.zeroPoint();
-                double acc = 0;
-                for (int i = 0; i < dy.length; i++) {
-                    float v = raw[i] / s;
-                    long r = Math.round(v) + zp; // as QParams.quantize
-                    if (r < a.qmin()) {
-                        acc += dy[i] * (double) (a.qmin() - zp);
-                        dy[i] = 0;
-                    } else if (r > a.qmax()) {
-                        acc += dy[i] * (double) (a.qmax() - zp);
-                        dy[i] = 0;
-                    } else {
-                        acc += dy[i] * ((r - zp) - (double) v);
-                    }
-                }
+                double acc = io.zsq.core.exec.QuantKernels.backward(dy, raw, a.scale(), a.zeroPoint(), a.qmin(), a.qmax());
                 if (idx != null) {
-                    ds[idx] += acc / Math.sqrt((double) pointFeatures.get(src) * Math.max(1, a.qmax() - zp));
+                    ds[idx] += acc / Math.sqrt((double) pointFeatures.get(src) * Math.max(1, a.qmax() - a.zeroPoint()));
                 }
                 return dy;
             }
@@ -325,6 +310,11 @@ public final class Student implements Serializable {
     }
 
     public Pass pass(float[] p) {
-        return new Pass(p);
+        return new Pass(p, null);
+    }
+
+    /** A pass whose fake-quantized activations are taken from {@code ws} (valid until its next recycle). */
+    public Pass pass(float[] p, io.zsq.core.exec.Workspace ws) {
+        return new Pass(p, ws);
     }
 }

@@ -44,7 +44,7 @@ public record QParams(float scale, int zeroPoint, int qmin, int qmax) implements
     }
 
     public int quantize(float r) {
-        long q = Math.round(r / scale) + zeroPoint;
+        long q = (long) Math.round(r / scale) + zeroPoint; // in long: a saturated round plus the zero point must not wrap
         return (int) Math.max(qmin, Math.min(qmax, q));
     }
 

@@ -47,12 +47,13 @@ public record QuantizeReport(int schemaVersion, String tool, Path model, String 
     /**
      * One Level-2 run: its settings, the distillation loss at the start (the Level-1 student) and the end,
      * the loss curve ({@code [step, loss]} every few steps, each the mean over the steps since the last point),
-     * steps resumed from a checkpoint, and the time per optimizer step (wall, all micro-batches of a step).
+     * steps resumed from a checkpoint, and the time per optimizer step (wall, all micro-batches of a step): the
+     * mean over the steps this run took (JIT warm-up included) and their median (steady state).
      */
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public record FineTuneInfo(String bits, Plan.FineTune settings, int poolImages, int microBatchesPerStep, int parameters,
                                double initialLoss, double finalLoss, List<List<Double>> lossCurve, int stepsResumed, double seconds,
-                               double secondsPerStep) {}
+                               double secondsPerStep, double medianSecondsPerStep) {}
 
     /** One (bits, calibration source, level) variant. */
     @JsonInclude(JsonInclude.Include.NON_NULL)
