@@ -60,25 +60,30 @@ public final class QuantKernels {
     private static final class VectorQuant {
         private static final jdk.incubator.vector.VectorSpecies<Float> S = VectorConv.S;
 
+        /** 1.5 * 2^23: {@code (v + M) - M} is v rounded to an integer (nearest, ties to even) for |v| below 2^22. */
+        private static final float MAGIC = 12582912f;
+        /** Levels are within +-255: a level beyond this clamps to the same end, so v is clamped here first. */
+        private static final float LIMIT = 1024f;
+
         /**
-         * Math.round(v) (half up) as a float: {@code f = floor(v)} (the truncation toward zero, minus one where it
-         * lies above v), plus one where {@code v - f >= 0.5}. That difference is exact in float (Sterbenz for
-         * |v| >= 1; for v in (-1, 0) it is 1 + v, which cannot fall below 0.5 when v > -0.5), so no sum
-         * {@code v + 0.5} rounds the wrong way. Beyond int range the conversion saturates, and the caller's
-         * clamp takes those to its ends, as the scalar code does.
+         * Math.round(v) (half up) as a float, for v already clamped to +-{@link #LIMIT}: {@code f = floor(v)} (the
+         * nearest integer, minus one where it lies above v), plus one where {@code v - f >= 0.5}. That difference is
+         * exact in float (Sterbenz for |v| >= 1; for v in (-1, 0) it is 1 + v, which cannot fall below 0.5 when
+         * v > -0.5), so no sum {@code v + 0.5} rounds the wrong way. Only compares and blends: JDK 17's C2 boxes
+         * the vector conversions.
          */
         private static FloatVector round(FloatVector v) {
-            FloatVector one = FloatVector.broadcast(S, 1f);
-            FloatVector t = (FloatVector) v.convert(VectorOperators.F2I, 0).convert(VectorOperators.I2F, 0);
-            FloatVector f = t.sub(one, t.compare(VectorOperators.GT, v));
-            return f.add(one, v.sub(f).compare(VectorOperators.GE, 0.5f));
+            FloatVector zero = FloatVector.zero(S), one = FloatVector.broadcast(S, 1f);
+            FloatVector n = v.add(MAGIC).sub(MAGIC);
+            FloatVector f = n.sub(zero.blend(one, n.compare(VectorOperators.GT, v)));
+            return f.add(zero.blend(one, v.sub(f).compare(VectorOperators.GE, 0.5f)));
         }
 
         static int fakeQuantize(float[] x, float s, int zp, int qmin, int qmax, float[] out) {
             int bound = S.loopBound(x.length), i = 0;
             float lo = qmin - zp, hi = qmax - zp; // clamp(r + zp, qmin, qmax) - zp = clamp(r, qmin - zp, qmax - zp): small integers, exact
             for (; i < bound; i += S.length()) {
-                FloatVector v = FloatVector.fromArray(S, x, i).div(s);
+                FloatVector v = FloatVector.fromArray(S, x, i).div(s).max(-LIMIT).min(LIMIT);
                 round(v).max(lo).min(hi).mul(s).intoArray(out, i);
             }
             return i;
@@ -89,12 +94,12 @@ public final class QuantKernels {
             float lo = qmin - zp, hi = qmax - zp;
             FloatVector acc = FloatVector.zero(S);
             for (; i < bound; i += S.length()) {
-                FloatVector v = FloatVector.fromArray(S, raw, i).div(s), d = FloatVector.fromArray(S, dy, i);
+                FloatVector v = FloatVector.fromArray(S, raw, i).div(s).max(-LIMIT).min(LIMIT), d = FloatVector.fromArray(S, dy, i);
                 FloatVector r = round(v);
                 VectorMask<Float> below = r.compare(VectorOperators.LT, lo), above = r.compare(VectorOperators.GT, hi);
-                FloatVector term = r.sub(v).blend(lo, below).blend(hi, above);
+                FloatVector term = r.sub(v).blend(FloatVector.broadcast(S, lo), below).blend(FloatVector.broadcast(S, hi), above);
                 acc = d.fma(term, acc);
-                d.blend(0f, below.or(above)).intoArray(dy, i);
+                d.blend(FloatVector.zero(S), below.or(above)).intoArray(dy, i);
             }
             total[0] = acc.reduceLanes(VectorOperators.ADD);
             return i;
