@@ -247,6 +247,12 @@ public final class Main implements Callable<Integer> {
             if (level != 1 && level != 2) {
                 throw new IllegalArgumentException("--level must be 1 or 2, not " + level);
             }
+            if (level == 1 && (qatSteps != Defaults.QAT_STEPS || qatBatch != Defaults.QAT_BATCH || qatMicroBatch != Defaults.QAT_MICRO_BATCH
+                    || qatLr != Defaults.QAT_LR || qatScaleLr != Defaults.QAT_SCALE_LR || qatTemperature != Defaults.QAT_TEMPERATURE
+                    || qatFeatureWeight != Defaults.QAT_FEATURE_WEIGHT || qatCheckpointEvery != Defaults.QAT_CHECKPOINT_EVERY
+                    || !qatMethod.equals("kd") || !qatOptimizer.equals("adam") || !qatSchedule.equals("cosine"))) {
+                throw new IllegalArgumentException("the --qat-* options set up level 2: give --level 2 with them");
+            }
             if (level == 2) {
                 b.fineTune(new Plan.FineTune(Plan.FineTune.method(qatMethod), qatSteps, qatBatch, qatMicroBatch, qatLr, qatScaleLr,
                         Plan.FineTune.optimizer(qatOptimizer), Plan.FineTune.schedule(qatSchedule), qatTemperature, qatFeatureWeight, qatCheckpointEvery,

@@ -184,7 +184,8 @@ class BadInputTest {
     void badOptionsAndOutputs() throws IOException {
         Path out = dir.resolve("o");
         for (String[] bad : new String[][] {{"--count", "0", "--count"}, {"--steps", "-3", "--steps"}, {"--bits", "w9a8", "2..8"},
-            {"--observer", "bogus", "--observer"}, {"--lr", "zero", "--lr"}, {"--input-shape", "1x0x28", "--input-shape"}}) {
+            {"--observer", "bogus", "--observer"}, {"--lr", "zero", "--lr"}, {"--input-shape", "1x0x28", "--input-shape"},
+            {"--level", "3", "--level"}, {"--qat-steps", "10", "--level 2"}}) {
             Run r = zsq(quantize(RESNET, out, bad[0], bad[1]));
             assertEquals(2, r.rc(), r.err());
             assertTrue(r.err().strip().startsWith("zsq: error: ") && r.err().contains(bad[2]) && !r.err().strip().contains("\n"), r.err());

@@ -19,6 +19,11 @@ public final class Level2 implements FineTuning {
     @Override
     public Result run(Plan.FineTune settings, Graph teacher, ModelState student, Observation.Source data, Executor ex, Path dir, PrintStream log)
             throws IOException {
+        int[] out = teacher.shape(teacher.output());
+        if (!(out.length == 1 || (out.length == 3 && out[1] == 1 && out[2] == 1)) || out[0] < 2) {
+            throw new IllegalArgumentException("--level 2 distils a classifier's logits: the model's output " + teacher.output() + " has shape "
+                    + java.util.Arrays.toString(out) + ", not [classes]");
+        }
         FineTuner.Pool pool = pool(data, teacher.inputShape());
         Student st = new Student(student.graph(), student.quantization());
         log.printf("zsq: fine-tune (level 2, %s): %d steps of %d images (%d micro-batches of %d) from a pool of %d, %d parameters%n",
