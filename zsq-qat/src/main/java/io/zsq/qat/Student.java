@@ -201,14 +201,9 @@ public final class Student implements Serializable {
                 ChannelQParams wq = q.weights().get(n.id());
                 float[] w = java.util.Arrays.copyOfRange(p, wOff[l], wOff[l] + wLen[l]);
                 Map<String, Tensor> params = new LinkedHashMap<>(n.params());
+                params.put("B", new Tensor(new int[] {outC[l]}, java.util.Arrays.copyOfRange(p, bOff[l], bOff[l] + outC[l])));
+                float[] b = io.zsq.core.quant.FakeQuant.simulatedBias(n.withParams(params), wq, q.tensor(n.input()));
                 params.put("W", new Tensor(n.param("W").shape(), wq.fakeQuantize(w)));
-                QParams in = q.tensor(n.input());
-                float[] b = new float[outC[l]];
-                for (int c = 0; c < b.length; c++) {
-                    double sc = (double) in.scale() * wq.scales()[c];
-                    double v = Math.max(Integer.MIN_VALUE, Math.min(Integer.MAX_VALUE, Math.round(p[bOff[l] + c] / sc)));
-                    b[c] = (float) (v * sc);
-                }
                 params.put("B", new Tensor(new int[] {b.length}, b));
                 nodes.add(n.withParams(params));
             }

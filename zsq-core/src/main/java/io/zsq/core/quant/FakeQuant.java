@@ -43,11 +43,7 @@ public final class FakeQuant {
                 ChannelQParams wq = quantization.weights(n);
                 Map<String, Tensor> p = new LinkedHashMap<>();
                 p.put("W", new Tensor(w.shape(), wq.fakeQuantize(w.data())));
-                int[] qb = quantizedBias(n, wq, act.get(n.input()));
-                float[] b = new float[qb.length];
-                for (int c = 0; c < b.length; c++) {
-                    b[c] = (float) ((double) qb[c] * act.get(n.input()).scale() * wq.scales()[c]);
-                }
+                float[] b = simulatedBias(n, wq, act.get(n.input()));
                 p.put("B", new Tensor(new int[] {b.length}, b));
                 nodes.add(n.withParams(p));
             } else {
@@ -67,6 +63,16 @@ public final class FakeQuant {
             return r;
         };
         return new Simulation(sim, hook);
+    }
+
+    /** The FP32 value of the int32 bias the integer model adds: {@link #quantizedBias} times {@code S_in * S_w[c]}. */
+    public static float[] simulatedBias(Node n, ChannelQParams wq, QParams in) {
+        int[] qb = quantizedBias(n, wq, in);
+        float[] b = new float[qb.length];
+        for (int c = 0; c < b.length; c++) {
+            b[c] = (float) ((double) qb[c] * in.scale() * wq.scales()[c]);
+        }
+        return b;
     }
 
     /** int32 bias {@code round(b / (S_in * S_w[c]))}, saturated. */

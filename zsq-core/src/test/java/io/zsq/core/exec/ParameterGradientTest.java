@@ -179,7 +179,7 @@ class ParameterGradientTest {
     /** The vector dW kernels sum in another order than the scalar loop: equal within float rounding. */
     @Test
     void vectorWeightGradientEqualsScalarDefinition() {
-        org.junit.jupiter.api.Assumptions.assumeTrue(Simd.ENABLED, "the Vector API module is loaded in these tests (pom)");
+        assertTrue(Simd.ENABLED, "the tests run with --add-modules jdk.incubator.vector (pom): the vector kernels are what this compares");
         for (int[] geo : new int[][] {{16, 32, 3, 1, 1, 1}, {3, 16, 3, 2, 1, 1}, {32, 16, 1, 1, 0, 1}, {16, 16, 3, 1, 1, 16}, {32, 32, 3, 2, 1, 32},
                 {17, 16, 5, 2, 2, 1}}) {
             int c = geo[0], o = geo[1], k = geo[2], st = geo[3], pad = geo[4], groups = geo[5], n = 2, h = 9, w = 8;
