@@ -120,27 +120,7 @@ final class Conv {
 
     /** Scalar dW over the padded input, any group count: the definition the vector kernels are tested against. */
     static void weightGradientScalar(ConvShape s, float[] xp, float[] dy, float[] dw) {
-        int c = s.c(), cpg = s.cpg(), opg = s.opg(), o = s.o(), hp = s.hp(), wp = s.wp();
-        for (int img = 0; img < s.n(); img++) {
-            for (int oy = 0; oy < s.oh(); oy++) {
-                for (int ox = 0; ox < s.ow(); ox++) {
-                    int yb = ((img * s.oh() + oy) * s.ow() + ox) * o;
-                    for (int oc = 0; oc < o; oc++) {
-                        float d = dy[yb + oc];
-                        int g = oc / opg;
-                        for (int ky = 0; ky < s.kh(); ky++) {
-                            for (int kx = 0; kx < s.kw(); kx++) {
-                                int xb = ((img * hp + oy * s.sh() + ky) * wp + ox * s.sw() + kx) * c + g * cpg;
-                                int wb = (oc * cpg * s.kh() + ky) * s.kw() + kx, wstep = s.taps();
-                                for (int ci = 0; ci < cpg; ci++) {
-                                    dw[wb + ci * wstep] += d * xp[xb + ci];
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
+        windows(s, dy, null, xp, null, dw);
     }
 
     /** One input and one output channel per group. */
@@ -191,6 +171,15 @@ final class Conv {
 
     /** Scalar input gradient into the padded buffer: every dy spreads over its window; any group count. */
     static void scatter(ConvShape s, float[] dy, float[] w, float[] dxp) {
+        windows(s, dy, w, null, dxp, null);
+    }
+
+    /**
+     * The scalar loop over every (output pixel, output channel, tap, input channel) of the windows: adds
+     * {@code dy * W} into the padded input gradient {@code dxp}, or (with {@code dw} given instead) {@code dy * x}
+     * from the padded input {@code xp} into the weight gradient.
+     */
+    private static void windows(ConvShape s, float[] dy, float[] w, float[] xp, float[] dxp, float[] dw) {
         int c = s.c(), cpg = s.cpg(), opg = s.opg(), o = s.o(), hp = s.hp(), wp = s.wp();
         for (int img = 0; img < s.n(); img++) {
             for (int oy = 0; oy < s.oh(); oy++) {
@@ -203,8 +192,14 @@ final class Conv {
                             for (int kx = 0; kx < s.kw(); kx++) {
                                 int xb = ((img * hp + oy * s.sh() + ky) * wp + ox * s.sw() + kx) * c + g * cpg;
                                 int wb = (oc * cpg * s.kh() + ky) * s.kw() + kx, wstep = s.taps();
-                                for (int ci = 0; ci < cpg; ci++) {
-                                    dxp[xb + ci] += d * w[wb + ci * wstep];
+                                if (dw == null) {
+                                    for (int ci = 0; ci < cpg; ci++) {
+                                        dxp[xb + ci] += d * w[wb + ci * wstep];
+                                    }
+                                } else {
+                                    for (int ci = 0; ci < cpg; ci++) {
+                                        dw[wb + ci * wstep] += d * xp[xb + ci];
+                                    }
                                 }
                             }
                         }

@@ -44,16 +44,8 @@ final class VectorConv {
                 }
             }
         });
-        int[] xoff = new int[k];
-        for (int tap = 0; tap < taps; tap++) {
-            for (int ci = 0; ci < c; ci++) {
-                xoff[tap * c + ci] = ((tap / s.kw()) * wp + tap % s.kw()) * c + ci;
-            }
-        }
-        int[] pix = new int[pixels];
-        for (int p = 0; p < pixels; p++) {
-            pix[p] = ((p / s.ow()) * s.sh() * wp + (p % s.ow()) * s.sw()) * c;
-        }
+        int[] xoff = rowOffsets(s);
+        int[] pix = pixelOffsets(s);
         float[] b = bias != null ? bias : new float[o];
         // a block of weights (one vector group j, rows q0..q1) serves every pixel of every image before the next
         int j = 0;
@@ -430,16 +422,8 @@ final class VectorConv {
      */
     static void weightGradient(ConvShape s, float[] xp, float[] dy, float[] acc) {
         int c = s.c(), o = s.o(), taps = s.taps(), hp = s.hp(), wp = s.wp(), k = taps * c, pixels = s.oh() * s.ow();
-        int[] xoff = new int[k];
-        for (int tap = 0; tap < taps; tap++) {
-            for (int ci = 0; ci < c; ci++) {
-                xoff[tap * c + ci] = ((tap / s.kw()) * wp + tap % s.kw()) * c + ci;
-            }
-        }
-        int[] pix = new int[pixels];
-        for (int p = 0; p < pixels; p++) {
-            pix[p] = ((p / s.ow()) * s.sh() * wp + (p % s.ow()) * s.sw()) * c;
-        }
+        int[] xoff = rowOffsets(s);
+        int[] pix = pixelOffsets(s);
         for (int img = 0; img < s.n(); img++) {
             int ib = img * hp * wp * c, yb = img * pixels * o;
             int q = 0;
@@ -484,10 +468,7 @@ final class VectorConv {
     /** Depthwise dW ({@code c % LANES == 0}) added into {@code acc[tap*c + ch]}: channels in vectors, a flat loop over output pixels per tap. */
     static void depthwiseWeightGradient(ConvShape s, float[] xp, float[] dy, float[] acc) {
         int c = s.c(), taps = s.taps(), hp = s.hp(), wp = s.wp(), pixels = s.oh() * s.ow();
-        int[] pix = new int[pixels];
-        for (int p = 0; p < pixels; p++) {
-            pix[p] = ((p / s.ow()) * s.sh() * wp + (p % s.ow()) * s.sw()) * c;
-        }
+        int[] pix = pixelOffsets(s);
         for (int img = 0; img < s.n(); img++) {
             int ib = img * hp * wp * c, yb = img * pixels * c;
             for (int t = 0; t < taps; t++) {
@@ -501,5 +482,27 @@ final class VectorConv {
                 }
             }
         }
+    }
+
+    /** Offset in the padded input of (tap, channel) row {@code tap*c + ci} from a window's corner. */
+    static int[] rowOffsets(ConvShape s) {
+        int c = s.c(), taps = s.taps(), wp = s.wp();
+        int[] xoff = new int[taps * c];
+        for (int tap = 0; tap < taps; tap++) {
+            for (int ci = 0; ci < c; ci++) {
+                xoff[tap * c + ci] = ((tap / s.kw()) * wp + tap % s.kw()) * c + ci;
+            }
+        }
+        return xoff;
+    }
+
+    /** Offset in one padded image of output pixel {@code p}'s window corner. */
+    static int[] pixelOffsets(ConvShape s) {
+        int pixels = s.oh() * s.ow();
+        int[] pix = new int[pixels];
+        for (int p = 0; p < pixels; p++) {
+            pix[p] = ((p / s.ow()) * s.sh() * s.wp() + (p % s.ow()) * s.sw()) * s.c();
+        }
+        return pix;
     }
 }
