@@ -189,25 +189,26 @@ public final class Student implements Serializable {
             this.quantizer = new Quantizer();
         }
 
-        /** The graph with quantize-dequantized weights and int32-quantized biases, as {@code FakeQuant.of} builds it. */
+        /**
+         * The graph with quantize-dequantized weights and int32-quantized biases, as {@code FakeQuant.of} builds it,
+         * from {@link #fp32Graph}'s layers.
+         */
         private Graph fakeQuantized() {
+            Graph fp32 = fp32Graph(p);
             List<Node> nodes = new ArrayList<>();
-            for (Node n : graph.nodes()) {
-                Integer l = layerIndex.get(n.id());
-                if (l == null) {
+            for (Node n : fp32.nodes()) {
+                if (!layerIndex.containsKey(n.id())) {
                     nodes.add(n);
                     continue;
                 }
                 ChannelQParams wq = q.weights().get(n.id());
-                float[] w = java.util.Arrays.copyOfRange(p, wOff[l], wOff[l] + wLen[l]);
+                float[] b = io.zsq.core.quant.FakeQuant.simulatedBias(n, wq, q.tensor(n.input()));
                 Map<String, Tensor> params = new LinkedHashMap<>(n.params());
-                params.put("B", new Tensor(new int[] {outC[l]}, java.util.Arrays.copyOfRange(p, bOff[l], bOff[l] + outC[l])));
-                float[] b = io.zsq.core.quant.FakeQuant.simulatedBias(n.withParams(params), wq, q.tensor(n.input()));
-                params.put("W", new Tensor(n.param("W").shape(), wq.fakeQuantize(w)));
+                params.put("W", new Tensor(n.param("W").shape(), wq.fakeQuantize(n.param("W").data())));
                 params.put("B", new Tensor(new int[] {b.length}, b));
                 nodes.add(n.withParams(params));
             }
-            return graph.withNodes(nodes, null);
+            return fp32.withNodes(nodes, null);
         }
 
         public Graph graph() {
