@@ -206,37 +206,63 @@ public final class Main implements Callable<Integer> {
         boolean noGaussian;
         @Option(names = "--level", paramLabel = "L", defaultValue = "1",
                 description = "1: calibrate (zero-shot PTQ); 2: then fine-tune the quantized model against the FP32 one on the same "
-                        + "synthetic set (zero-shot QAT by distillation), reported beside level 1; the level-2 model is written (default ${DEFAULT-VALUE})")
+                        + "synthetic set (zero-shot QAT: distillation or block reconstruction, --qat-method), reported beside level 1; the level-2 model is written (default ${DEFAULT-VALUE})")
         int level;
-        @Option(names = "--qat-method", paramLabel = "M", defaultValue = "kd",
-                description = "level 2: kd (distillation of the whole model, LSQ step sizes, straight-through rounding) (default ${DEFAULT-VALUE})")
+        @Option(names = "--qat-method", paramLabel = "M",
+                description = "level 2: kd (distillation of the whole model: LSQ step sizes, straight-through rounding) or reconstruct "
+                        + "(block by block against the FP32 block's output: AdaRound rounding, LSQ activation step sizes; BRECQ) "
+                        + "(default kd). The options below default per method: kd / reconstruct")
         String qatMethod;
-        @Option(names = "--qat-steps", paramLabel = "N", defaultValue = "" + Defaults.QAT_STEPS, description = "(default ${DEFAULT-VALUE})")
-        int qatSteps;
-        @Option(names = "--qat-batch", paramLabel = "N", defaultValue = "" + Defaults.QAT_BATCH, description = "images per step (default ${DEFAULT-VALUE})")
-        int qatBatch;
-        @Option(names = "--qat-micro-batch", paramLabel = "N", defaultValue = "" + Defaults.QAT_MICRO_BATCH,
-                description = "images per task; the step's gradient is their sum, the same for any number of tasks at once (default ${DEFAULT-VALUE})")
-        int qatMicroBatch;
-        @Option(names = "--qat-lr", paramLabel = "X", defaultValue = "" + Defaults.QAT_LR, description = "weights and biases (default ${DEFAULT-VALUE})")
-        double qatLr;
-        @Option(names = "--qat-scale-lr", paramLabel = "X", defaultValue = "" + Defaults.QAT_SCALE_LR,
-                description = "learned step sizes (default ${DEFAULT-VALUE})")
-        double qatScaleLr;
-        @Option(names = "--qat-optimizer", paramLabel = "O", defaultValue = "adam", description = "adam or sgd (momentum 0.9) (default ${DEFAULT-VALUE})")
+        @Option(names = "--qat-steps", paramLabel = "N",
+                description = "optimizer steps; per block for reconstruct (default " + Defaults.QAT_STEPS + " / " + Defaults.RECON_STEPS + ")")
+        Integer qatSteps;
+        @Option(names = "--qat-batch", paramLabel = "N", description = "images per step (default " + Defaults.QAT_BATCH + " / " + Defaults.RECON_BATCH + ")")
+        Integer qatBatch;
+        @Option(names = "--qat-micro-batch", paramLabel = "N",
+                description = "images per task; the step's gradient is their sum, the same for any number of tasks at once (default "
+                        + Defaults.QAT_MICRO_BATCH + " / " + Defaults.RECON_MICRO_BATCH + ")")
+        Integer qatMicroBatch;
+        @Option(names = "--qat-lr", paramLabel = "X",
+                description = "weights and biases (kd), rounding variables (reconstruct) (default " + Defaults.QAT_LR + " / " + Defaults.RECON_LR + ")")
+        Double qatLr;
+        @Option(names = "--qat-scale-lr", paramLabel = "X",
+                description = "learned step sizes, log domain (default " + Defaults.QAT_SCALE_LR + " / " + Defaults.RECON_SCALE_LR + ")")
+        Double qatScaleLr;
+        @Option(names = "--qat-optimizer", paramLabel = "O", description = "adam or sgd (momentum 0.9) (default adam)")
         String qatOptimizer;
-        @Option(names = "--qat-schedule", paramLabel = "S", defaultValue = "cosine", description = "cosine, step or constant (default ${DEFAULT-VALUE})")
+        @Option(names = "--qat-schedule", paramLabel = "S", description = "cosine, step or constant (default cosine)")
         String qatSchedule;
-        @Option(names = "--qat-temperature", paramLabel = "T", defaultValue = "" + Defaults.QAT_TEMPERATURE,
-                description = "distillation temperature (default ${DEFAULT-VALUE})")
-        double qatTemperature;
-        @Option(names = "--qat-feature-weight", paramLabel = "X", defaultValue = "" + Defaults.QAT_FEATURE_WEIGHT,
-                description = "weight of the feature term: each quantized activation against the FP32 one, squared error over its energy "
-                        + "(default ${DEFAULT-VALUE})")
-        double qatFeatureWeight;
-        @Option(names = "--qat-checkpoint-every", paramLabel = "N", defaultValue = "" + Defaults.QAT_CHECKPOINT_EVERY,
-                description = "steps between checkpoints in OUT/qat/BITS (a killed run resumes from the last); 0: none (default ${DEFAULT-VALUE})")
-        int qatCheckpointEvery;
+        @Option(names = "--qat-temperature", paramLabel = "T", description = "kd: distillation temperature (default " + Defaults.QAT_TEMPERATURE + ")")
+        Double qatTemperature;
+        @Option(names = "--qat-feature-weight", paramLabel = "X",
+                description = "kd: weight of the feature term: each quantized activation against the FP32 one, squared error over its energy "
+                        + "(default " + Defaults.QAT_FEATURE_WEIGHT + ")")
+        Double qatFeatureWeight;
+        @Option(names = "--qat-checkpoint-every", paramLabel = "N",
+                description = "steps between checkpoints in OUT/qat/BITS (a killed run resumes from the last; reconstruct writes one after "
+                        + "each block when this is not 0); 0: none (default " + Defaults.QAT_CHECKPOINT_EVERY + ")")
+        Integer qatCheckpointEvery;
+
+        /** The Level-2 settings: the method's defaults, overridden by the --qat-* options given. */
+        Plan.FineTune fineTune() {
+            Plan.FineTune d = Plan.FineTune.defaults(qatMethod == null ? Plan.QatMethod.KD : Plan.FineTune.method(qatMethod));
+            if (d.method() == Plan.QatMethod.RECONSTRUCT && (qatTemperature != null || qatFeatureWeight != null)) {
+                throw new IllegalArgumentException("--qat-temperature and --qat-feature-weight set up --qat-method kd, not reconstruct");
+            }
+            return new Plan.FineTune(d.method(), or(qatSteps, d.steps()), or(qatBatch, d.batch()), or(qatMicroBatch, d.microBatch()),
+                    or(qatLr, d.lr()), or(qatScaleLr, d.scaleLr()), qatOptimizer == null ? d.optimizer() : Plan.FineTune.optimizer(qatOptimizer),
+                    qatSchedule == null ? d.schedule() : Plan.FineTune.schedule(qatSchedule), or(qatTemperature, d.temperature()),
+                    or(qatFeatureWeight, d.featureWeight()), or(qatCheckpointEvery, d.checkpointEvery()), synth.seed);
+        }
+
+        private static <T> T or(T given, T otherwise) {
+            return given != null ? given : otherwise;
+        }
+
+        private boolean anyQatOption() {
+            return java.util.stream.Stream.of(qatMethod, qatSteps, qatBatch, qatMicroBatch, qatLr, qatScaleLr, qatOptimizer, qatSchedule,
+                    qatTemperature, qatFeatureWeight, qatCheckpointEvery).anyMatch(java.util.Objects::nonNull);
+        }
 
         Plan plan() {
             Plan.Builder b = synth.into(Plan.builder()).out(out).bits(bits).eval(eval).evalLimit(evalLimit).evalResize(evalResize)
@@ -247,16 +273,11 @@ public final class Main implements Callable<Integer> {
             if (level != 1 && level != 2) {
                 throw new IllegalArgumentException("--level must be 1 or 2, not " + level);
             }
-            if (level == 1 && (qatSteps != Defaults.QAT_STEPS || qatBatch != Defaults.QAT_BATCH || qatMicroBatch != Defaults.QAT_MICRO_BATCH
-                    || qatLr != Defaults.QAT_LR || qatScaleLr != Defaults.QAT_SCALE_LR || qatTemperature != Defaults.QAT_TEMPERATURE
-                    || qatFeatureWeight != Defaults.QAT_FEATURE_WEIGHT || qatCheckpointEvery != Defaults.QAT_CHECKPOINT_EVERY
-                    || !qatMethod.equals("kd") || !qatOptimizer.equals("adam") || !qatSchedule.equals("cosine"))) {
+            if (level == 1 && anyQatOption()) {
                 throw new IllegalArgumentException("the --qat-* options set up level 2: give --level 2 with them");
             }
             if (level == 2) {
-                b.fineTune(new Plan.FineTune(Plan.FineTune.method(qatMethod), qatSteps, qatBatch, qatMicroBatch, qatLr, qatScaleLr,
-                        Plan.FineTune.optimizer(qatOptimizer), Plan.FineTune.schedule(qatSchedule), qatTemperature, qatFeatureWeight, qatCheckpointEvery,
-                        synth.seed));
+                b.fineTune(fineTune());
             }
             if (layerBits != null) {
                 b.layerBits(layerBits);
@@ -421,10 +442,13 @@ public final class Main implements Callable<Integer> {
                     row.agreementWithFakeQuant() == null ? "-" : String.format("%.2f%%", row.agreementWithFakeQuant()), row.modelBytes()));
         }
         if (r.fineTuning() != null) {
-            sb.append("\nL2 = level 2, fine-tuned by distillation on the same calibration set:\n");
+            boolean recon = r.fineTuning().get(0).settings().method() == Plan.QatMethod.RECONSTRUCT;
+            sb.append(recon ? "\nL2 = level 2, block reconstruction on the same calibration set (losses summed over blocks):\n"
+                    : "\nL2 = level 2, fine-tuned by distillation on the same calibration set:\n");
             for (QuantizeReport.FineTuneInfo f : r.fineTuning()) {
-                sb.append(String.format("  %s: %d steps of %d images from a pool of %d, loss %.4g -> %.4g, %.3f s per step%n", f.bits(),
-                        f.settings().steps(), f.settings().batch(), f.poolImages(), f.initialLoss(), f.finalLoss(), f.secondsPerStep()));
+                sb.append(String.format("  %s: %d steps%s of %d images from a pool of %d, loss %.4g -> %.4g, %.3f s per step%n", f.bits(),
+                        f.settings().steps(), recon ? " per block" : "", f.settings().batch(), f.poolImages(), f.initialLoss(), f.finalLoss(),
+                        f.secondsPerStep()));
             }
         }
         sb.append("\nstage seconds:");

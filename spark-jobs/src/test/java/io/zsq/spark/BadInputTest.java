@@ -185,8 +185,13 @@ class BadInputTest {
         Path out = dir.resolve("o");
         for (String[] bad : new String[][] {{"--count", "0", "--count"}, {"--steps", "-3", "--steps"}, {"--bits", "w9a8", "2..8"},
             {"--observer", "bogus", "--observer"}, {"--lr", "zero", "--lr"}, {"--input-shape", "1x0x28", "--input-shape"},
-            {"--level", "3", "--level"}, {"--qat-steps", "10", "--level 2"}}) {
-            Run r = zsq(quantize(RESNET, out, bad[0], bad[1]));
+            {"--level", "3", "--level"}, {"--qat-steps", "10", "--level 2"}, {"--qat-method", "reconstruct", "--level 2"},
+            {"--level 2 --qat-method bogus", "", "--qat-method"}, {"--level 2 --qat-method reconstruct --qat-temperature", "2", "--qat-temperature"}}) {
+            List<String> args = new java.util.ArrayList<>(List.of(bad[0].split(" ")));
+            if (!bad[1].isEmpty()) {
+                args.add(bad[1]);
+            }
+            Run r = zsq(quantize(RESNET, out, args.toArray(String[]::new)));
             assertEquals(2, r.rc(), r.err());
             assertTrue(r.err().strip().startsWith("zsq: error: ") && r.err().contains(bad[2]) && !r.err().strip().contains("\n"), r.err());
             assertFalse(Files.exists(out));

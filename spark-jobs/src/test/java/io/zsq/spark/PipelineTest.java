@@ -134,19 +134,20 @@ class PipelineTest {
      * Level 2 as synchronous data-parallel steps: threads (1 or 3 at once) and Spark (micro-batches in 1 or 4
      * partitions) give the same fine-tuned integer model to the bit, and the same loss curve.
      */
-    @Test
-    void levelTwoIsTheSameOnOneOrManyTasks() throws Exception {
+    @org.junit.jupiter.params.ParameterizedTest(name = "{0}")
+    @org.junit.jupiter.params.provider.EnumSource(Plan.QatMethod.class)
+    void levelTwoIsTheSameOnOneOrManyTasks(Plan.QatMethod method) throws Exception {
         List<Executor> executors = List.of(new InProcessExecutor(1), new InProcessExecutor(3), new SparkExecutor(jsc, 1), new SparkExecutor(jsc, 4));
-        Path calib = dir.resolve("l2-calib");
+        Path calib = dir.resolve("l2-calib-" + method);
         Pipeline.synthesize(RESNET, calib, new Plan.Normalization("0.2860", "0.3530"), Plan.builder().model(RESNET).out(calib).count(32).batch(16)
                 .steps(3).build().synthesis(), new InProcessExecutor(2), true);
         byte[] reference = null;
         List<List<Double>> curve = null;
         for (int i = 0; i < executors.size(); i++) {
-            Path out = dir.resolve("l2-" + i);
+            Path out = dir.resolve("l2-" + method + "-" + i);
             QuantizeReport r = Pipeline.run(Plan.builder().model(RESNET).out(out).preprocessing("0.2860", "0.3530").calib(calib).bits("w4a4")
-                    .gaussianBaseline(false).quiet(true).fineTune(new Plan.FineTune(Plan.QatMethod.KD, 3, 16, 4, 1e-3, 1e-2, Plan.Optimizer.ADAM,
-                            Plan.Schedule.COSINE, 4, 0.5, 0, 1)).build(), executors.get(i));
+                    .gaussianBaseline(false).quiet(true).fineTune(new Plan.FineTune(method, 3, 16, 4, 1e-3, 1e-2, Plan.Optimizer.ADAM,
+                            Plan.Schedule.COSINE, 4, method == Plan.QatMethod.KD ? 0.5 : 0, 0, 1)).build(), executors.get(i));
             byte[] model = withoutProvenance(IntModel.load(out.resolve("model.zsq")));
             assertTrue(IntModel.load(out.resolve("model.zsq")).metadata().get("level").startsWith("2:"));
             if (reference == null) {

@@ -116,6 +116,56 @@ final class Checkpoint {
         }
     }
 
+    private static final String BLOCKS_MAGIC = "zsq-qat-reconstruct";
+
+    /** A block reconstruction's state after a block ({@code checkpoint.bin}): the parameters with the first {@code blocks} blocks rebuilt. */
+    record Blocks(float[] params, int blocks, List<List<Double>> curve, double initialLoss, double finalLoss) {}
+
+    static void writeBlocks(Path dir, String signature, float[] p, int blocks, List<List<Double>> curve, double initialLoss, double finalLoss)
+            throws IOException {
+        Files.createDirectories(dir);
+        Path tmp = dir.resolve("checkpoint.bin.tmp");
+        try (OutputStream os = new java.io.BufferedOutputStream(Files.newOutputStream(tmp)); DataOutputStream out = new DataOutputStream(os)) {
+            out.writeUTF(BLOCKS_MAGIC);
+            out.writeInt(VERSION);
+            out.writeUTF(signature);
+            out.writeInt(blocks);
+            out.writeDouble(initialLoss);
+            out.writeDouble(finalLoss);
+            floats(out, p);
+            out.writeInt(curve.size());
+            for (List<Double> c : curve) {
+                out.writeDouble(c.get(0));
+                out.writeDouble(c.get(1));
+            }
+        }
+        Files.move(tmp, file(dir), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    /** The saved reconstruction; null when there is none or it belongs to another run (or method). */
+    static Blocks readBlocks(Path dir, String signature, int n) throws IOException {
+        Path f = file(dir);
+        if (!Files.isRegularFile(f)) {
+            return null;
+        }
+        try (InputStream is = new java.io.BufferedInputStream(Files.newInputStream(f)); DataInputStream in = new DataInputStream(is)) {
+            if (!BLOCKS_MAGIC.equals(in.readUTF()) || in.readInt() != VERSION || !signature.equals(in.readUTF())) {
+                return null;
+            }
+            int blocks = in.readInt();
+            double initialLoss = in.readDouble(), finalLoss = in.readDouble();
+            float[] p = floats(in, n);
+            List<List<Double>> curve = new ArrayList<>();
+            int k = in.readInt();
+            for (int i = 0; i < k; i++) {
+                curve.add(List.of(in.readDouble(), in.readDouble()));
+            }
+            return new Blocks(p, blocks, curve, initialLoss, finalLoss);
+        } catch (java.io.EOFException e) {
+            throw new IOException(f + ": truncated Level-2 checkpoint; delete it to start the fine-tuning over", e);
+        }
+    }
+
     private static void floats(DataOutputStream out, float[] a) throws IOException {
         out.writeInt(a.length);
         ByteBuffer b = ByteBuffer.allocate(4 * a.length);

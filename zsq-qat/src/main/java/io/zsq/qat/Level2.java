@@ -26,10 +26,12 @@ public final class Level2 implements FineTuning {
         }
         FineTuner.Pool pool = pool(data, teacher.inputShape());
         Student st = new Student(student.graph(), student.quantization());
-        log.printf("zsq: fine-tune (level 2, %s): %d steps of %d images (%d micro-batches of %d) from a pool of %d, %d parameters%n",
-                settings.method().name().toLowerCase(java.util.Locale.ROOT), settings.steps(), settings.batch(),
+        log.printf("zsq: fine-tune (level 2, %s): %d steps%s of %d images (%d micro-batches of %d) from a pool of %d, %d parameters%n",
+                settings.method().name().toLowerCase(java.util.Locale.ROOT), settings.steps(),
+                settings.method() == Plan.QatMethod.RECONSTRUCT ? " per block" : "", settings.batch(),
                 settings.batch() / settings.microBatch(), settings.microBatch(), pool.count(), st.size());
-        FineTuner.Result r = FineTuner.run(settings, teacher, st, pool, ex, dir, log);
+        FineTuner.Result r = settings.method() == Plan.QatMethod.RECONSTRUCT ? Reconstruction.run(settings, st, pool, ex, dir, log)
+                : FineTuner.run(settings, teacher, st, pool, ex, dir, log);
         ModelState tuned = new ModelState(st.fp32Graph(r.params()), st.quantization(r.params()), null);
         String bits = "w" + student.quantization().scheme().weightBits() + "a" + student.quantization().scheme().activationBits();
         return new Result(tuned, new QuantizeReport.FineTuneInfo(bits, settings, pool.count(), settings.batch() / settings.microBatch(),

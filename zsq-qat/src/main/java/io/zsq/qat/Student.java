@@ -33,18 +33,18 @@ import java.util.Map;
  * clipping level outside, scaled by {@code 1 / sqrt(N * Q_P)}.
  */
 public final class Student implements Serializable {
-    private final Graph graph;
-    private final Quantization init;
-    private final List<String> layers = new ArrayList<>();
-    private final Map<String, Integer> layerIndex = new LinkedHashMap<>();
-    private final int[] wOff, bOff, sOff, wLen, outC;
+    final Graph graph;
+    final Quantization init;
+    final List<String> layers = new ArrayList<>();
+    final Map<String, Integer> layerIndex = new LinkedHashMap<>();
+    final int[] wOff, bOff, sOff, wLen, outC;
     /** Activation points whose step size is learned (every observed point except the graph input), by tensor. */
-    private final List<String> points = new ArrayList<>();
+    final List<String> points = new ArrayList<>();
     /** Every quantized tensor (observed or inheriting) -> the point whose parameters it uses. */
-    private final Map<String, String> source = new LinkedHashMap<>();
-    private final Map<String, Integer> pointIndex = new LinkedHashMap<>();
-    private final Map<String, Integer> pointFeatures = new LinkedHashMap<>();
-    private final int aOff, size;
+    final Map<String, String> source = new LinkedHashMap<>();
+    final Map<String, Integer> pointIndex = new LinkedHashMap<>();
+    final Map<String, Integer> pointFeatures = new LinkedHashMap<>();
+    final int aOff, size;
 
     /** The student of a placed Level-1 model: {@code g} is the graph it was lowered from, {@code q} its quantization. */
     public Student(Graph g, Quantization q) {
@@ -92,7 +92,7 @@ public final class Student implements Serializable {
         size = aOff + points.size();
     }
 
-    private Node node(String id) {
+    Node node(String id) {
         for (Node n : graph.nodes()) {
             if (n.id().equals(id)) {
                 return n;
@@ -186,7 +186,7 @@ public final class Student implements Serializable {
             this.ws = ws;
             this.q = quantization(p);
             this.fq = fakeQuantized();
-            this.quantizer = new Quantizer();
+            this.quantizer = new Quantizer(q, ws);
         }
 
         /**
@@ -266,41 +266,52 @@ public final class Student implements Serializable {
             }
             quantizer.stepGradients(into);
         }
+    }
 
-        /** Activation fake quantization with the learned step sizes, and its straight-through / LSQ backward. */
-        final class Quantizer implements Fp32Engine.Quantizer {
-            private final double[] ds = new double[points.size()];
+    /**
+     * Activation fake quantization with the step sizes of {@code q}, and its straight-through / LSQ backward:
+     * the step sizes' gradients collect in {@link #ds} (by activation point), whatever graph it runs on (the
+     * whole student, or one block of it in {@link Reconstruction}).
+     */
+    final class Quantizer implements Fp32Engine.Quantizer {
+        private final Quantization q;
+        private final io.zsq.core.exec.Workspace ws;
+        final double[] ds = new double[points.size()];
 
-            @Override
-            public float[] apply(String tensor, float[] v, int batch) {
-                QParams a = q.activations().get(tensor);
-                if (a == null) {
-                    return v;
-                }
-                float[] r = ws == null ? new float[v.length] : ws.floatsUnzeroed(v.length);
-                io.zsq.core.exec.QuantKernels.fakeQuantize(v, a.scale(), a.zeroPoint(), a.qmin(), a.qmax(), r);
-                return r;
+        Quantizer(Quantization q, io.zsq.core.exec.Workspace ws) {
+            this.q = q;
+            this.ws = ws;
+        }
+
+        @Override
+        public float[] apply(String tensor, float[] v, int batch) {
+            QParams a = q.activations().get(tensor);
+            if (a == null) {
+                return v;
             }
+            float[] r = ws == null ? new float[v.length] : ws.floatsUnzeroed(v.length);
+            io.zsq.core.exec.QuantKernels.fakeQuantize(v, a.scale(), a.zeroPoint(), a.qmin(), a.qmax(), r);
+            return r;
+        }
 
-            @Override
-            public float[] backward(String tensor, float[] dy, float[] raw, int batch) {
-                QParams a = q.activations().get(tensor);
-                if (a == null) {
-                    return dy;
-                }
-                String src = source.get(tensor);
-                Integer idx = src == null ? null : pointIndex.get(src);
-                double acc = io.zsq.core.exec.QuantKernels.backward(dy, raw, a.scale(), a.zeroPoint(), a.qmin(), a.qmax());
-                if (idx != null) {
-                    ds[idx] += acc / Math.sqrt((double) pointFeatures.get(src) * Math.max(1, a.qmax() - a.zeroPoint()));
-                }
+        @Override
+        public float[] backward(String tensor, float[] dy, float[] raw, int batch) {
+            QParams a = q.activations().get(tensor);
+            if (a == null) {
                 return dy;
             }
+            String src = source.get(tensor);
+            Integer idx = src == null ? null : pointIndex.get(src);
+            double acc = io.zsq.core.exec.QuantKernels.backward(dy, raw, a.scale(), a.zeroPoint(), a.qmin(), a.qmax());
+            if (idx != null) {
+                ds[idx] += acc / Math.sqrt((double) pointFeatures.get(src) * Math.max(1, a.qmax() - a.zeroPoint()));
+            }
+            return dy;
+        }
 
-            void stepGradients(float[] into) {
-                for (int i = 0; i < ds.length; i++) {
-                    into[aOff + i] += (float) ds[i];
-                }
+        void stepGradients(float[] into) {
+            for (int i = 0; i < ds.length; i++) {
+                into[aOff + i] += (float) ds[i];
             }
         }
     }

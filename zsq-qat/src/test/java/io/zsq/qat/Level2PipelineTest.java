@@ -29,10 +29,12 @@ class Level2PipelineTest {
     @TempDir
     Path dir;
 
-    @Test
-    void levelTwoIsFineTunedLoweredReportedAndWritten() throws Exception {
+    @org.junit.jupiter.params.ParameterizedTest(name = "{0}")
+    @org.junit.jupiter.params.provider.EnumSource(Plan.QatMethod.class)
+    void levelTwoIsFineTunedLoweredReportedAndWritten(Plan.QatMethod method) throws Exception {
         Path out = dir.resolve("l2");
-        Plan.FineTune ft = new Plan.FineTune(Plan.QatMethod.KD, 5, 8, 4, 1e-4, 1e-3, Plan.Optimizer.ADAM, Plan.Schedule.COSINE, 4, 0, 2, 1);
+        boolean recon = method == Plan.QatMethod.RECONSTRUCT;
+        Plan.FineTune ft = new Plan.FineTune(method, 5, 8, 4, recon ? 1e-3 : 1e-4, 1e-3, Plan.Optimizer.ADAM, Plan.Schedule.COSINE, 4, 0, 2, 1);
         Plan plan = Plan.builder().model(RESNET).out(out).preprocessing("0.2860", "0.3530").count(32).batch(16).steps(10).bits("w4a8")
                 .gaussianBaseline(false).eval(FASHION).evalLimit(300).fineTune(ft).quiet(true).build();
         QuantizeReport r = Pipeline.run(plan, new InProcessExecutor(2));
@@ -54,23 +56,26 @@ class Level2PipelineTest {
         assertEquals(ft, info.settings());
         assertEquals(32, info.poolImages(), "the whole synthetic set is the pool");
         assertEquals(2, info.microBatchesPerStep());
-        assertEquals(5, info.lossCurve().size());
+        int blocks = 5; // the bundled ResNet: the stem, three residual stages, the head
+        assertEquals(recon ? 5 * blocks : 5, info.lossCurve().size());
         assertTrue(info.initialLoss() > 0 && Double.isFinite(info.finalLoss()), info.toString());
-        assertEquals(info.lossCurve().get(4).get(1), info.finalLoss(), 0.0);
+        if (!recon) {
+            assertEquals(info.lossCurve().get(4).get(1), info.finalLoss(), 0.0);
+        }
         assertEquals(0, info.stepsResumed());
 
         JsonNode json = Json.MAPPER.readTree(out.resolve("report.json").toFile());
         assertEquals(plan, Json.MAPPER.treeToValue(json.get("plan"), Plan.class), "the plan, Level 2's settings included, reads back");
         JsonNode f = json.get("fine_tuning").get(0);
-        assertEquals(5, f.get("loss_curve").size(), f.toString());
+        assertEquals(recon ? 5 * blocks : 5, f.get("loss_curve").size(), f.toString());
         assertEquals(2, json.get("results").get(1).get("level").asInt());
         assertTrue(Files.readString(out.resolve("report.html")).contains("<h2>Level 2</h2>"));
         assertTrue(Files.exists(out.resolve("qat-loss.png")));
-        assertTrue(Files.exists(out.resolve("qat").resolve("w4a8").resolve("checkpoint.bin")), "the last step's checkpoint");
+        assertTrue(Files.exists(out.resolve("qat").resolve("w4a8").resolve("checkpoint.bin")), recon ? "the last block's checkpoint" : "the last step's checkpoint");
 
         IntModel m = IntModel.load(out.resolve("model.zsq"));
         String level = m.metadata().get("level");
-        assertTrue(level != null && level.startsWith("2: ") && level.contains("5 steps") && level.contains("no real data"),
+        assertTrue(level != null && level.startsWith("2: ") && level.contains(recon ? "5 steps per block" : "5 steps") && level.contains("no real data"),
                 "the written model is Level 2's: " + level);
         assertEquals(plan, Json.MAPPER.readValue(m.metadata().get("plan"), Plan.class), "and from the model's provenance");
         assertFalse(r.realDataUsedForCalibration());

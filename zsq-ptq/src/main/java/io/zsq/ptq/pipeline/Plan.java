@@ -66,6 +66,15 @@ public record Plan(Path model, Path out, List<Bits> bits, Map<String, Bits> laye
         public static final double QAT_TEMPERATURE = 4;
         public static final double QAT_FEATURE_WEIGHT = 0;
         public static final int QAT_CHECKPOINT_EVERY = 100;
+        /**
+         * Block reconstruction (--qat-method reconstruct): steps per block, images per step, the rounding
+         * variables' Adam lr (AdaRound's 1e-3) and the activation step sizes' (log domain).
+         */
+        public static final int RECON_STEPS = 500;
+        public static final int RECON_BATCH = 32;
+        public static final int RECON_MICRO_BATCH = 16;
+        public static final double RECON_LR = 1e-3;
+        public static final double RECON_SCALE_LR = 1e-3;
     }
 
     public Plan {
@@ -90,8 +99,12 @@ public record Plan(Path model, Path out, List<Bits> bits, Map<String, Bits> laye
 
     // ---- the choices -------------------------------------------------------------------------
 
-    /** Which Level-2 method: distillation of the whole student against the FP32 teacher. */
-    public enum QatMethod { KD }
+    /**
+     * Which Level-2 method: {@code KD}, distillation of the whole student against the FP32 teacher (weights,
+     * biases and step sizes learned, straight-through rounding); {@code RECONSTRUCT}, block reconstruction
+     * (BRECQ with AdaRound's learned rounding, one block at a time against the FP32 block's output).
+     */
+    public enum QatMethod { KD, RECONSTRUCT }
 
     public enum Optimizer { ADAM, SGD }
 
@@ -133,8 +146,16 @@ public record Plan(Path model, Path out, List<Bits> bits, Map<String, Bits> laye
         }
 
         public static FineTune defaults() {
-            return new FineTune(QatMethod.KD, Defaults.QAT_STEPS, Defaults.QAT_BATCH, Defaults.QAT_MICRO_BATCH, Defaults.QAT_LR,
-                    Defaults.QAT_SCALE_LR, Optimizer.ADAM, Schedule.COSINE, Defaults.QAT_TEMPERATURE, Defaults.QAT_FEATURE_WEIGHT, Defaults.QAT_CHECKPOINT_EVERY, Defaults.SEED);
+            return defaults(QatMethod.KD);
+        }
+
+        /** A method's defaults: for {@code RECONSTRUCT}, {@code steps} are per block and the temperature and feature weight are not used. */
+        public static FineTune defaults(QatMethod m) {
+            return m == QatMethod.RECONSTRUCT
+                    ? new FineTune(m, Defaults.RECON_STEPS, Defaults.RECON_BATCH, Defaults.RECON_MICRO_BATCH, Defaults.RECON_LR, Defaults.RECON_SCALE_LR,
+                            Optimizer.ADAM, Schedule.COSINE, Defaults.QAT_TEMPERATURE, Defaults.QAT_FEATURE_WEIGHT, Defaults.QAT_CHECKPOINT_EVERY, Defaults.SEED)
+                    : new FineTune(m, Defaults.QAT_STEPS, Defaults.QAT_BATCH, Defaults.QAT_MICRO_BATCH, Defaults.QAT_LR, Defaults.QAT_SCALE_LR,
+                            Optimizer.ADAM, Schedule.COSINE, Defaults.QAT_TEMPERATURE, Defaults.QAT_FEATURE_WEIGHT, Defaults.QAT_CHECKPOINT_EVERY, Defaults.SEED);
         }
 
         public FineTune withSteps(int n) {
