@@ -211,7 +211,8 @@ public final class Main implements Callable<Integer> {
         @Option(names = "--qat-method", paramLabel = "M",
                 description = "level 2: kd (distillation of the whole model: LSQ step sizes, straight-through rounding) or reconstruct "
                         + "(block by block against the FP32 block's output: AdaRound rounding, LSQ activation step sizes; BRECQ) "
-                        + "(default kd). The options below default per method: kd / reconstruct")
+                        + "or reconstruct-kd (reconstruct with its defaults, then kd with the options given) (default kd). "
+                        + "The options below default per method: kd / reconstruct")
         String qatMethod;
         @Option(names = "--qat-steps", paramLabel = "N",
                 description = "optimizer steps; per block for reconstruct (default " + Defaults.QAT_STEPS + " / " + Defaults.RECON_STEPS + ")")
@@ -232,6 +233,10 @@ public final class Main implements Callable<Integer> {
         String qatOptimizer;
         @Option(names = "--qat-schedule", paramLabel = "S", description = "cosine, step or constant (default cosine)")
         String qatSchedule;
+        @Option(names = "--qat-activation-steps", paramLabel = "G",
+                description = "how activation step sizes (clipping levels) learn: lsq (rounding error inside, clipping level outside) or pact "
+                        + "(from the clipped values alone) (default lsq)")
+        String qatActivationSteps;
         @Option(names = "--qat-temperature", paramLabel = "T", description = "kd: distillation temperature (default " + Defaults.QAT_TEMPERATURE + ")")
         Double qatTemperature;
         @Option(names = "--qat-feature-weight", paramLabel = "X",
@@ -252,7 +257,8 @@ public final class Main implements Callable<Integer> {
             return new Plan.FineTune(d.method(), or(qatSteps, d.steps()), or(qatBatch, d.batch()), or(qatMicroBatch, d.microBatch()),
                     or(qatLr, d.lr()), or(qatScaleLr, d.scaleLr()), qatOptimizer == null ? d.optimizer() : Plan.FineTune.optimizer(qatOptimizer),
                     qatSchedule == null ? d.schedule() : Plan.FineTune.schedule(qatSchedule), or(qatTemperature, d.temperature()),
-                    or(qatFeatureWeight, d.featureWeight()), or(qatCheckpointEvery, d.checkpointEvery()), synth.seed);
+                    or(qatFeatureWeight, d.featureWeight()), or(qatCheckpointEvery, d.checkpointEvery()), synth.seed,
+                    qatActivationSteps == null ? d.activationSteps() : Plan.FineTune.activationSteps(qatActivationSteps));
         }
 
         private static <T> T or(T given, T otherwise) {
@@ -261,7 +267,7 @@ public final class Main implements Callable<Integer> {
 
         private boolean anyQatOption() {
             return java.util.stream.Stream.of(qatMethod, qatSteps, qatBatch, qatMicroBatch, qatLr, qatScaleLr, qatOptimizer, qatSchedule,
-                    qatTemperature, qatFeatureWeight, qatCheckpointEvery).anyMatch(java.util.Objects::nonNull);
+                    qatActivationSteps, qatTemperature, qatFeatureWeight, qatCheckpointEvery).anyMatch(java.util.Objects::nonNull);
         }
 
         Plan plan() {

@@ -186,7 +186,8 @@ class BadInputTest {
         for (String[] bad : new String[][] {{"--count", "0", "--count"}, {"--steps", "-3", "--steps"}, {"--bits", "w9a8", "2..8"},
             {"--observer", "bogus", "--observer"}, {"--lr", "zero", "--lr"}, {"--input-shape", "1x0x28", "--input-shape"},
             {"--level", "3", "--level"}, {"--qat-steps", "10", "--level 2"}, {"--qat-method", "reconstruct", "--level 2"},
-            {"--level 2 --qat-method bogus", "", "--qat-method"}, {"--level 2 --qat-method reconstruct --qat-temperature", "2", "--qat-temperature"}}) {
+            {"--level 2 --qat-method bogus", "", "--qat-method"}, {"--level 2 --qat-method reconstruct --qat-temperature", "2", "--qat-temperature"},
+            {"--level 2 --qat-activation-steps", "lsqq", "--qat-activation-steps"}}) {
             List<String> args = new java.util.ArrayList<>(List.of(bad[0].split(" ")));
             if (!bad[1].isEmpty()) {
                 args.add(bad[1]);

@@ -46,8 +46,17 @@ public final class Student implements Serializable {
     final Map<String, Integer> pointFeatures = new LinkedHashMap<>();
     final int aOff, size;
 
+    /** Whether activation step sizes learn as PACT's clipping levels (from clipped values alone) rather than by LSQ. */
+    final boolean pact;
+
     /** The student of a placed Level-1 model: {@code g} is the graph it was lowered from, {@code q} its quantization. */
     public Student(Graph g, Quantization q) {
+        this(g, q, false);
+    }
+
+    /** {@link #Student(Graph, Quantization)}, with PACT's gradient for the activation step sizes when {@code pact}. */
+    public Student(Graph g, Quantization q, boolean pact) {
+        this.pact = pact;
         this.graph = g;
         this.init = q;
         for (Node n : g.nodes()) {
@@ -302,9 +311,10 @@ public final class Student implements Serializable {
             }
             String src = source.get(tensor);
             Integer idx = src == null ? null : pointIndex.get(src);
-            double acc = io.zsq.core.exec.QuantKernels.backward(dy, raw, a.scale(), a.zeroPoint(), a.qmin(), a.qmax());
+            double acc = io.zsq.core.exec.QuantKernels.backward(dy, raw, a.scale(), a.zeroPoint(), a.qmin(), a.qmax(), !pact);
             if (idx != null) {
-                ds[idx] += acc / Math.sqrt((double) pointFeatures.get(src) * Math.max(1, a.qmax() - a.zeroPoint()));
+                // LSQ's gradient scale; PACT's clipping level alpha = s * Q_P, so dL/ds = Q_P * dL/dalpha, which the sum already is
+                ds[idx] += pact ? acc : acc / Math.sqrt((double) pointFeatures.get(src) * Math.max(1, a.qmax() - a.zeroPoint()));
             }
             return dy;
         }

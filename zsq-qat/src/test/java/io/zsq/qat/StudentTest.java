@@ -358,8 +358,10 @@ class StudentTest {
         }
     }
 
-    @Test
-    void theActivationQuantizerPassesTheGradientInsideAndLearnsItsStepOnConstructedValues() {
+    @org.junit.jupiter.params.ParameterizedTest(name = "pact {0}")
+    @org.junit.jupiter.params.provider.ValueSource(booleans = {false, true})
+    void theActivationQuantizerPassesTheGradientInsideAndLearnsItsStepOnConstructedValues(boolean pact) {
+        Student st = pact ? new Student(this.st.graph, this.st.init, true) : this.st;
         float[] p1 = perturbed(8);
         // a point after a ReLU (zero point at qmin) and the logits (signed, zero point inside the grid)
         String relu = g.nodes().get(0).output(), logits = g.output();
@@ -389,10 +391,13 @@ class StudentTest {
             for (int i = 0; i < m; i++) {
                 assertEquals(clip.get(i) ? 0f : dy[i], dx[i], 0f, tensor + " value " + raw[i] + " (clipped: " + clip.get(i) + ")");
                 double v = raw[i] / (double) a.scale(), level = Math.round(v) + zp;
-                double d = level < a.qmin() ? a.qmin() - zp : level > a.qmax() ? a.qmax() - zp : Math.round(v) - v;
+                // LSQ: the rounding error inside, the clipping level outside; PACT: the clipping level from clipped values only
+                double d = level < a.qmin() ? a.qmin() - zp : level > a.qmax() ? a.qmax() - zp : pact ? 0 : Math.round(v) - v;
                 expected += dy[i] * d;
             }
-            expected /= Math.sqrt((double) features * Math.max(1, a.qmax() - zp));
+            if (!pact) {
+                expected /= Math.sqrt((double) features * Math.max(1, a.qmax() - zp)); // LSQ's gradient scale
+            }
             float[] into = new float[st.size()];
             pass.gradient(new ParameterGradients(), into);
             for (int i = 0; i < into.length; i++) {
@@ -415,8 +420,9 @@ class StudentTest {
         assertArrayEquals(new float[] {0f, 1f}, dx, 0f);
         float[] into = new float[st.size()];
         pass.gradient(new ParameterGradients(), into);
-        double expected = ((a.qmax() - a.zeroPoint()) + (Math.round(raw[1] / (double) a.scale()) - raw[1] / (double) a.scale()))
-                / Math.sqrt((double) Tensor.size(g.shape(src)) * (a.qmax() - a.zeroPoint()));
+        double expected = pact ? a.qmax() - a.zeroPoint()
+                : ((a.qmax() - a.zeroPoint()) + (Math.round(raw[1] / (double) a.scale()) - raw[1] / (double) a.scale()))
+                        / Math.sqrt((double) Tensor.size(g.shape(src)) * (a.qmax() - a.zeroPoint()));
         assertEquals(expected, into[lay.points.get(src)], 1e-6 * Math.abs(expected), pooled + " -> " + src);
     }
 }

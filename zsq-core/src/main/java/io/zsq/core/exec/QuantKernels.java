@@ -33,11 +33,20 @@ public final class QuantKernels {
      * array: {@code (q - zp) - x/s} inside, {@code qmin - zp} or {@code qmax - zp} where clipped.
      */
     public static double backward(float[] dy, float[] raw, float s, int zp, int qmin, int qmax) {
+        return backward(dy, raw, s, zp, qmin, qmax, true);
+    }
+
+    /**
+     * {@link #backward(float[], float[], float, int, int, int)}, with the step's gradient inside the clipping
+     * range ({@code (q - zp) - x/s}) counted only when {@code inside}; without it the sum is PACT's
+     * (Choi et al. 2018): the clipping level's gradient, from the clipped values alone.
+     */
+    public static double backward(float[] dy, float[] raw, float s, int zp, int qmin, int qmax, boolean inside) {
         int i = 0;
         double acc = 0;
         if (Simd.ENABLED) {
             double[] a = new double[1];
-            i = VectorQuant.backward(dy, raw, s, zp, qmin, qmax, a);
+            i = VectorQuant.backward(dy, raw, s, zp, qmin, qmax, inside, a);
             acc = a[0];
         }
         for (; i < dy.length; i++) {
@@ -49,7 +58,7 @@ public final class QuantKernels {
             } else if (r > qmax) {
                 acc += dy[i] * (double) (qmax - zp);
                 dy[i] = 0;
-            } else {
+            } else if (inside) {
                 acc += dy[i] * ((r - zp) - (double) v);
             }
         }
@@ -89,7 +98,7 @@ public final class QuantKernels {
             return i;
         }
 
-        static int backward(float[] dy, float[] raw, float s, int zp, int qmin, int qmax, double[] total) {
+        static int backward(float[] dy, float[] raw, float s, int zp, int qmin, int qmax, boolean inside, double[] total) {
             int bound = S.loopBound(dy.length), i = 0;
             float lo = qmin - zp, hi = qmax - zp;
             FloatVector acc = FloatVector.zero(S);
@@ -97,7 +106,7 @@ public final class QuantKernels {
                 FloatVector v = FloatVector.fromArray(S, raw, i).div(s).max(-LIMIT).min(LIMIT), d = FloatVector.fromArray(S, dy, i);
                 FloatVector r = round(v);
                 VectorMask<Float> below = r.compare(VectorOperators.LT, lo), above = r.compare(VectorOperators.GT, hi);
-                FloatVector term = r.sub(v).blend(FloatVector.broadcast(S, lo), below).blend(FloatVector.broadcast(S, hi), above);
+                FloatVector term = (inside ? r.sub(v) : FloatVector.zero(S)).blend(FloatVector.broadcast(S, lo), below).blend(FloatVector.broadcast(S, hi), above);
                 acc = d.fma(term, acc);
                 d.blend(FloatVector.zero(S), below.or(above)).intoArray(dy, i);
             }

@@ -38,8 +38,9 @@ class QuantKernelsTest {
         }
     }
 
-    @Test
-    void backwardIsStraightThroughWithTheLsqStepGradient() {
+    @org.junit.jupiter.params.ParameterizedTest(name = "inside term {0}")
+    @org.junit.jupiter.params.provider.ValueSource(booleans = {true, false})
+    void backwardIsStraightThroughWithTheLsqOrPactStepGradient(boolean inside) {
         SplittableRandom r = new SplittableRandom(4);
         QParams q = QParams.fromRange(-1.3, 2.7, 4, false);
         float[] x = values(q, r, 1037), dy = new float[x.length];
@@ -47,14 +48,15 @@ class QuantKernelsTest {
             dy[i] = (float) r.nextGaussian();
         }
         float[] d = dy.clone();
-        double acc = QuantKernels.backward(d, x, q.scale(), q.zeroPoint(), q.qmin(), q.qmax());
+        double acc = inside ? QuantKernels.backward(d, x, q.scale(), q.zeroPoint(), q.qmin(), q.qmax())
+                : QuantKernels.backward(d, x, q.scale(), q.zeroPoint(), q.qmin(), q.qmax(), false);
         double ref = 0;
         for (int i = 0; i < x.length; i++) {
             double v = x[i] / q.scale();
             long level = (long) Math.round(x[i] / q.scale()) + q.zeroPoint();
             boolean clipped = level < q.qmin() || level > q.qmax();
             assertEquals(clipped ? 0f : dy[i], d[i], 0f, "dx at x = " + x[i]);
-            ref += dy[i] * (level < q.qmin() ? q.qmin() - q.zeroPoint() : level > q.qmax() ? q.qmax() - q.zeroPoint() : level - q.zeroPoint() - v);
+            ref += dy[i] * (level < q.qmin() ? q.qmin() - q.zeroPoint() : level > q.qmax() ? q.qmax() - q.zeroPoint() : inside ? level - q.zeroPoint() - v : 0);
         }
         assertEquals(ref, acc, 1e-4 * (1 + Math.abs(ref)));
     }

@@ -305,9 +305,14 @@ public final class Pipeline {
     private Variant lower(PassRunner r, ModelState placed, Bits b, String source, int level, String hash, boolean realData) throws IOException {
         Map<String, String> meta = provenance(hash, source, realData, placed);
         if (level == 2) {
-            boolean recon = plan.fineTune().method() == Plan.QatMethod.RECONSTRUCT;
-            meta.put("level", "2: " + (recon ? "reconstructed block by block against the FP32 model (reconstruct, " + plan.fineTune().steps()
-                    + " steps per block) on " : "fine-tuned by distillation against the FP32 model (kd, " + plan.fineTune().steps() + " steps) on ") + (realData ? "the REAL calibration images (upper bound; not data-free)"
+            Plan.QatMethod m = plan.fineTune().method();
+            int steps = plan.fineTune().steps();
+            meta.put("level", "2: " + switch (m) {
+                case RECONSTRUCT -> "reconstructed block by block against the FP32 model (reconstruct, " + steps + " steps per block) on ";
+                case RECONSTRUCT_KD -> "reconstructed block by block, then fine-tuned by distillation against the FP32 model (reconstruct-kd, "
+                        + Plan.Defaults.RECON_STEPS + " steps per block, then " + steps + " steps) on ";
+                case KD -> "fine-tuned by distillation against the FP32 model (kd, " + steps + " steps) on ";
+            } + (realData ? "the REAL calibration images (upper bound; not data-free)"
                     : "the synthetic calibration set; no real data read"));
         }
         ModelState lowered = r.run(new Lower(meta), placed, Stats.NONE);

@@ -102,13 +102,22 @@ public record Plan(Path model, Path out, List<Bits> bits, Map<String, Bits> laye
     /**
      * Which Level-2 method: {@code KD}, distillation of the whole student against the FP32 teacher (weights,
      * biases and step sizes learned, straight-through rounding); {@code RECONSTRUCT}, block reconstruction
-     * (BRECQ with AdaRound's learned rounding, one block at a time against the FP32 block's output).
+     * (BRECQ with AdaRound's learned rounding, one block at a time against the FP32 block's output);
+     * {@code RECONSTRUCT_KD}, block reconstruction with its defaults, then distillation from it with the
+     * settings given (the distillation's).
      */
-    public enum QatMethod { KD, RECONSTRUCT }
+    public enum QatMethod { KD, RECONSTRUCT, RECONSTRUCT_KD }
 
     public enum Optimizer { ADAM, SGD }
 
     public enum Schedule { COSINE, STEP, CONSTANT }
+
+    /**
+     * How the activation step sizes (their clipping levels) learn: {@code LSQ} (Esser et al. 2020: the
+     * rounding error inside the range and the clipping level outside, scaled by {@code 1/sqrt(N*Q_P)}) or
+     * {@code PACT} (Choi et al. 2018: the clipping level learns from the clipped values alone).
+     */
+    public enum ActivationSteps { LSQ, PACT }
 
     /**
      * Level 2: fine-tuning the fake-quantized student (BN folded, as it is lowered) against the FP32 teacher
@@ -122,9 +131,20 @@ public record Plan(Path model, Path out, List<Bits> bits, Map<String, Bits> laye
      * {@code checkpointEvery} steps (0: none).
      */
     public record FineTune(QatMethod method, int steps, int batch, int microBatch, double lr, double scaleLr, Optimizer optimizer,
-                           Schedule schedule, double temperature, double featureWeight, int checkpointEvery, long seed)
+                           Schedule schedule, double temperature, double featureWeight, int checkpointEvery, long seed,
+                           ActivationSteps activationSteps)
             implements Serializable {
+        /** With LSQ activation step sizes. */
+        public FineTune(QatMethod method, int steps, int batch, int microBatch, double lr, double scaleLr, Optimizer optimizer, Schedule schedule,
+                        double temperature, double featureWeight, int checkpointEvery, long seed) {
+            this(method, steps, batch, microBatch, lr, scaleLr, optimizer, schedule, temperature, featureWeight, checkpointEvery, seed,
+                    ActivationSteps.LSQ);
+        }
+
         public FineTune {
+            if (activationSteps == null) {
+                activationSteps = ActivationSteps.LSQ;
+            }
             if (steps < 1) {
                 throw new IllegalArgumentException("--qat-steps must be >= 1, got " + steps);
             }
@@ -159,7 +179,12 @@ public record Plan(Path model, Path out, List<Bits> bits, Map<String, Bits> laye
         }
 
         public FineTune withSteps(int n) {
-            return new FineTune(method, n, batch, microBatch, lr, scaleLr, optimizer, schedule, temperature, featureWeight, checkpointEvery, seed);
+            return new FineTune(method, n, batch, microBatch, lr, scaleLr, optimizer, schedule, temperature, featureWeight, checkpointEvery, seed,
+                    activationSteps);
+        }
+
+        public static ActivationSteps activationSteps(String v) {
+            return Builder.parseEnum(ActivationSteps.class, v, "--qat-activation-steps");
         }
 
         public static Optimizer optimizer(String v) {
@@ -476,13 +501,13 @@ public record Plan(Path model, Path out, List<Bits> bits, Map<String, Bits> laye
 
         static <E extends Enum<E>> E parseEnum(Class<E> type, String v, String option) {
             for (E e : type.getEnumConstants()) {
-                if (e.name().equalsIgnoreCase(v.trim())) {
+                if (e.name().equalsIgnoreCase(v.trim()) || e.name().equalsIgnoreCase(v.trim().replace('-', '_'))) {
                     return e;
                 }
             }
             List<String> names = new ArrayList<>();
             for (E e : type.getEnumConstants()) {
-                names.add(e.name().toLowerCase(Locale.ROOT));
+                names.add(e.name().toLowerCase(Locale.ROOT).replace('_', '-'));
             }
             throw new IllegalArgumentException(option + " must be one of " + String.join(", ", names) + ", not '" + v + "'");
         }
