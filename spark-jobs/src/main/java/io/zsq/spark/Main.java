@@ -211,8 +211,7 @@ public final class Main implements Callable<Integer> {
         @Option(names = "--qat-method", paramLabel = "M",
                 description = "level 2: kd (distillation of the whole model: LSQ step sizes, straight-through rounding) or reconstruct "
                         + "(block by block against the FP32 block's output: AdaRound rounding, LSQ activation step sizes; BRECQ) "
-                        + "or reconstruct-kd (reconstruct with its defaults, then kd with the options given) (default kd). "
-                        + "The options below default per method: kd / reconstruct")
+                        + "(default kd). The options below default per method: kd / reconstruct")
         String qatMethod;
         @Option(names = "--qat-steps", paramLabel = "N",
                 description = "optimizer steps; per block for reconstruct (default " + Defaults.QAT_STEPS + " / " + Defaults.RECON_STEPS + ")")

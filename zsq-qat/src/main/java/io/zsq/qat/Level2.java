@@ -13,7 +13,10 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
 
-/** zsq-qat's {@link FineTuning} for the pipeline (found by {@link java.util.ServiceLoader}): distillation with {@link FineTuner}. */
+/**
+ * zsq-qat's {@link FineTuning} for the pipeline (found by {@link java.util.ServiceLoader}): distillation with
+ * {@link FineTuner}, or block reconstruction with {@link Reconstruction}.
+ */
 public final class Level2 implements FineTuning {
 
     @Override
@@ -27,31 +30,16 @@ public final class Level2 implements FineTuning {
         FineTuner.Pool pool = pool(data, teacher.inputShape());
         boolean pact = settings.activationSteps() == Plan.ActivationSteps.PACT;
         Student st = new Student(student.graph(), student.quantization(), pact);
-        int params = st.size();
         log.printf("zsq: fine-tune (level 2, %s): %d steps%s of %d images (%d micro-batches of %d) from a pool of %d, %d parameters%n",
                 settings.method().name().toLowerCase(java.util.Locale.ROOT), settings.steps(),
                 settings.method() == Plan.QatMethod.RECONSTRUCT ? " per block" : "", settings.batch(),
                 settings.batch() / settings.microBatch(), settings.microBatch(), pool.count(), st.size());
-        FineTuner.Result r;
-        if (settings.method() == Plan.QatMethod.RECONSTRUCT) {
-            r = Reconstruction.run(settings, st, pool, ex, dir, log);
-        } else if (settings.method() == Plan.QatMethod.RECONSTRUCT_KD) {
-            // the reconstruction with its defaults (and this run's seed and checkpointing), then distillation from where it ends
-            Plan.FineTune d = Plan.FineTune.defaults(Plan.QatMethod.RECONSTRUCT);
-            Plan.FineTune rs = new Plan.FineTune(d.method(), d.steps(), d.batch(), d.microBatch(), d.lr(), d.scaleLr(), d.optimizer(), d.schedule(),
-                    d.temperature(), d.featureWeight(), settings.checkpointEvery(), settings.seed());
-            FineTuner.Result rr = Reconstruction.run(rs, st, pool, ex, dir == null ? null : dir.resolve("reconstruct"), log);
-            st = new Student(st.fp32Graph(rr.params()), st.quantization(rr.params()), pact);
-            r = FineTuner.run(settings, teacher, st, pool, ex, dir, log);
-            r = new FineTuner.Result(r.params(), r.initialLoss(), r.finalLoss(), r.curve(), r.resumed(), rr.seconds() + r.seconds(),
-                    r.secondsPerStep(), r.medianSecondsPerStep());
-        } else {
-            r = FineTuner.run(settings, teacher, st, pool, ex, dir, log);
-        }
+        FineTuner.Result r = settings.method() == Plan.QatMethod.RECONSTRUCT ? Reconstruction.run(settings, st, pool, ex, dir, log)
+                : FineTuner.run(settings, teacher, st, pool, ex, dir, log);
         ModelState tuned = new ModelState(st.fp32Graph(r.params()), st.quantization(r.params()), null);
         String bits = "w" + student.quantization().scheme().weightBits() + "a" + student.quantization().scheme().activationBits();
         return new Result(tuned, new QuantizeReport.FineTuneInfo(bits, settings, pool.count(), settings.batch() / settings.microBatch(),
-                params, r.initialLoss(), r.finalLoss(), r.curve(), r.resumed(), r.seconds(), r.secondsPerStep(), r.medianSecondsPerStep()));
+                st.size(), r.initialLoss(), r.finalLoss(), r.curve(), r.resumed(), r.seconds(), r.secondsPerStep(), r.medianSecondsPerStep()));
     }
 
     /** Every image of the calibration set, in batch order. */

@@ -30,7 +30,7 @@ class Level2PipelineTest {
     Path dir;
 
     @org.junit.jupiter.params.ParameterizedTest(name = "{0}")
-    @org.junit.jupiter.params.provider.EnumSource(value = Plan.QatMethod.class, names = {"KD", "RECONSTRUCT"})
+    @org.junit.jupiter.params.provider.EnumSource(value = Plan.QatMethod.class)
     void levelTwoIsFineTunedLoweredReportedAndWritten(Plan.QatMethod method) throws Exception {
         Path out = dir.resolve("l2");
         boolean recon = method == Plan.QatMethod.RECONSTRUCT;

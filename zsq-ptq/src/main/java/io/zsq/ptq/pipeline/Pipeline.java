@@ -309,8 +309,6 @@ public final class Pipeline {
             int steps = plan.fineTune().steps();
             meta.put("level", "2: " + switch (m) {
                 case RECONSTRUCT -> "reconstructed block by block against the FP32 model (reconstruct, " + steps + " steps per block) on ";
-                case RECONSTRUCT_KD -> "reconstructed block by block, then fine-tuned by distillation against the FP32 model (reconstruct-kd, "
-                        + Plan.Defaults.RECON_STEPS + " steps per block, then " + steps + " steps) on ";
                 case KD -> "fine-tuned by distillation against the FP32 model (kd, " + steps + " steps) on ";
             } + (realData ? "the REAL calibration images (upper bound; not data-free)"
                     : "the synthetic calibration set; no real data read"));

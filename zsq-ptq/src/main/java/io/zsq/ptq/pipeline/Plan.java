@@ -102,11 +102,9 @@ public record Plan(Path model, Path out, List<Bits> bits, Map<String, Bits> laye
     /**
      * Which Level-2 method: {@code KD}, distillation of the whole student against the FP32 teacher (weights,
      * biases and step sizes learned, straight-through rounding); {@code RECONSTRUCT}, block reconstruction
-     * (BRECQ with AdaRound's learned rounding, one block at a time against the FP32 block's output);
-     * {@code RECONSTRUCT_KD}, block reconstruction with its defaults, then distillation from it with the
-     * settings given (the distillation's).
+     * (BRECQ with AdaRound's learned rounding, one block at a time against the FP32 block's output).
      */
-    public enum QatMethod { KD, RECONSTRUCT, RECONSTRUCT_KD }
+    public enum QatMethod { KD, RECONSTRUCT }
 
     public enum Optimizer { ADAM, SGD }
 
@@ -501,13 +499,13 @@ public record Plan(Path model, Path out, List<Bits> bits, Map<String, Bits> laye
 
         static <E extends Enum<E>> E parseEnum(Class<E> type, String v, String option) {
             for (E e : type.getEnumConstants()) {
-                if (e.name().equalsIgnoreCase(v.trim()) || e.name().equalsIgnoreCase(v.trim().replace('-', '_'))) {
+                if (e.name().equalsIgnoreCase(v.trim())) {
                     return e;
                 }
             }
             List<String> names = new ArrayList<>();
             for (E e : type.getEnumConstants()) {
-                names.add(e.name().toLowerCase(Locale.ROOT).replace('_', '-'));
+                names.add(e.name().toLowerCase(Locale.ROOT));
             }
             throw new IllegalArgumentException(option + " must be one of " + String.join(", ", names) + ", not '" + v + "'");
         }
