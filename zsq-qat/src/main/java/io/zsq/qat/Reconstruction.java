@@ -43,12 +43,16 @@ import java.util.Set;
  *
  * <p>Every step is data parallel as {@link FineTuner}'s: micro-batches are tasks over a shared copy of
  * the block's inputs and targets, their gradient sums merged in order. A checkpoint after each block
- * holds the rebuilt parameters; a resumed run recomputes the activations of the blocks it skips.
+ * holds the rebuilt parameters; a resumed run recomputes the activations of the blocks it skips. The
+ * result's initial and final losses are the blocks' losses (on the first 256 pool images) summed, with
+ * Level 1's nearest rounding and with the learned rounding and step sizes; its curve is the training
+ * loss (relaxed rounding), block after block.
  */
 public final class Reconstruction {
     private Reconstruction() {}
 
-    static final double ZETA = 1.1, GAMMA = -0.1, BETA_START = 20, BETA_END = 2, WARMUP = 0.2;
+    /** AdaRound's stretch of the sigmoid, its regularizer's exponents and warm-up, and the regularizer's weight as BRECQ sets it. */
+    static final double ZETA = 1.1, GAMMA = -0.1, BETA_START = 20, BETA_END = 2, WARMUP = 0.2, ROUND_WEIGHT = 0.01;
 
     /** One block: the nodes from {@code input} (exclusive) to {@code output}, its layers and the activation points it learns. */
     record Block(String input, String output, List<Node> nodes, List<Integer> layers, List<Integer> points) implements Serializable {}
@@ -216,7 +220,7 @@ public final class Reconstruction {
             }
             FineTuner.Grad g = ex.reduce("reconstruct block " + (b + 1), items, img -> microBatch(shared.get(), model.get(), img, s.batch()), Reconstruction::add);
             float[] grad = new float[size];
-            rounding.gradient(v, g.g(), beta(k, s.steps()), Defaults.ROUND_WEIGHT, grad);
+            rounding.gradient(v, g.g(), beta(k, s.steps()), ROUND_WEIGHT, grad);
             System.arraycopy(g.g(), weights, grad, weights, blk.points().size());
             opt.step(v, grad);
             stepSeconds.add((System.nanoTime() - ts) / 1e9);
@@ -264,11 +268,6 @@ public final class Reconstruction {
         }
         Executor.Shared<Model> model = ex.share(new Model(soft(st, blk, p), st.quantization(p), blk));
         return ex.reduce("reconstruct: loss", items, img -> microBatch(data.get(), model.get(), img, n), Reconstruction::add).loss() / n;
-    }
-
-    /** Defaults of the method that are not options: AdaRound's regularizer weight as BRECQ sets it. */
-    static final class Defaults {
-        static final double ROUND_WEIGHT = 0.01;
     }
 
     /** The regularizer's exponent at step {@code k}; 0 (no regularizer) in the warm-up. */
