@@ -42,8 +42,15 @@ public final class FineTuner {
     /** What every task reads, shipped once per run. */
     record Context(Graph teacher, Student student, Pool pool, double temperature, double featureWeight, int batch) implements Serializable {}
 
-    /** One micro-batch of one step: which pool images, and each one's crop offset and flip. */
-    record Micro(int step, int[] images, int[] dy, int[] dx, boolean[] flip) implements Serializable {}
+    /**
+     * One micro-batch of one step: which pool images, each one's crop offset and flip, and the pool image it
+     * is mixed with (-1: none) with its own image's weight {@code lambda}.
+     */
+    record Micro(int step, int[] images, int[] dy, int[] dx, boolean[] flip, int[] partner, float[] lambda) implements Serializable {
+        Micro(int step, int[] images, int[] dy, int[] dx, boolean[] flip) {
+            this(step, images, dy, dx, flip, null, null);
+        }
+    }
 
     /** A micro-batch's gradient sum (the parameter vector's layout) and its summed loss. */
     record Grad(float[] g, double loss) implements Serializable {}
@@ -132,8 +139,9 @@ public final class FineTuner {
         long first = (long) k * s.batch();
         for (int m0 = 0; m0 < s.batch(); m0 += s.microBatch()) {
             int n = s.microBatch();
-            int[] img = new int[n], dy = new int[n], dx = new int[n];
+            int[] img = new int[n], dy = new int[n], dx = new int[n], partner = s.mixup() > 0 ? new int[n] : null;
             boolean[] flip = new boolean[n];
+            float[] lambda = s.mixup() > 0 ? new float[n] : null;
             for (int i = 0; i < n; i++) {
                 long slot = first + m0 + i;
                 int epoch = (int) (slot / pool.count());
@@ -141,8 +149,13 @@ public final class FineTuner {
                 dy[i] = r.nextInt(-padH, padH + 1);
                 dx[i] = r.nextInt(-padW, padW + 1);
                 flip[i] = r.nextBoolean();
+                if (partner != null) { // drawn only when mixing, so that runs without it keep their draws
+                    boolean mix = r.nextDouble() < s.mixup();
+                    partner[i] = mix ? r.nextInt(pool.count()) : -1;
+                    lambda[i] = mix ? (float) r.nextDouble() : 1f;
+                }
             }
-            out.add(new Micro(k, img, dy, dx, flip));
+            out.add(new Micro(k, img, dy, dx, flip, partner, lambda));
         }
         return out;
     }
@@ -172,7 +185,10 @@ public final class FineTuner {
         });
     }
 
-    /** The augmented NCHW images of a micro-batch: each shifted by (dy, dx) with zeros coming in, then flipped. */
+    /**
+     * The augmented NCHW images of a micro-batch: each shifted by (dy, dx) with zeros coming in, then flipped,
+     * then, where it has a partner, {@code lambda x + (1 - lambda) partner} (the partner as it is in the pool).
+     */
     static float[] images(Pool pool, Micro m) {
         int[] sh = pool.shape();
         int c = sh[0], h = sh[1], w = sh[2], per = c * h * w;
@@ -191,6 +207,13 @@ public final class FineTuner {
                             x[dst + (ch * h + y) * w + xx] = pool.images()[src + (ch * h + sy) * w + sx];
                         }
                     }
+                }
+            }
+            if (m.partner() != null && m.partner()[i] >= 0) {
+                float l = m.lambda()[i];
+                int q = m.partner()[i] * per;
+                for (int j = 0; j < per; j++) {
+                    x[dst + j] = l * x[dst + j] + (1 - l) * pool.images()[q + j];
                 }
             }
         }
