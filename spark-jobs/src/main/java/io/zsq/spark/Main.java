@@ -23,6 +23,8 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
+import java.util.stream.Stream;
+import java.util.Objects;
 
 /**
  * The {@code zsq} command line (picocli): a thin layer that parses the options into a {@link Plan}
@@ -269,8 +271,8 @@ public final class Main implements Callable<Integer> {
         }
 
         private boolean anyQatOption() {
-            return java.util.stream.Stream.of(qatMethod, qatSteps, qatBatch, qatMicroBatch, qatLr, qatScaleLr, qatOptimizer, qatSchedule,
-                    qatActivationSteps, qatMixup, qatTemperature, qatFeatureWeight, qatCheckpointEvery).anyMatch(java.util.Objects::nonNull);
+            return Stream.of(qatMethod, qatSteps, qatBatch, qatMicroBatch, qatLr, qatScaleLr, qatOptimizer, qatSchedule,
+                    qatActivationSteps, qatMixup, qatTemperature, qatFeatureWeight, qatCheckpointEvery).anyMatch(Objects::nonNull);
         }
 
         Plan plan() {

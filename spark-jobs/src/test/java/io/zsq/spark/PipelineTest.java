@@ -40,6 +40,8 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.ParameterizedTest;
 
 /** The whole Level-1 path through Spark local[2] on the bundled models and real Fashion-MNIST test images. */
 class PipelineTest {
@@ -134,8 +136,8 @@ class PipelineTest {
      * Level 2 as synchronous data-parallel steps: threads (1 or 3 at once) and Spark (micro-batches in 1 or 4
      * partitions) give the same fine-tuned integer model to the bit, and the same loss curve.
      */
-    @org.junit.jupiter.params.ParameterizedTest(name = "{0}")
-    @org.junit.jupiter.params.provider.EnumSource(value = Plan.QatMethod.class)
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(value = Plan.QatMethod.class)
     void levelTwoIsTheSameOnOneOrManyTasks(Plan.QatMethod method) throws Exception {
         List<Executor> executors = List.of(new InProcessExecutor(1), new InProcessExecutor(3), new SparkExecutor(jsc, 1), new SparkExecutor(jsc, 4));
         Path calib = dir.resolve("l2-calib-" + method);

@@ -38,9 +38,15 @@ final class Checkpoint {
     }
 
     static String signature(Plan.FineTune s, float[] start, FineTuner.Pool pool) {
+        return signature(s, start, pool, "");
+    }
+
+    /** {@link #signature(Plan.FineTune, float[], FineTuner.Pool)} of a run that also depends on {@code more} (how it is cut into blocks). */
+    static String signature(Plan.FineTune s, float[] start, FineTuner.Pool pool, String more) {
         try {
             MessageDigest md = MessageDigest.getInstance("SHA-256");
             md.update(s.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            md.update(more.getBytes(java.nio.charset.StandardCharsets.UTF_8));
             ByteBuffer b = ByteBuffer.allocate(4 * start.length);
             b.asFloatBuffer().put(start);
             md.update(b.array());

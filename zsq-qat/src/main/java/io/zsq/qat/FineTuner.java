@@ -136,6 +136,8 @@ public final class FineTuner {
         int padH = Math.max(1, shape[1] / 8), padW = Math.max(1, shape[2] / 8);
         List<Micro> out = new ArrayList<>();
         SplittableRandom r = new SplittableRandom(s.seed() * 0x9E3779B97F4A7C15L + k);
+        // mixing has its own generator: the crops and flips are the same whatever the mixing probability
+        SplittableRandom mixing = new SplittableRandom(s.seed() * 0xD1B54A32D192ED03L + k + 1);
         long first = (long) k * s.batch();
         for (int m0 = 0; m0 < s.batch(); m0 += s.microBatch()) {
             int n = s.microBatch();
@@ -149,10 +151,11 @@ public final class FineTuner {
                 dy[i] = r.nextInt(-padH, padH + 1);
                 dx[i] = r.nextInt(-padW, padW + 1);
                 flip[i] = r.nextBoolean();
-                if (partner != null) { // drawn only when mixing, so that runs without it keep their draws
-                    boolean mix = r.nextDouble() < s.mixup();
-                    partner[i] = mix ? r.nextInt(pool.count()) : -1;
-                    lambda[i] = mix ? (float) r.nextDouble() : 1f;
+                if (partner != null) {
+                    boolean mix = pool.count() > 1 && mixing.nextDouble() < s.mixup();
+                    int other = mix ? mixing.nextInt(pool.count() - 1) : -1;
+                    partner[i] = other < 0 ? -1 : other >= img[i] ? other + 1 : other; // another image than its own
+                    lambda[i] = mix ? (float) mixing.nextDouble() : 1f;
                 }
             }
             out.add(new Micro(k, img, dy, dx, flip, partner, lambda));

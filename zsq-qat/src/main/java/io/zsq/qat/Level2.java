@@ -23,7 +23,8 @@ public final class Level2 implements FineTuning {
     public Result run(Plan.FineTune settings, Graph teacher, ModelState student, Observation.Source data, Executor ex, Path dir, PrintStream log)
             throws IOException {
         int[] out = teacher.shape(teacher.output());
-        if (!(out.length == 1 || (out.length == 3 && out[1] == 1 && out[2] == 1)) || out[0] < 2) {
+        boolean classifier = (out.length == 1 || (out.length == 3 && out[1] == 1 && out[2] == 1)) && out[0] >= 2;
+        if (settings.method() == Plan.QatMethod.KD && !classifier) { // reconstruction matches any output
             throw new IllegalArgumentException("--level 2 distils a classifier's logits: the model's output " + teacher.output() + " has shape "
                     + java.util.Arrays.toString(out) + ", not [classes]");
         }

@@ -17,12 +17,15 @@ import java.io.PrintStream;
 import java.io.Serializable;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.stream.IntStream;
 
 /**
  * Level 2 by block reconstruction (BRECQ, Li et al. 2021, with AdaRound's learned rounding, Nagel et al.
@@ -88,9 +91,9 @@ public final class Reconstruction {
                 in = n.output();
             }
         }
-        if (start < nodes.size()) {
+        if (start < nodes.size()) { // nodes after the last layer (the last node cuts once there is a layer)
             List<Node> rest = nodes.subList(start, nodes.size());
-            if (out.isEmpty() || hasLayer(rest)) {
+            if (out.isEmpty()) {
                 out.add(block(st, in, g.output(), rest));
             } else {
                 Block last = out.remove(out.size() - 1);
@@ -121,14 +124,23 @@ public final class Reconstruction {
         return new Block(input, output, List.copyOf(nodes), layers, points);
     }
 
-    /** What every task of a block reads: the block's graph (with soft weights, per step), its inputs and targets. */
-    record Data(Student student, float[] inputs, float[] targets, int perIn, int perOut) implements Serializable {}
+    /** What every task of a block reads, shared once per block: its inputs (NCHW) and targets (as stored) for the whole pool. */
+    record Data(float[] inputs, float[] targets, int perIn, int perOut) implements Serializable {}
 
-    record Model(Graph graph, Quantization q, Block block) implements Serializable {}
+    /**
+     * A block's graph as one step runs it (weights soft, or on the grid), the quantization it runs with, and the
+     * student's indices of its layers and learned activation points; shared once per step.
+     */
+    record Model(Graph graph, Quantization q, List<Integer> layers, List<Integer> points) implements Serializable {
+        Model(Graph graph, Quantization q, Block blk) {
+            this(graph, q, blk == null ? List.of() : blk.layers(), blk == null ? List.of() : blk.points());
+        }
+    }
 
-    /** A forward-only task: images [from, to) through a block's graph, its output as the next block reads it (NCHW) and as stored. */
+    /** A forward-only task: pool images [from, to) through a block's graph. */
     record Range(int from, int to) implements Serializable {}
 
+    /** A block's output over the pool, in the layout the next block reads (NCHW) and as stored (NHWC); either may be null (not kept). */
     record Outputs(float[] nchw, float[] stored) implements Serializable {}
 
     private static final ThreadLocal<Workspace> WORKSPACE = ThreadLocal.withInitial(Workspace::new);
@@ -137,7 +149,8 @@ public final class Reconstruction {
     public static FineTuner.Result run(Plan.FineTune s, Student st, FineTuner.Pool pool, Executor ex, Path dir, PrintStream log) throws IOException {
         List<Block> blocks = blocks(st);
         float[] p = st.initial();
-        String signature = Checkpoint.signature(s, p, pool);
+        // the blocks are part of what a checkpoint belongs to: a checkpoint cut elsewhere is not resumed
+        String signature = Checkpoint.signature(s, p, pool, blocks.stream().map(Block::output).toList().toString());
         int n = pool.count();
         float[] teacherIn = pool.images(), studentIn = pool.images();
         List<List<Double>> curve = new ArrayList<>();
@@ -159,22 +172,21 @@ public final class Reconstruction {
         for (int b = 0; b < blocks.size(); b++) {
             Block blk = blocks.get(b);
             Graph teacher = subgraph(fp32, blk, blk.nodes());
-            Outputs target = forward(ex, teacher, null, student, teacherIn, n);
+            Outputs target = forward(ex, teacher, null, student, teacherIn, n, true);
             if (b >= done) {
-                Data data = new Data(st, studentIn, target.stored(), Tensor.size(fp32.shape(blk.input())), Tensor.size(fp32.shape(blk.output())));
-                double[] losses = block(s, st, blk, b, blocks.size(), p, data, ex, log, curve, stepSeconds);
+                Data data = new Data(studentIn, target.stored(), Tensor.size(fp32.shape(blk.input())), Tensor.size(fp32.shape(blk.output())));
+                double[] losses = block(s, st, student, blk, b, blocks.size(), p, data, ex, log, curve, stepSeconds);
                 initialLoss += losses[0];
                 finalLoss += losses[1];
                 if (dir != null && s.checkpointEvery() > 0) {
                     Checkpoint.writeBlocks(dir, signature, p, b + 1, curve, initialLoss, finalLoss);
                 }
             }
-            Graph hard = soft(st, blk, p);
-            studentIn = forward(ex, hard, st.quantization(p), student, studentIn, n).nchw();
+            studentIn = forward(ex, blockGraph(st, blk, p), st.quantization(p), student, studentIn, n, false).nchw();
             teacherIn = target.nchw();
         }
         double seconds = (System.nanoTime() - t0) / 1e9;
-        java.util.Collections.sort(stepSeconds);
+        Collections.sort(stepSeconds);
         int k = stepSeconds.size();
         double median = k == 0 ? 0 : k % 2 == 1 ? stepSeconds.get(k / 2) : (stepSeconds.get(k / 2 - 1) + stepSeconds.get(k / 2)) / 2;
         return new FineTuner.Result(p, initialLoss, finalLoss, curve, done * s.steps(), seconds, k == 0 ? 0 : seconds / k, median);
@@ -185,8 +197,8 @@ public final class Reconstruction {
      * Returns the block's loss on the first (up to) 256 images with Level 1's weights (nearest rounding)
      * and step sizes, then with the learned ones.
      */
-    private static double[] block(Plan.FineTune s, Student st, Block blk, int b, int of, float[] p, Data data, Executor ex, PrintStream log,
-                                  List<List<Double>> curve, List<Double> stepSeconds) throws IOException {
+    private static double[] block(Plan.FineTune s, Student st, Executor.Shared<Student> student, Block blk, int b, int of, float[] p, Data data,
+                                  Executor ex, PrintStream log, List<List<Double>> curve, List<Double> stepSeconds) throws IOException {
         Rounding rounding = new Rounding(st, blk, p);
         int weights = rounding.size();
         int size = weights + blk.points().size();
@@ -200,14 +212,14 @@ public final class Reconstruction {
         Optimizer opt = new Optimizer(s, v, isScale);
         Executor.Shared<Data> shared = ex.share(data);
         int count = data.inputs().length / data.perIn();
-        double before = loss(ex, shared, st, blk, with(st, blk, p, rounding.nearest(), v, weights, false), count, s.microBatch());
+        double before = loss(ex, student, shared, st, blk, with(st, blk, p, rounding.nearest(), v, weights, false), count, s.microBatch());
         int every = Math.max(1, s.steps() / 10);
         double since = 0;
         int sinceSteps = 0;
         for (int k = 0; k < s.steps(); k++) {
             long ts = System.nanoTime();
             float[] pk = with(st, blk, p, rounding.soft(v), v, weights, true);
-            Executor.Shared<Model> model = ex.share(new Model(soft(st, blk, pk), st.quantization(pk), blk));
+            Executor.Shared<Model> model = ex.share(new Model(blockGraph(st, blk, pk), st.quantization(pk), blk));
             List<int[]> items = new ArrayList<>();
             long slot0 = (long) k * s.batch();
             for (int m0 = 0; m0 < s.batch(); m0 += s.microBatch()) {
@@ -218,7 +230,8 @@ public final class Reconstruction {
                 }
                 items.add(img);
             }
-            FineTuner.Grad g = ex.reduce("reconstruct block " + (b + 1), items, img -> microBatch(shared.get(), model.get(), img, s.batch()), Reconstruction::add);
+            FineTuner.Grad g = ex.reduce("reconstruct block " + (b + 1), items,
+                    img -> microBatch(student.get(), shared.get(), model.get(), img, s.batch()), Reconstruction::add);
             float[] grad = new float[size];
             rounding.gradient(v, g.g(), beta(k, s.steps()), ROUND_WEIGHT, grad);
             System.arraycopy(g.g(), weights, grad, weights, blk.points().size());
@@ -234,7 +247,7 @@ public final class Reconstruction {
         }
         float[] learned = with(st, blk, p, rounding.hard(v), v, weights, true);
         System.arraycopy(learned, 0, p, 0, p.length);
-        double after = loss(ex, shared, st, blk, p, count, s.microBatch());
+        double after = loss(ex, student, shared, st, blk, p, count, s.microBatch());
         log.printf("zsq: reconstruct block %d/%d (%s .. %s, %d weights): loss %.5f with nearest rounding, %.5f learned%n", b + 1, of,
                 blk.input(), blk.output(), weights, before, after);
         return new double[] {before, after};
@@ -260,14 +273,15 @@ public final class Reconstruction {
     }
 
     /** The block's mean loss over the first (up to) 256 of its images with the parameters {@code p} (weights on the grid). */
-    private static double loss(Executor ex, Executor.Shared<Data> data, Student st, Block blk, float[] p, int count, int micro) throws IOException {
+    private static double loss(Executor ex, Executor.Shared<Student> student, Executor.Shared<Data> data, Student st, Block blk, float[] p, int count,
+                               int micro) throws IOException {
         int n = Math.min(256, count);
         List<int[]> items = new ArrayList<>();
         for (int i = 0; i < n; i += micro) {
-            items.add(java.util.stream.IntStream.range(i, Math.min(n, i + micro)).toArray());
+            items.add(IntStream.range(i, Math.min(n, i + micro)).toArray());
         }
-        Executor.Shared<Model> model = ex.share(new Model(soft(st, blk, p), st.quantization(p), blk));
-        return ex.reduce("reconstruct: loss", items, img -> microBatch(data.get(), model.get(), img, n), Reconstruction::add).loss() / n;
+        Executor.Shared<Model> model = ex.share(new Model(blockGraph(st, blk, p), st.quantization(p), blk));
+        return ex.reduce("reconstruct: loss", items, img -> microBatch(student.get(), data.get(), model.get(), img, n), Reconstruction::add).loss() / n;
     }
 
     /** The regularizer's exponent at step {@code k}; 0 (no regularizer) in the warm-up. */
@@ -357,21 +371,10 @@ public final class Reconstruction {
             return r;
         }
 
-        /** {@code lambda * sum(1 - |2h - 1|^beta)}; 0 when {@code beta} is 0 (the warm-up). */
-        double regularizer(float[] v, double beta, double lambda) {
-            if (beta == 0) {
-                return 0;
-            }
-            double sum = 0;
-            for (int i = 0; i < w.length; i++) {
-                sum += 1 - Math.pow(Math.abs(2 * h(v[i]) - 1), beta);
-            }
-            return lambda * sum;
-        }
-
         /**
-         * Into {@code into[0..size)}: d(loss + regularizer)/dV, from {@code dW}, the loss's gradient to the soft
-         * weights (zero where the clamp or h's clip is active).
+         * Into {@code into[0..size)}: d(loss + regularizer)/dV, the regularizer {@code lambda * sum(1 - |2h - 1|^beta)}
+         * (none when {@code beta} is 0), from {@code dW}, the loss's gradient to the soft weights (zero where the
+         * clamp or h's clip is active).
          */
         void gradient(float[] v, float[] dW, double beta, double lambda, float[] into) {
             for (int i = 0; i < w.length; i++) {
@@ -402,7 +405,7 @@ public final class Reconstruction {
      * The block's graph with the weights of {@code p} used as they are (soft, or already on the grid: not
      * quantized again) and the biases as lowering quantizes them (int32, {@code FakeQuant.simulatedBias}).
      */
-    static Graph soft(Student st, Block blk, float[] p) {
+    static Graph blockGraph(Student st, Block blk, float[] p) {
         Quantization q = st.quantization(p);
         Graph fp32 = st.fp32Graph(p);
         Map<String, Node> byId = new HashMap<>();
@@ -430,7 +433,7 @@ public final class Reconstruction {
     }
 
     /** One task: the quantized block on a micro-batch of its inputs, the squared error to the targets and its gradient. */
-    static FineTuner.Grad microBatch(Data d, Model m, int[] images, int batch) {
+    static FineTuner.Grad microBatch(Student st, Data d, Model m, int[] images, int batch) {
         Workspace ws = WORKSPACE.get();
         int n = images.length;
         float[] x = new float[n * d.perIn()];
@@ -440,7 +443,7 @@ public final class Reconstruction {
             System.arraycopy(d.targets(), images[i] * d.perOut(), t, i * d.perOut(), d.perOut());
         }
         Graph g = m.graph();
-        Student.Quantizer quantizer = d.student().new Quantizer(m.q(), ws);
+        Student.Quantizer quantizer = st.new Quantizer(m.q(), ws);
         ws.forgetParameters(); // the block's weights are new arrays every step
         Fp32Engine.Trace tr = Fp32Engine.forward(g, x, n, quantizer, ws);
         float[] y = tr.get(g.output());
@@ -457,31 +460,37 @@ public final class Reconstruction {
         loss /= positions;
         ParameterGradients pg = new ParameterGradients();
         Fp32Engine.backwardToParameters(g, tr, Map.of(g.output(), seed), quantizer, pg, ws);
-        Student st = d.student();
-        Block blk = m.block();
         int weights = 0;
-        for (int l : blk.layers()) {
+        for (int l : m.layers()) {
             weights += st.wLen[l];
         }
-        float[] grad = new float[weights + blk.points().size()];
+        float[] grad = new float[weights + m.points().size()];
         int at = 0;
-        for (int l : blk.layers()) {
+        for (int l : m.layers()) {
             float[] gw = pg.weight(st.layers.get(l));
             if (gw != null) {
                 System.arraycopy(gw, 0, grad, at, st.wLen[l]);
             }
             at += st.wLen[l];
         }
-        for (int j = 0; j < blk.points().size(); j++) {
-            grad[weights + j] = (float) quantizer.ds[blk.points().get(j)];
+        for (int j = 0; j < m.points().size(); j++) {
+            grad[weights + j] = (float) quantizer.ds[m.points().get(j)];
         }
         ws.recycle();
         return new FineTuner.Grad(grad, loss);
     }
 
-    /** A block's graph (quantized with {@code q}, or FP32 when null) over all {@code n} inputs, in tasks of 64 images. */
-    private static Outputs forward(Executor ex, Graph g, Quantization q, Executor.Shared<Student> st, float[] inputs, int n) throws IOException {
+    /**
+     * A block's graph (quantized with {@code q}, or FP32 when null) over all {@code n} inputs, in tasks of 64
+     * images: its output NCHW, and as stored too when {@code stored}.
+     */
+    private static Outputs forward(Executor ex, Graph g, Quantization q, Executor.Shared<Student> st, float[] inputs, int n, boolean stored)
+            throws IOException {
         int perIn = Tensor.size(g.inputShape()), perOut = Tensor.size(g.shape(g.output()));
+        if ((long) n * perOut > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException("--qat-method reconstruct keeps every block's output for the whole pool: " + n + " images of "
+                    + Arrays.toString(g.shape(g.output())) + " (" + g.output() + ") exceed 2^31 values; use a smaller pool (--count)");
+        }
         List<Range> items = new ArrayList<>();
         for (int i = 0; i < n; i += 64) {
             items.add(new Range(i, Math.min(n, i + 64)));
@@ -491,16 +500,18 @@ public final class Reconstruction {
         List<Outputs> parts = ex.map("reconstruct: forward", items, r -> {
             Model mm = model.get();
             int k = r.to() - r.from();
-            float[] x = java.util.Arrays.copyOfRange(in.get(), r.from() * perIn, r.to() * perIn);
+            float[] x = Arrays.copyOfRange(in.get(), r.from() * perIn, r.to() * perIn);
             Fp32Engine.Hook hook = mm.q() == null ? null : st.get().new Quantizer(mm.q(), null);
             Fp32Engine.Trace tr = Fp32Engine.forward(mm.graph(), x, k, hook);
-            return new Outputs(tr.nchw(mm.graph(), mm.graph().output()).clone(), tr.get(mm.graph().output()).clone());
+            return new Outputs(tr.nchw(mm.graph(), mm.graph().output()).clone(), stored ? tr.get(mm.graph().output()).clone() : null);
         });
-        float[] nchw = new float[n * perOut], stored = new float[n * perOut];
+        float[] nchw = new float[n * perOut], kept = stored ? new float[n * perOut] : null;
         for (int i = 0; i < parts.size(); i++) {
             System.arraycopy(parts.get(i).nchw(), 0, nchw, items.get(i).from() * perOut, parts.get(i).nchw().length);
-            System.arraycopy(parts.get(i).stored(), 0, stored, items.get(i).from() * perOut, parts.get(i).stored().length);
+            if (stored) {
+                System.arraycopy(parts.get(i).stored(), 0, kept, items.get(i).from() * perOut, parts.get(i).stored().length);
+            }
         }
-        return new Outputs(nchw, stored);
+        return new Outputs(nchw, kept);
     }
 }

@@ -2,6 +2,8 @@ package io.zsq.qat;
 
 import io.zsq.core.exec.Fp32Engine;
 import io.zsq.core.exec.ParameterGradients;
+import io.zsq.core.exec.QuantKernels;
+import io.zsq.core.exec.Workspace;
 import io.zsq.core.ir.Graph;
 import io.zsq.core.ir.Node;
 import io.zsq.core.ir.OpType;
@@ -30,21 +32,24 @@ import java.util.Map;
  * {@code QParams} arithmetic, the int32 bias included, so the integer model lowered from the result equals
  * what was trained. Gradients: straight-through rounding (zero outside the clipping range) for weights and
  * activations; the step sizes' gradients are LSQ's (Esser et al. 2020), {@code round(v) - v} inside and the
- * clipping level outside, scaled by {@code 1 / sqrt(N * Q_P)}.
+ * clipping level outside, scaled by {@code 1 / sqrt(N * Q_P)}; or, for activations, PACT's (Choi et al.
+ * 2018): the clipping level alone, from the clipped values.
  */
 public final class Student implements Serializable {
     final Graph graph;
     final Quantization init;
     final List<String> layers = new ArrayList<>();
     final Map<String, Integer> layerIndex = new LinkedHashMap<>();
-    final int[] wOff, bOff, sOff, wLen, outC;
+    final int[] wOff, wLen, outC;
+    private final int[] bOff, sOff;
     /** Activation points whose step size is learned (every observed point except the graph input), by tensor. */
     final List<String> points = new ArrayList<>();
     /** Every quantized tensor (observed or inheriting) -> the point whose parameters it uses. */
-    final Map<String, String> source = new LinkedHashMap<>();
+    private final Map<String, String> source = new LinkedHashMap<>();
     final Map<String, Integer> pointIndex = new LinkedHashMap<>();
-    final Map<String, Integer> pointFeatures = new LinkedHashMap<>();
-    final int aOff, size;
+    private final Map<String, Integer> pointFeatures = new LinkedHashMap<>();
+    final int aOff;
+    private final int size;
 
     /** Whether activation step sizes learn as PACT's clipping levels (from clipped values alone) rather than by LSQ. */
     final boolean pact;
@@ -101,7 +106,7 @@ public final class Student implements Serializable {
         size = aOff + points.size();
     }
 
-    Node node(String id) {
+    private Node node(String id) {
         for (Node n : graph.nodes()) {
             if (n.id().equals(id)) {
                 return n;
@@ -284,10 +289,10 @@ public final class Student implements Serializable {
      */
     final class Quantizer implements Fp32Engine.Quantizer {
         private final Quantization q;
-        private final io.zsq.core.exec.Workspace ws;
+        private final Workspace ws;
         final double[] ds = new double[points.size()];
 
-        Quantizer(Quantization q, io.zsq.core.exec.Workspace ws) {
+        Quantizer(Quantization q, Workspace ws) {
             this.q = q;
             this.ws = ws;
         }
@@ -299,7 +304,7 @@ public final class Student implements Serializable {
                 return v;
             }
             float[] r = ws == null ? new float[v.length] : ws.floatsUnzeroed(v.length);
-            io.zsq.core.exec.QuantKernels.fakeQuantize(v, a.scale(), a.zeroPoint(), a.qmin(), a.qmax(), r);
+            QuantKernels.fakeQuantize(v, a.scale(), a.zeroPoint(), a.qmin(), a.qmax(), r);
             return r;
         }
 
@@ -311,7 +316,7 @@ public final class Student implements Serializable {
             }
             String src = source.get(tensor);
             Integer idx = src == null ? null : pointIndex.get(src);
-            double acc = io.zsq.core.exec.QuantKernels.backward(dy, raw, a.scale(), a.zeroPoint(), a.qmin(), a.qmax(), !pact);
+            double acc = QuantKernels.backward(dy, raw, a.scale(), a.zeroPoint(), a.qmin(), a.qmax(), !pact);
             if (idx != null) {
                 // LSQ's gradient scale; PACT's clipping level alpha = s * Q_P, so dL/ds = Q_P * dL/dalpha, which the sum already is
                 ds[idx] += pact ? acc : acc / Math.sqrt((double) pointFeatures.get(src) * Math.max(1, a.qmax() - a.zeroPoint()));

@@ -246,11 +246,15 @@ class FineTunerTest {
             List<FineTuner.Micro> a = FineTuner.micros(plain, POOL_IMAGES, k), b = FineTuner.micros(mixed, POOL_IMAGES, k);
             for (int j = 0; j < a.size(); j++) {
                 assertArrayEquals(a.get(j).images(), b.get(j).images(), "mixing draws no other images");
+                assertArrayEquals(a.get(j).dy(), b.get(j).dy(), "nor other crops");
+                assertArrayEquals(a.get(j).dx(), b.get(j).dx());
+                assertArrayEquals(a.get(j).flip(), b.get(j).flip(), "nor other flips");
                 assertEquals(null, a.get(j).partner(), "no partners without mixing");
                 for (int i = 0; i < b.get(j).partner().length; i++) {
                     boolean mix = b.get(j).partner()[i] >= 0;
                     mixedImages += mix ? 1 : 0;
                     assertTrue(mix ? b.get(j).lambda()[i] >= 0 && b.get(j).lambda()[i] < 1 : b.get(j).lambda()[i] == 1f);
+                    assertTrue(b.get(j).partner()[i] != b.get(j).images()[i] && b.get(j).partner()[i] < POOL, "another pool image");
                 }
             }
         }

@@ -16,6 +16,8 @@ import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.ParameterizedTest;
 
 /**
  * Level 2 in the pipeline (found by ServiceLoader): the bundled ResNet, a small synthetic set, a few steps, real
@@ -29,8 +31,8 @@ class Level2PipelineTest {
     @TempDir
     Path dir;
 
-    @org.junit.jupiter.params.ParameterizedTest(name = "{0}")
-    @org.junit.jupiter.params.provider.EnumSource(value = Plan.QatMethod.class)
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(value = Plan.QatMethod.class)
     void levelTwoIsFineTunedLoweredReportedAndWritten(Plan.QatMethod method) throws Exception {
         Path out = dir.resolve("l2");
         boolean recon = method == Plan.QatMethod.RECONSTRUCT;
@@ -47,7 +49,7 @@ class Level2PipelineTest {
         assertEquals(100.0, l2.agreementWithFakeQuant(), 0.0, "Level 2 integer vs its fake quantization");
         assertEquals(100.0, l1.agreementWithFakeQuant(), 0.0, "Level 1 integer vs its fake quantization");
         assertEquals(l2.intTop1(), l2.fakeQuantTop1(), 0.0);
-        // five steps at lr 1e-4 move the model a little, not away from what it was
+        // five steps (per block for reconstruct) move the model a little, not away from what it was
         assertTrue(l2.intTop1() >= l1.intTop1() - 5, "Level 2 top-1 " + l2.intTop1() + " vs Level 1 " + l1.intTop1());
 
         assertEquals(1, r.fineTuning().size());
@@ -59,7 +61,9 @@ class Level2PipelineTest {
         int blocks = 5; // the bundled ResNet: the stem, three residual stages, the head
         assertEquals(recon ? 5 * blocks : 5, info.lossCurve().size());
         assertTrue(info.initialLoss() > 0 && Double.isFinite(info.finalLoss()), info.toString());
-        if (!recon) {
+        if (recon) {
+            assertTrue(info.finalLoss() < info.initialLoss(), "blocks' losses summed, learned against nearest rounding: " + info);
+        } else {
             assertEquals(info.lossCurve().get(4).get(1), info.finalLoss(), 0.0);
         }
         assertEquals(0, info.stepsResumed());
@@ -75,7 +79,7 @@ class Level2PipelineTest {
 
         IntModel m = IntModel.load(out.resolve("model.zsq"));
         String level = m.metadata().get("level");
-        assertTrue(level != null && level.startsWith("2: ") && level.contains(recon ? "5 steps per block" : "5 steps") && level.contains("no real data"),
+        assertTrue(level != null && level.startsWith("2: ") && level.contains(recon ? "5 steps per block" : "5 steps)") && level.contains("no real data"),
                 "the written model is Level 2's: " + level);
         assertEquals(plan, Json.MAPPER.readValue(m.metadata().get("plan"), Plan.class), "and from the model's provenance");
         assertFalse(r.realDataUsedForCalibration());

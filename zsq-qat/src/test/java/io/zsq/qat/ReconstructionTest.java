@@ -147,12 +147,12 @@ class ReconstructionTest {
             for (int i = 0; i < target.length; i++) {
                 target[i] += (float) (0.3 * rnd.nextGaussian());
             }
-            Reconstruction.Data data = new Reconstruction.Data(st, in, target, in.length / FineTunerTest.POOL, target.length / FineTunerTest.POOL);
+            Reconstruction.Data data = new Reconstruction.Data(in, target, in.length / FineTunerTest.POOL, target.length / FineTunerTest.POOL);
             int[] images = {0, 3, 5, 8, 13, 21};
             // no activation quantization: the loss is smooth in the weights but for ReLU kinks, which h/2 against h detects
             Quantization full = st.quantization(p);
             Quantization weightsOnly = new Quantization(full.scheme(), Map.of(), full.weights(), full.bnRanged());
-            FineTuner.Grad g = Reconstruction.microBatch(data, model(st, blk, p, r, v, weightsOnly), images, images.length);
+            FineTuner.Grad g = Reconstruction.microBatch(st, data, model(st, blk, p, r, v, weightsOnly), images, images.length);
             float[] dv = new float[r.size()];
             r.gradient(v, g.g(), 0, 0, dv);
             int smooth = 0;
@@ -182,7 +182,7 @@ class ReconstructionTest {
             System.arraycopy(w, at, pk, st.wOff[l], st.wLen[l]);
             at += st.wLen[l];
         }
-        return new Reconstruction.Model(Reconstruction.soft(st, blk, pk), q, blk);
+        return new Reconstruction.Model(Reconstruction.blockGraph(st, blk, pk), q, blk);
     }
 
     private static double fd(Student st, Reconstruction.Block blk, float[] p, Reconstruction.Rounding r, float[] v, float[] u, Quantization q,
@@ -192,8 +192,8 @@ class ReconstructionTest {
             plus[i] += (float) (h * u[i]);
             minus[i] -= (float) (h * u[i]);
         }
-        double a = Reconstruction.microBatch(data, model(st, blk, p, r, plus, q), images, images.length).loss() / images.length;
-        double b = Reconstruction.microBatch(data, model(st, blk, p, r, minus, q), images, images.length).loss() / images.length;
+        double a = Reconstruction.microBatch(st, data, model(st, blk, p, r, plus, q), images, images.length).loss() / images.length;
+        double b = Reconstruction.microBatch(st, data, model(st, blk, p, r, minus, q), images, images.length).loss() / images.length;
         return (a - b) / (2 * h);
     }
 

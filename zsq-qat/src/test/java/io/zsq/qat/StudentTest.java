@@ -30,6 +30,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.ParameterizedTest;
 
 /**
  * The Level-2 student: its parameter vector in the documented layout, its forward pass equal to the fake-quant
@@ -358,8 +360,8 @@ class StudentTest {
         }
     }
 
-    @org.junit.jupiter.params.ParameterizedTest(name = "pact {0}")
-    @org.junit.jupiter.params.provider.ValueSource(booleans = {false, true})
+    @ParameterizedTest(name = "pact {0}")
+    @ValueSource(booleans = {false, true})
     void theActivationQuantizerPassesTheGradientInsideAndLearnsItsStepOnConstructedValues(boolean pact) {
         Student st = pact ? new Student(this.st.graph, this.st.init, true) : this.st;
         float[] p1 = perturbed(8);

@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import io.zsq.core.quant.QParams;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.ParameterizedTest;
 
 /** The array fake quantization (Vector API) against {@link QParams#fakeQuantize} to the bit, and its backward against the scalar definition. */
 class QuantKernelsTest {
@@ -38,8 +40,8 @@ class QuantKernelsTest {
         }
     }
 
-    @org.junit.jupiter.params.ParameterizedTest(name = "inside term {0}")
-    @org.junit.jupiter.params.provider.ValueSource(booleans = {true, false})
+    @ParameterizedTest(name = "inside term {0}")
+    @ValueSource(booleans = {true, false})
     void backwardIsStraightThroughWithTheLsqOrPactStepGradient(boolean inside) {
         SplittableRandom r = new SplittableRandom(4);
         QParams q = QParams.fromRange(-1.3, 2.7, 4, false);

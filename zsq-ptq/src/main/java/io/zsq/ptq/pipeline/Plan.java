@@ -147,6 +147,9 @@ public record Plan(Path model, Path out, List<Bits> bits, Map<String, Bits> laye
             if (!(mixup >= 0 && mixup <= 1)) {
                 throw new IllegalArgumentException("--qat-mixup must be a probability in [0, 1], got " + mixup);
             }
+            if (method == QatMethod.RECONSTRUCT && mixup > 0) {
+                throw new IllegalArgumentException("--qat-mixup sets up --qat-method kd; reconstruct reads the pool as it is");
+            }
             if (steps < 1) {
                 throw new IllegalArgumentException("--qat-steps must be >= 1, got " + steps);
             }
@@ -492,6 +495,11 @@ public record Plan(Path model, Path out, List<Bits> bits, Map<String, Bits> laye
             }
             if (eval == null && (evalResize != 0 || evalCenterCrop)) {
                 throw new IllegalArgumentException("--eval-resize and --eval-center-crop apply to --eval's images: give --eval");
+            }
+            if (fineTune != null && fineTune.method() == QatMethod.RECONSTRUCT && biasCorrection != BiasCorrection.NONE) {
+                // its targets are the placed model's own blocks, whose biases bias correction has moved away from the FP32 model's
+                throw new IllegalArgumentException("--qat-method reconstruct rebuilds each block against the FP32 block: give it "
+                        + "--bias-correction none (bias correction changes the biases it would read as FP32)");
             }
             Synthesize synth = new Synthesize(method, count, batch, steps, lr, seed, realData);
             Plan p = new Plan(model, out, bits, layerBits, new Normalization(mean, std), inputShape, observer, granularity, weightRange,
