@@ -42,15 +42,8 @@ public final class FineTuner {
     /** What every task reads, shipped once per run. */
     record Context(Graph teacher, Student student, Pool pool, double temperature, double featureWeight, int batch) implements Serializable {}
 
-    /**
-     * One micro-batch of one step: which pool images, each one's crop offset and flip, and the pool image it
-     * is mixed with (-1: none) with its own image's weight {@code lambda}.
-     */
-    record Micro(int step, int[] images, int[] dy, int[] dx, boolean[] flip, int[] partner, float[] lambda) implements Serializable {
-        Micro(int step, int[] images, int[] dy, int[] dx, boolean[] flip) {
-            this(step, images, dy, dx, flip, null, null);
-        }
-    }
+    /** One micro-batch of one step: which pool images, and each one's crop offset and flip. */
+    record Micro(int step, int[] images, int[] dy, int[] dx, boolean[] flip) implements Serializable {}
 
     /** A micro-batch's gradient sum (the parameter vector's layout) and its summed loss. */
     record Grad(float[] g, double loss) implements Serializable {}
@@ -136,14 +129,11 @@ public final class FineTuner {
         int padH = Math.max(1, shape[1] / 8), padW = Math.max(1, shape[2] / 8);
         List<Micro> out = new ArrayList<>();
         SplittableRandom r = new SplittableRandom(s.seed() * 0x9E3779B97F4A7C15L + k);
-        // mixing has its own generator: the crops and flips are the same whatever the mixing probability
-        SplittableRandom mixing = new SplittableRandom(s.seed() * 0xD1B54A32D192ED03L + k + 1);
         long first = (long) k * s.batch();
         for (int m0 = 0; m0 < s.batch(); m0 += s.microBatch()) {
             int n = s.microBatch();
-            int[] img = new int[n], dy = new int[n], dx = new int[n], partner = s.mixup() > 0 ? new int[n] : null;
+            int[] img = new int[n], dy = new int[n], dx = new int[n];
             boolean[] flip = new boolean[n];
-            float[] lambda = s.mixup() > 0 ? new float[n] : null;
             for (int i = 0; i < n; i++) {
                 long slot = first + m0 + i;
                 int epoch = (int) (slot / pool.count());
@@ -151,14 +141,8 @@ public final class FineTuner {
                 dy[i] = r.nextInt(-padH, padH + 1);
                 dx[i] = r.nextInt(-padW, padW + 1);
                 flip[i] = r.nextBoolean();
-                if (partner != null) {
-                    boolean mix = pool.count() > 1 && mixing.nextDouble() < s.mixup();
-                    int other = mix ? mixing.nextInt(pool.count() - 1) : -1;
-                    partner[i] = other < 0 ? -1 : other >= img[i] ? other + 1 : other; // another image than its own
-                    lambda[i] = mix ? (float) mixing.nextDouble() : 1f;
-                }
             }
-            out.add(new Micro(k, img, dy, dx, flip, partner, lambda));
+            out.add(new Micro(k, img, dy, dx, flip));
         }
         return out;
     }
@@ -188,10 +172,7 @@ public final class FineTuner {
         });
     }
 
-    /**
-     * The augmented NCHW images of a micro-batch: each shifted by (dy, dx) with zeros coming in, then flipped,
-     * then, where it has a partner, {@code lambda x + (1 - lambda) partner} (the partner as it is in the pool).
-     */
+    /** The augmented NCHW images of a micro-batch: each shifted by (dy, dx) with zeros coming in, then flipped. */
     static float[] images(Pool pool, Micro m) {
         int[] sh = pool.shape();
         int c = sh[0], h = sh[1], w = sh[2], per = c * h * w;
@@ -210,13 +191,6 @@ public final class FineTuner {
                             x[dst + (ch * h + y) * w + xx] = pool.images()[src + (ch * h + sy) * w + sx];
                         }
                     }
-                }
-            }
-            if (m.partner() != null && m.partner()[i] >= 0) {
-                float l = m.lambda()[i];
-                int q = m.partner()[i] * per;
-                for (int j = 0; j < per; j++) {
-                    x[dst + j] = l * x[dst + j] + (1 - l) * pool.images()[q + j];
                 }
             }
         }

@@ -225,42 +225,6 @@ class FineTunerTest {
         assertArrayEquals(new float[] {0, 0, 16, 15, 0, 0, 20, 19, 0, 0, 24, 23}, Arrays.copyOfRange(x, per + 12, 2 * per), 0f);
     }
 
-    @Test
-    void mixupBlendsAfterTheShiftAndFlipAndLeavesRunsWithoutItAsTheyWere() {
-        int c = 1, h = 2, w = 2, per = c * h * w;
-        float[] img = {1, 2, 3, 4, 10, 20, 30, 40};
-        FineTuner.Pool pool = new FineTuner.Pool(img, 2, new int[] {c, h, w});
-        FineTuner.Micro m = new FineTuner.Micro(0, new int[] {0, 1}, new int[] {0, 0}, new int[] {0, 0}, new boolean[] {true, false},
-                new int[] {1, -1}, new float[] {0.25f, 1f});
-        float[] x = FineTuner.images(pool, m);
-        // image 0 flipped ({2, 1, 4, 3}), then 0.25 of it and 0.75 of pool image 1 as it is; image 1 unmixed
-        assertArrayEquals(new float[] {0.25f * 2 + 0.75f * 10, 0.25f * 1 + 0.75f * 20, 0.25f * 4 + 0.75f * 30, 0.25f * 3 + 0.75f * 40},
-                Arrays.copyOfRange(x, 0, per), 0f);
-        assertArrayEquals(new float[] {10, 20, 30, 40}, Arrays.copyOfRange(x, per, 2 * per), 0f);
-
-        Plan.FineTune plain = settings(3, 8, 4, 1e-3, 1e-3, 0, 5);
-        Plan.FineTune mixed = new Plan.FineTune(plain.method(), 3, 8, 4, 1e-3, 1e-3, plain.optimizer(), plain.schedule(), 4, 0, 0, 5,
-                Plan.ActivationSteps.LSQ, 0.5);
-        int mixedImages = 0;
-        for (int k = 0; k < 3; k++) {
-            List<FineTuner.Micro> a = FineTuner.micros(plain, POOL_IMAGES, k), b = FineTuner.micros(mixed, POOL_IMAGES, k);
-            for (int j = 0; j < a.size(); j++) {
-                assertArrayEquals(a.get(j).images(), b.get(j).images(), "mixing draws no other images");
-                assertArrayEquals(a.get(j).dy(), b.get(j).dy(), "nor other crops");
-                assertArrayEquals(a.get(j).dx(), b.get(j).dx());
-                assertArrayEquals(a.get(j).flip(), b.get(j).flip(), "nor other flips");
-                assertEquals(null, a.get(j).partner(), "no partners without mixing");
-                for (int i = 0; i < b.get(j).partner().length; i++) {
-                    boolean mix = b.get(j).partner()[i] >= 0;
-                    mixedImages += mix ? 1 : 0;
-                    assertTrue(mix ? b.get(j).lambda()[i] >= 0 && b.get(j).lambda()[i] < 1 : b.get(j).lambda()[i] == 1f);
-                    assertTrue(b.get(j).partner()[i] != b.get(j).images()[i] && b.get(j).partner()[i] < POOL, "another pool image");
-                }
-            }
-        }
-        assertTrue(mixedImages >= 4 && mixedImages <= 20, mixedImages + " of 24 images mixed at probability 0.5");
-    }
-
     /** KD loss of the fake-quant simulation of {@code p} against the teacher on the whole pool, no augmentation: not what the loop measures. */
     static double poolLoss(Student st, float[] p) {
         FakeQuant.Simulation sim = FakeQuant.of(st.fp32Graph(p), st.quantization(p));

@@ -125,30 +125,23 @@ public record Plan(Path model, Path out, List<Bits> bits, Map<String, Bits> laye
      * for weights and biases, {@code scaleLr} for the learned step sizes (LSQ) of weights (per channel) and
      * activations (per tensor); distillation at {@code temperature}, plus {@code featureWeight} times the
      * feature term (every quantized activation of the student against the teacher's, squared error over
-     * the teacher's energy, per image); each image mixed with probability {@code mixup} with another pool
-     * image ({@code lambda x + (1 - lambda) x'}, lambda uniform in [0, 1]); a checkpoint every
+     * the teacher's energy, per image); a checkpoint every
      * {@code checkpointEvery} steps (0: none).
      */
     public record FineTune(QatMethod method, int steps, int batch, int microBatch, double lr, double scaleLr, Optimizer optimizer,
                            Schedule schedule, double temperature, double featureWeight, int checkpointEvery, long seed,
-                           ActivationSteps activationSteps, double mixup)
+                           ActivationSteps activationSteps)
             implements Serializable {
         /** With LSQ activation step sizes. */
         public FineTune(QatMethod method, int steps, int batch, int microBatch, double lr, double scaleLr, Optimizer optimizer, Schedule schedule,
                         double temperature, double featureWeight, int checkpointEvery, long seed) {
             this(method, steps, batch, microBatch, lr, scaleLr, optimizer, schedule, temperature, featureWeight, checkpointEvery, seed,
-                    ActivationSteps.LSQ, 0);
+                    ActivationSteps.LSQ);
         }
 
         public FineTune {
             if (activationSteps == null) {
                 activationSteps = ActivationSteps.LSQ;
-            }
-            if (!(mixup >= 0 && mixup <= 1)) {
-                throw new IllegalArgumentException("--qat-mixup must be a probability in [0, 1], got " + mixup);
-            }
-            if (method == QatMethod.RECONSTRUCT && mixup > 0) {
-                throw new IllegalArgumentException("--qat-mixup sets up --qat-method kd; reconstruct reads the pool as it is");
             }
             if (steps < 1) {
                 throw new IllegalArgumentException("--qat-steps must be >= 1, got " + steps);
@@ -185,7 +178,7 @@ public record Plan(Path model, Path out, List<Bits> bits, Map<String, Bits> laye
 
         public FineTune withSteps(int n) {
             return new FineTune(method, n, batch, microBatch, lr, scaleLr, optimizer, schedule, temperature, featureWeight, checkpointEvery, seed,
-                    activationSteps, mixup);
+                    activationSteps);
         }
 
         public static ActivationSteps activationSteps(String v) {
