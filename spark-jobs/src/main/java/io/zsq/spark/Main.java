@@ -238,6 +238,10 @@ public final class Main implements Callable<Integer> {
                 description = "how activation step sizes (clipping levels) learn: lsq (rounding error inside, clipping level outside) or pact "
                         + "(from the clipped values alone) (default lsq)")
         String qatActivationSteps;
+        @Option(names = "--qat-label-weight", paramLabel = "X",
+                description = "kd: weight of the cross-entropy to the class synthesis assigned each image (a pool made with the label "
+                        + "term) (default 0)")
+        Double qatLabelWeight;
         @Option(names = "--qat-temperature", paramLabel = "T", description = "kd: distillation temperature (default " + Defaults.QAT_TEMPERATURE + ")")
         Double qatTemperature;
         @Option(names = "--qat-feature-weight", paramLabel = "X",
@@ -252,14 +256,16 @@ public final class Main implements Callable<Integer> {
         /** The Level-2 settings: the method's defaults, overridden by the --qat-* options given. */
         Plan.FineTune fineTune() {
             Plan.FineTune d = Plan.FineTune.defaults(qatMethod == null ? Plan.QatMethod.KD : Plan.FineTune.method(qatMethod));
-            if (d.method() == Plan.QatMethod.RECONSTRUCT && (qatTemperature != null || qatFeatureWeight != null)) {
-                throw new IllegalArgumentException("--qat-temperature and --qat-feature-weight set up --qat-method kd, not reconstruct");
+            if (d.method() == Plan.QatMethod.RECONSTRUCT && (qatTemperature != null || qatFeatureWeight != null || qatLabelWeight != null)) {
+                throw new IllegalArgumentException("--qat-temperature, --qat-feature-weight and --qat-label-weight set up --qat-method kd, "
+                        + "not reconstruct");
             }
             return new Plan.FineTune(d.method(), or(qatSteps, d.steps()), or(qatBatch, d.batch()), or(qatMicroBatch, d.microBatch()),
                     or(qatLr, d.lr()), or(qatScaleLr, d.scaleLr()), qatOptimizer == null ? d.optimizer() : Plan.FineTune.optimizer(qatOptimizer),
                     qatSchedule == null ? d.schedule() : Plan.FineTune.schedule(qatSchedule), or(qatTemperature, d.temperature()),
                     or(qatFeatureWeight, d.featureWeight()), or(qatCheckpointEvery, d.checkpointEvery()), synth.seed,
-                    qatActivationSteps == null ? d.activationSteps() : Plan.FineTune.activationSteps(qatActivationSteps));
+                    qatActivationSteps == null ? d.activationSteps() : Plan.FineTune.activationSteps(qatActivationSteps),
+                    or(qatLabelWeight, d.labelWeight()));
         }
 
         private static <T> T or(T given, T otherwise) {
@@ -268,7 +274,7 @@ public final class Main implements Callable<Integer> {
 
         private boolean anyQatOption() {
             return Stream.of(qatMethod, qatSteps, qatBatch, qatMicroBatch, qatLr, qatScaleLr, qatOptimizer, qatSchedule,
-                    qatActivationSteps, qatTemperature, qatFeatureWeight, qatCheckpointEvery).anyMatch(Objects::nonNull);
+                    qatActivationSteps, qatLabelWeight, qatTemperature, qatFeatureWeight, qatCheckpointEvery).anyMatch(Objects::nonNull);
         }
 
         Plan plan() {

@@ -188,6 +188,7 @@ class BadInputTest {
             {"--level", "3", "--level"}, {"--qat-steps", "10", "--level 2"}, {"--qat-method", "reconstruct", "--level 2"},
             {"--level 2 --qat-method bogus", "", "--qat-method"}, {"--level 2 --qat-method reconstruct --qat-temperature", "2", "--qat-temperature"},
             {"--level 2 --qat-activation-steps", "lsqq", "--qat-activation-steps"},
+            {"--level 2 --qat-method reconstruct --qat-label-weight", "1", "--qat-label-weight"},
             {"--level 2 --qat-method reconstruct --bias-correction", "analytical", "--bias-correction none"}}) {
             List<String> args = new java.util.ArrayList<>(List.of(bad[0].split(" ")));
             if (!bad[1].isEmpty()) {

@@ -137,8 +137,8 @@ public final class ArrowDataset {
         return Json.hex(md.digest());
     }
 
-    /** One batch read back: its images (NCHW, {@code size} of them), the file's metadata and the SHA-256 of its bytes. */
-    public record Read(int size, float[] images, Map<String, String> metadata, String sha256) {}
+    /** One batch read back: its images (NCHW, {@code size} of them), their places in the batch, the file's metadata and the SHA-256 of its bytes. */
+    public record Read(int size, float[] images, int[] samples, Map<String, String> metadata, String sha256) {}
 
     /**
      * Reads a batch file: its bytes once, their SHA-256, and the Arrow IPC parsed from them. The file must
@@ -235,6 +235,7 @@ public final class ArrowDataset {
                 throw new Bad("column image is not decoded as FixedSizeList<float32>");
             }
             List<float[]> parts = new ArrayList<>();
+            List<int[]> ids = new ArrayList<>();
             long rows = 0;
             while (r.loadNextBatch()) {
                 Float4Vector values = (Float4Vector) list.getDataVector();
@@ -246,6 +247,12 @@ public final class ArrowDataset {
                 float[] p = new float[(int) need];
                 values.getDataBuffer().nioBuffer(0, (int) (4 * need)).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(p);
                 parts.add(p);
+                IntVector sampleIds = (IntVector) root.getVector("sample");
+                int[] q = new int[n];
+                for (int i = 0; i < n; i++) {
+                    q[i] = sampleIds.isNull(i) ? i : sampleIds.get(i); // the writer puts each image's place in its batch
+                }
+                ids.add(q);
                 rows += n;
             }
             if (rows == 0 || (spec != null && rows > spec.batch())) {
@@ -257,7 +264,13 @@ public final class ArrowDataset {
                 System.arraycopy(p, 0, all, at, p.length);
                 at += p.length;
             }
-            return new Read((int) rows, all, new LinkedHashMap<>(meta), sha);
+            int[] samples = new int[(int) rows];
+            at = 0;
+            for (int[] q : ids) {
+                System.arraycopy(q, 0, samples, at, q.length);
+                at += q.length;
+            }
+            return new Read((int) rows, all, samples, new LinkedHashMap<>(meta), sha);
         }
     }
 

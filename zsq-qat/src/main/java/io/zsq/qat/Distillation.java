@@ -54,6 +54,24 @@ public final class Distillation {
         return total;
     }
 
+    /**
+     * {@code weight} times the cross-entropy of the student's logits to {@code labels} (one class per image),
+     * summed over the {@code n} images; adds {@code scale} times its gradient, {@code weight (softmax(s) -
+     * onehot)}, to {@code grad}.
+     */
+    public static double crossEntropyAndGradient(float[] student, int[] labels, int n, int k, double weight, double scale, float[] grad) {
+        double total = 0;
+        double[] p = new double[k];
+        for (int i = 0; i < n; i++) {
+            double lse = softmax(student, i * k, k, 1, p);
+            total += weight * (lse - student[i * k + labels[i]]);
+            for (int j = 0; j < k; j++) {
+                grad[i * k + j] += (float) (scale * weight * (p[j] - (j == labels[i] ? 1 : 0)));
+            }
+        }
+        return total;
+    }
+
     /** Fills {@code p} with softmax(x/T) of one row; returns log of its normalizer (log-sum-exp of x/T). */
     private static double softmax(float[] x, int at, int k, double t, double[] p) {
         double max = Double.NEGATIVE_INFINITY;

@@ -30,17 +30,25 @@ import java.util.SplittableRandom;
 public final class FineTuner {
     private FineTuner() {}
 
-    /** The images the loop draws from: NCHW, {@code count} of {@code shape}. */
-    public record Pool(float[] images, int count, int[] shape) implements Serializable {
+    /** The images the loop draws from: NCHW, {@code count} of {@code shape}, and the class synthesis assigned each (null: none). */
+    public record Pool(float[] images, int count, int[] shape, int[] labels) implements Serializable {
         public Pool {
             if (count < 1 || images.length != (long) count * Tensor.size(shape)) {
                 throw new IllegalArgumentException("pool of " + count + " images holds " + images.length + " values");
             }
+            if (labels != null && labels.length != count) {
+                throw new IllegalArgumentException("pool of " + count + " images has " + labels.length + " labels");
+            }
+        }
+
+        public Pool(float[] images, int count, int[] shape) {
+            this(images, count, shape, null);
         }
     }
 
     /** What every task reads, shipped once per run. */
-    record Context(Graph teacher, Student student, Pool pool, double temperature, double featureWeight, int batch) implements Serializable {}
+    record Context(Graph teacher, Student student, Pool pool, double temperature, double featureWeight, double labelWeight, int batch)
+            implements Serializable {}
 
     /** One micro-batch of one step: which pool images, and each one's crop offset and flip. */
     record Micro(int step, int[] images, int[] dy, int[] dx, boolean[] flip) implements Serializable {}
@@ -79,7 +87,7 @@ public final class FineTuner {
             sinceSteps = saved.sinceSteps();
             log.printf("zsq: fine-tune: resumed from %s at step %d%n", Checkpoint.file(dir), resumed);
         }
-        Executor.Shared<Context> ctx = ex.share(new Context(teacher, student, pool, s.temperature(), s.featureWeight(), s.batch()));
+        Executor.Shared<Context> ctx = ex.share(new Context(teacher, student, pool, s.temperature(), s.featureWeight(), s.labelWeight(), s.batch()));
         int every = Math.max(1, s.steps() / 100);
         long t0 = System.nanoTime();
         List<Double> stepSeconds = new ArrayList<>();
@@ -214,6 +222,13 @@ public final class FineTuner {
         int k = sl.length / n;
         float[] seed = new float[sl.length];
         double loss = Distillation.lossAndGradient(sl, tl, n, k, c.temperature(), 1.0 / c.batch(), seed);
+        if (c.labelWeight() > 0) {
+            int[] labels = new int[n];
+            for (int i = 0; i < n; i++) {
+                labels[i] = c.pool().labels()[m.images()[i]];
+            }
+            loss += Distillation.crossEntropyAndGradient(sl, labels, n, k, c.labelWeight(), 1.0 / c.batch(), seed);
+        }
         Map<String, float[]> seeds = new java.util.HashMap<>();
         seeds.put(g.output(), toStored(seed, g));
         if (c.featureWeight() > 0) {

@@ -28,7 +28,11 @@ public final class Level2 implements FineTuning {
             throw new IllegalArgumentException("--level 2 distils a classifier's logits: the model's output " + teacher.output() + " has shape "
                     + java.util.Arrays.toString(out) + ", not [classes]");
         }
-        FineTuner.Pool pool = pool(data, teacher.inputShape());
+        FineTuner.Pool pool = pool(data, teacher.inputShape(), classifier ? out[0] : 0);
+        if (settings.labelWeight() > 0 && pool.labels() == null) {
+            throw new IllegalArgumentException("--qat-label-weight needs the classes synthesis assigned: a calibration set made with the label "
+                    + "term (--method with +label), not " + (data.assignedLabels() ? "one without sample numbers" : "this one"));
+        }
         boolean pact = settings.activationSteps() == Plan.ActivationSteps.PACT;
         Student st = new Student(student.graph(), student.quantization(), pact);
         log.printf("zsq: fine-tune (level 2, %s): %d steps%s of %d images (%d micro-batches of %d) from a pool of %d, %d parameters%n",
@@ -43,14 +47,28 @@ public final class Level2 implements FineTuning {
                 st.size(), r.initialLoss(), r.finalLoss(), r.curve(), r.resumed(), r.seconds(), r.secondsPerStep(), r.medianSecondsPerStep()));
     }
 
-    /** Every image of the calibration set, in batch order. */
-    static FineTuner.Pool pool(Observation.Source data, int[] shape) throws IOException {
+    /**
+     * Every image of the calibration set, in batch order, with the class synthesis assigned each ({@code
+     * sample mod classes}) where it assigned them and the batches carry sample numbers.
+     */
+    static FineTuner.Pool pool(Observation.Source data, int[] shape, int classes) throws IOException {
         java.util.List<float[]> parts = new java.util.ArrayList<>();
+        java.util.List<int[]> samples = new java.util.ArrayList<>();
         int count = 0;
         for (int i = 0; i < data.batches(); i++) {
             Requests.Sample s = data.read(i);
             parts.add(s.images());
+            samples.add(s.samples());
             count += s.size();
+        }
+        int[] labels = data.assignedLabels() && classes > 1 && samples.stream().allMatch(java.util.Objects::nonNull) ? new int[count] : null;
+        if (labels != null) {
+            int k = 0;
+            for (int[] ids : samples) {
+                for (int id : ids) {
+                    labels[k++] = Math.floorMod(id, classes);
+                }
+            }
         }
         int per = Tensor.size(shape);
         float[] all = new float[count * per];
@@ -59,6 +77,6 @@ public final class Level2 implements FineTuning {
             System.arraycopy(p, 0, all, at, p.length);
             at += p.length;
         }
-        return new FineTuner.Pool(all, count, shape);
+        return new FineTuner.Pool(all, count, shape, labels);
     }
 }

@@ -133,4 +133,34 @@ class DistillationTest {
             assertEquals(fd, g[j], 1e-3 * Math.abs(fd) + 1e-4, "d/ds[" + j + "]");
         }
     }
+
+    @org.junit.jupiter.api.Test
+    void theCrossEntropyToAssignedClassesAndItsGradientAgainstTheDefinition() {
+        SplittableRandom r = new SplittableRandom(12);
+        int n = 4, k = 5;
+        float[] s = logits(r, n * k, 3);
+        int[] labels = {3, 0, 4, 3};
+        double weight = 0.7, scale = 0.25;
+        float[] grad = new float[n * k];
+        java.util.Arrays.fill(grad, 1f); // the gradient is added
+        double l = Distillation.crossEntropyAndGradient(s, labels, n, k, weight, scale, grad);
+        double ref = 0;
+        for (int i = 0; i < n; i++) {
+            double z = 0;
+            for (int j = 0; j < k; j++) {
+                z += Math.exp(s[i * k + j]);
+            }
+            ref -= weight * Math.log(Math.exp(s[i * k + labels[i]]) / z);
+        }
+        assertEquals(ref, l, 1e-9 * ref, "weight times -log softmax at the label, summed");
+        for (int i = 0; i < n * k; i++) {
+            double h = 1e-2;
+            float[] plus = s.clone(), minus = s.clone();
+            plus[i] += (float) h;
+            minus[i] -= (float) h;
+            double fd = (Distillation.crossEntropyAndGradient(plus, labels, n, k, weight, 1, new float[n * k])
+                    - Distillation.crossEntropyAndGradient(minus, labels, n, k, weight, 1, new float[n * k])) / (plus[i] - minus[i]);
+            assertEquals(1 + scale * fd, grad[i], 1e-4, "logit " + i);
+        }
+    }
 }

@@ -139,7 +139,7 @@ class FineTunerTest {
     void microBatchesAddUpToTheBatchGradient() {
         Student st = student();
         float[] p = st.initial();
-        FineTuner.Context c = new FineTuner.Context(TEACHER, st, POOL_IMAGES, 4, 0, 8);
+        FineTuner.Context c = new FineTuner.Context(TEACHER, st, POOL_IMAGES, 4, 0, 0, 8);
         for (int step : new int[] {0, 4}) { // the second within the second epoch
             double[] loss = new double[3];
             List<List<String>> drawn = new ArrayList<>();
@@ -223,6 +223,33 @@ class FineTunerTest {
         // image 0 shifted by dx = 2 (rows {1..4}: {3, 4, 0, 0}) then flipped ({0, 0, 4, 3})
         assertArrayEquals(new float[] {0, 0, 4, 3, 0, 0, 8, 7, 0, 0, 12, 11}, Arrays.copyOfRange(x, per, per + 12), 0f);
         assertArrayEquals(new float[] {0, 0, 16, 15, 0, 0, 20, 19, 0, 0, 24, 23}, Arrays.copyOfRange(x, per + 12, 2 * per), 0f);
+    }
+
+    @Test
+    void theLabelTermAddsTheCrossEntropyToEachImagesAssignedClass() {
+        Student st = student();
+        float[] p = st.initial();
+        int[] labels = new int[POOL];
+        for (int i = 0; i < POOL; i++) {
+            labels[i] = (i * 7 + 3) % 5;
+        }
+        FineTuner.Pool pool = new FineTuner.Pool(POOL_IMAGES.images(), POOL, Nets.INPUT, labels);
+        FineTuner.Micro m = new FineTuner.Micro(0, new int[] {5, 17, 2}, new int[3], new int[3], new boolean[3]);
+        double plain = FineTuner.microBatch(new FineTuner.Context(TEACHER, st, pool, 4, 0, 0, 8), p, m).loss();
+        double with = FineTuner.microBatch(new FineTuner.Context(TEACHER, st, pool, 4, 0, 0.5, 8), p, m).loss();
+        // the student's logits as the lowered model computes them, on the three images unaugmented
+        float[] x = FineTuner.images(pool, m);
+        float[] z = FakeQuant.of(st.fp32Graph(p), st.quantization(p)).run(x, 3);
+        double ce = 0;
+        for (int i = 0; i < 3; i++) {
+            double sum = 0;
+            for (int j = 0; j < 5; j++) {
+                sum += Math.exp(z[i * 5 + j]);
+            }
+            ce -= Math.log(Math.exp(z[i * 5 + labels[m.images()[i]]]) / sum);
+        }
+        assertEquals(0.5 * ce, with - plain, 1e-4 * (1 + ce), "half the cross-entropy to the pool images' classes");
+        assertTrue(ce > 0.1, "the random student is not already certain of them");
     }
 
     /** KD loss of the fake-quant simulation of {@code p} against the teacher on the whole pool, no augmentation: not what the loop measures. */

@@ -84,4 +84,34 @@ class Level2PipelineTest {
         assertEquals(plan, Json.MAPPER.readValue(m.metadata().get("plan"), Plan.class), "and from the model's provenance");
         assertFalse(r.realDataUsedForCalibration());
     }
+
+    @Test
+    void thePoolsLabelsAreTheClassesSynthesisAssignedAndOnlyThose() throws Exception {
+        io.zsq.core.ir.Graph g = io.zsq.core.imports.ModelImporter.load(RESNET);
+        Plan.Normalization norm = new Plan.Normalization("0.2860", "0.3530");
+        for (String method : List.of("zeroq+label", "zeroq")) {
+            Path calib = dir.resolve(method);
+            Pipeline.synthesize(RESNET, calib, norm, Plan.builder().model(RESNET).out(calib).method(method).count(24).batch(8).steps(2).build()
+                    .synthesis(), new InProcessExecutor(2), true);
+            io.zsq.ptq.pipeline.Sources.Manifested src = io.zsq.ptq.pipeline.Sources.Manifested.of(calib,
+                    io.zsq.synth.DatasetManifest.read(calib), g);
+            FineTuner.Pool pool = Level2.pool(src, g.inputShape(), 10);
+            assertEquals(24, pool.count());
+            if (method.contains("label")) {
+                assertTrue(src.assignedLabels());
+                for (int i = 0; i < 24; i++) {
+                    assertEquals(i % 10, pool.labels()[i], "sample " + i + "'s class: its number mod the classes, as synthesis aimed it");
+                }
+            } else {
+                assertFalse(src.assignedLabels());
+                assertEquals(null, pool.labels(), "no label term, no labels");
+                Plan.FineTune ft = new Plan.FineTune(Plan.QatMethod.KD, 2, 8, 4, 1e-4, 1e-3, Plan.Optimizer.ADAM, Plan.Schedule.COSINE, 4, 0, 0, 1,
+                        Plan.ActivationSteps.LSQ, 0.5);
+                io.zsq.core.passes.ModelState placed = null;
+                IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                        () -> new Level2().run(ft, g, placed, src, new InProcessExecutor(1), null, System.out));
+                assertTrue(e.getMessage().startsWith("--qat-label-weight needs the classes synthesis assigned"), e.getMessage());
+            }
+        }
+    }
 }

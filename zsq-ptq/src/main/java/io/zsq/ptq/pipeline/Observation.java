@@ -25,6 +25,14 @@ public final class Observation {
     public interface Source extends Serializable {
         int batches();
 
+        /**
+         * Whether synthesis assigned each image a class, {@code sample mod classes} (the {@code label} term of
+         * its objective), so that a batch's sample numbers give its labels.
+         */
+        default boolean assignedLabels() {
+            return false;
+        }
+
         /** Batch {@code i}: NCHW images. */
         Requests.Sample read(int i) throws IOException;
     }

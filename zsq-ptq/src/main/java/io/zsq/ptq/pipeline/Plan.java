@@ -125,23 +125,30 @@ public record Plan(Path model, Path out, List<Bits> bits, Map<String, Bits> laye
      * for weights and biases, {@code scaleLr} for the learned step sizes (LSQ) of weights (per channel) and
      * activations (per tensor); distillation at {@code temperature}, plus {@code featureWeight} times the
      * feature term (every quantized activation of the student against the teacher's, squared error over
-     * the teacher's energy, per image); a checkpoint every
+     * the teacher's energy, per image), plus {@code labelWeight} times the cross-entropy of the student's
+     * logits to the class synthesis assigned each image; a checkpoint every
      * {@code checkpointEvery} steps (0: none).
      */
     public record FineTune(QatMethod method, int steps, int batch, int microBatch, double lr, double scaleLr, Optimizer optimizer,
                            Schedule schedule, double temperature, double featureWeight, int checkpointEvery, long seed,
-                           ActivationSteps activationSteps)
+                           ActivationSteps activationSteps, double labelWeight)
             implements Serializable {
         /** With LSQ activation step sizes. */
         public FineTune(QatMethod method, int steps, int batch, int microBatch, double lr, double scaleLr, Optimizer optimizer, Schedule schedule,
                         double temperature, double featureWeight, int checkpointEvery, long seed) {
             this(method, steps, batch, microBatch, lr, scaleLr, optimizer, schedule, temperature, featureWeight, checkpointEvery, seed,
-                    ActivationSteps.LSQ);
+                    ActivationSteps.LSQ, 0);
         }
 
         public FineTune {
             if (activationSteps == null) {
                 activationSteps = ActivationSteps.LSQ;
+            }
+            if (!(labelWeight >= 0) || Double.isInfinite(labelWeight)) {
+                throw new IllegalArgumentException("--qat-label-weight must be >= 0, got " + labelWeight);
+            }
+            if (method == QatMethod.RECONSTRUCT && labelWeight > 0) {
+                throw new IllegalArgumentException("--qat-label-weight sets up --qat-method kd; reconstruct matches block outputs, not classes");
             }
             if (steps < 1) {
                 throw new IllegalArgumentException("--qat-steps must be >= 1, got " + steps);
@@ -178,7 +185,7 @@ public record Plan(Path model, Path out, List<Bits> bits, Map<String, Bits> laye
 
         public FineTune withSteps(int n) {
             return new FineTune(method, n, batch, microBatch, lr, scaleLr, optimizer, schedule, temperature, featureWeight, checkpointEvery, seed,
-                    activationSteps);
+                    activationSteps, labelWeight);
         }
 
         public static ActivationSteps activationSteps(String v) {

@@ -77,5 +77,10 @@ public final class Requests {
     }
 
     /** NCHW images. */
-    public record Sample(float[] images, int size) implements Serializable {}
+    /** A batch: NCHW images, and their sample numbers in the dataset where it has them (else null). */
+    public record Sample(float[] images, int size, int[] samples) implements Serializable {
+        public Sample(float[] images, int size) {
+            this(images, size, null);
+        }
+    }
 }

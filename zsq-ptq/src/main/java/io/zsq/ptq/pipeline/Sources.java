@@ -6,6 +6,7 @@ import io.zsq.synth.ArrowDataset;
 import io.zsq.synth.DatasetManifest;
 import io.zsq.synth.Generator;
 import io.zsq.synth.SynthConfig;
+import io.zsq.synth.Method;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
@@ -22,9 +23,12 @@ public final class Sources {
      * The batches a manifest lists, each read once and checked against its SHA-256 and the model's input
      * size; a batch that changed after it was written, or does not fit the model, fails naming the file.
      */
-    public record Manifested(String dir, List<DatasetManifest.Entry> entries, int imageSize) implements Observation.Source {
+    public record Manifested(String dir, List<DatasetManifest.Entry> entries, int imageSize, int batch, boolean assignedLabels)
+            implements Observation.Source {
         public static Manifested of(Path dir, DatasetManifest m, Graph g) {
-            return new Manifested(dir.toString(), m.batches(), Tensor.size(g.inputShape()));
+            boolean labels = m.spec() != null && m.spec().objective() != null && m.spec().objective().labelWeight() > 0
+                    && m.spec().method() != null && Method.parse(m.spec().method()).has(Method.Component.LABEL);
+            return new Manifested(dir.toString(), m.batches(), Tensor.size(g.inputShape()), m.spec() == null ? 0 : m.spec().batch(), labels);
         }
 
         @Override
@@ -43,7 +47,13 @@ public final class Sources {
                 throw new IOException(f + ": holds " + r.size() + " images of " + (r.size() == 0 ? 0 : r.images().length / r.size())
                         + " values; manifest.json and the model say " + e.images() + " of " + imageSize);
             }
-            return new Requests.Sample(r.images(), r.size());
+            // a file holds its images' places in the batch; batch-NNNNN.arrow is batch NNNNN of `batch` images
+            int first = Integer.parseInt(e.file().substring("batch-".length(), "batch-".length() + 5)) * batch;
+            int[] samples = new int[r.size()];
+            for (int j = 0; j < samples.length; j++) {
+                samples[j] = first + r.samples()[j];
+            }
+            return new Requests.Sample(r.images(), r.size(), samples);
         }
     }
 
