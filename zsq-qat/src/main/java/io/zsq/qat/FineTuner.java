@@ -68,6 +68,9 @@ public final class FineTuner {
      */
     public static Result run(Plan.FineTune s, Graph teacher, Student student, Pool pool, Executor ex, Path dir, PrintStream log)
             throws IOException {
+        if (s.labelWeight() > 0 && pool.labels() == null) {
+            throw new IllegalArgumentException("--qat-label-weight " + s.labelWeight() + " needs a pool with the classes synthesis assigned");
+        }
         float[] p = student.initial();
         Optimizer opt = new Optimizer(s, p, student.stepSizeMask());
         String signature = Checkpoint.signature(s, p, pool);
