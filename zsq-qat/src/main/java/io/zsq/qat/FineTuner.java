@@ -128,10 +128,15 @@ public final class FineTuner {
         if (dir != null && s.checkpointEvery() > 0) {
             Checkpoint.write(dir, signature, p, opt, curve, initialLoss, last, since, sinceSteps);
         }
-        java.util.Collections.sort(stepSeconds);
-        double median = stepSeconds.isEmpty() ? 0 : stepSeconds.size() % 2 == 1 ? stepSeconds.get(stepSeconds.size() / 2)
-                : (stepSeconds.get(stepSeconds.size() / 2 - 1) + stepSeconds.get(stepSeconds.size() / 2)) / 2;
-        return new Result(p, initialLoss, last, curve, resumed, seconds, ran == 0 ? 0 : seconds / ran, median);
+        return new Result(p, initialLoss, last, curve, resumed, seconds, ran == 0 ? 0 : seconds / ran, median(stepSeconds));
+    }
+
+    /** The median of the steps' times (0 for none). */
+    static double median(List<Double> seconds) {
+        List<Double> sorted = new ArrayList<>(seconds);
+        java.util.Collections.sort(sorted);
+        int k = sorted.size();
+        return k == 0 ? 0 : k % 2 == 1 ? sorted.get(k / 2) : (sorted.get(k / 2 - 1) + sorted.get(k / 2)) / 2;
     }
 
     /** Step {@code k}'s micro-batches: images from the epoch's permutation, crops and flips, all from (seed, k). */

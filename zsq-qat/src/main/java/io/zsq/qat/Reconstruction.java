@@ -18,7 +18,6 @@ import java.io.Serializable;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Collections;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -186,10 +185,9 @@ public final class Reconstruction {
             teacherIn = target.nchw();
         }
         double seconds = (System.nanoTime() - t0) / 1e9;
-        Collections.sort(stepSeconds);
         int k = stepSeconds.size();
-        double median = k == 0 ? 0 : k % 2 == 1 ? stepSeconds.get(k / 2) : (stepSeconds.get(k / 2 - 1) + stepSeconds.get(k / 2)) / 2;
-        return new FineTuner.Result(p, initialLoss, finalLoss, curve, done * s.steps(), seconds, k == 0 ? 0 : seconds / k, median);
+        return new FineTuner.Result(p, initialLoss, finalLoss, curve, done * s.steps(), seconds, k == 0 ? 0 : seconds / k,
+                FineTuner.median(stepSeconds));
     }
 
     /**
