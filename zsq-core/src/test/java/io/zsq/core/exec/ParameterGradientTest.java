@@ -181,7 +181,7 @@ class ParameterGradientTest {
     void vectorWeightGradientEqualsScalarDefinition() {
         assertTrue(Simd.ENABLED, "the tests run with --add-modules jdk.incubator.vector (pom): the vector kernels are what this compares");
         for (int[] geo : new int[][] {{16, 32, 3, 1, 1, 1}, {3, 16, 3, 2, 1, 1}, {32, 16, 1, 1, 0, 1}, {16, 16, 3, 1, 1, 16}, {32, 32, 3, 2, 1, 32},
-                {17, 16, 5, 2, 2, 1}}) {
+                {17, 16, 5, 2, 2, 1}, {16, 48, 3, 1, 1, 1}}) {
             int c = geo[0], o = geo[1], k = geo[2], st = geo[3], pad = geo[4], groups = geo[5], n = 2, h = 9, w = 8;
             int oh = (h + 2 * pad - k) / st + 1, ow = (w + 2 * pad - k) / st + 1;
             ConvShape s = new ConvShape(n, c, h, w, o, oh, ow, k, k, st, st, pad, pad, groups);
