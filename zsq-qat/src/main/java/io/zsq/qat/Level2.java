@@ -30,8 +30,8 @@ public final class Level2 implements FineTuning {
         }
         FineTuner.Pool pool = pool(data, teacher.inputShape(), classifier ? out[0] : 0);
         if (settings.labelWeight() > 0 && pool.labels() == null) {
-            throw new IllegalArgumentException("--qat-label-weight needs the classes synthesis assigned: a calibration set made with the label "
-                    + "term (--method with +label), not " + (data.assignedLabels() ? "one without sample numbers" : "this one"));
+            throw new IllegalArgumentException("--qat-label-weight needs the classes synthesis assigned: " + (data.assignedLabels()
+                    ? "this calibration set's batches carry no sample numbers" : "a calibration set made with the label term (--method with +label)"));
         }
         boolean pact = settings.activationSteps() == Plan.ActivationSteps.PACT;
         Student st = new Student(student.graph(), student.quantization(), pact);
