@@ -78,11 +78,7 @@ final class Checkpoint {
             if (opt.v != null) {
                 floats(out, opt.v);
             }
-            out.writeInt(curve.size());
-            for (List<Double> c : curve) {
-                out.writeDouble(c.get(0));
-                out.writeDouble(c.get(1));
-            }
+            curve(out, curve);
         }
         Files.move(tmp, file(dir), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     }
@@ -106,11 +102,7 @@ final class Checkpoint {
             if ((v == null) != (opt.v == null)) {
                 return null;
             }
-            List<List<Double>> curve = new ArrayList<>();
-            int k = in.readInt();
-            for (int i = 0; i < k; i++) {
-                curve.add(List.of(in.readDouble(), in.readDouble()));
-            }
+            List<List<Double>> curve = curve(in);
             System.arraycopy(m, 0, opt.m, 0, n);
             if (v != null) {
                 System.arraycopy(v, 0, opt.v, 0, n);
@@ -139,11 +131,7 @@ final class Checkpoint {
             out.writeDouble(initialLoss);
             out.writeDouble(finalLoss);
             floats(out, p);
-            out.writeInt(curve.size());
-            for (List<Double> c : curve) {
-                out.writeDouble(c.get(0));
-                out.writeDouble(c.get(1));
-            }
+            curve(out, curve);
         }
         Files.move(tmp, file(dir), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     }
@@ -161,15 +149,28 @@ final class Checkpoint {
             int blocks = in.readInt();
             double initialLoss = in.readDouble(), finalLoss = in.readDouble();
             float[] p = floats(in, n);
-            List<List<Double>> curve = new ArrayList<>();
-            int k = in.readInt();
-            for (int i = 0; i < k; i++) {
-                curve.add(List.of(in.readDouble(), in.readDouble()));
-            }
+            List<List<Double>> curve = curve(in);
             return new Blocks(p, blocks, curve, initialLoss, finalLoss);
         } catch (java.io.EOFException e) {
             throw new IOException(f + ": truncated Level-2 checkpoint; delete it to start the fine-tuning over", e);
         }
+    }
+
+    private static void curve(DataOutputStream out, List<List<Double>> curve) throws IOException {
+        out.writeInt(curve.size());
+        for (List<Double> c : curve) {
+            out.writeDouble(c.get(0));
+            out.writeDouble(c.get(1));
+        }
+    }
+
+    private static List<List<Double>> curve(DataInputStream in) throws IOException {
+        List<List<Double>> curve = new ArrayList<>();
+        int k = in.readInt();
+        for (int i = 0; i < k; i++) {
+            curve.add(List.of(in.readDouble(), in.readDouble()));
+        }
+        return curve;
     }
 
     private static void floats(DataOutputStream out, float[] a) throws IOException {
