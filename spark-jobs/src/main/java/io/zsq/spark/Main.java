@@ -3,6 +3,7 @@ package io.zsq.spark;
 import io.zsq.core.data.ImageTransform;
 import io.zsq.core.data.LabeledImages;
 import io.zsq.core.imports.ModelImportException;
+import io.zsq.core.io.Locations;
 import io.zsq.core.passes.LowerToInteger;
 import io.zsq.core.quant.FakeQuant;
 import io.zsq.core.quant.QParams;
@@ -46,6 +47,7 @@ public final class Main implements Callable<Integer> {
     /** Runs the command line; the exit code (0 done, 1 failed, 2 bad input), errors as one line on {@code err}. */
     static int run(String[] args, PrintStream out, PrintStream err) {
         CommandLine cl = new CommandLine(new Main());
+        cl.registerConverter(Path.class, Locations::of); // hdfs://, s3a:// and every other Hadoop filesystem, besides local paths
         cl.setOut(new PrintWriter(out, true));
         cl.setErr(new PrintWriter(err, true));
         cl.setParameterExceptionHandler((ex, a) -> {

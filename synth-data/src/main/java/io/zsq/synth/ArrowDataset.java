@@ -20,6 +20,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
+import io.zsq.core.io.Locations;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.memory.RootAllocator;
 import org.apache.arrow.vector.FieldVector;
@@ -104,8 +105,10 @@ public final class ArrowDataset {
         Field sample = new Field("sample", FieldType.notNullable(new ArrowType.Int(32, true)), null);
         Schema schema = new Schema(List.of(image, sample), meta);
         Path target = batchFile(dir, b.index());
-        Path tmp = Json.createTemporary(target);
+        boolean rename = Locations.commitsByRename(target); // object stores: written in place, whole when the upload completes
+        Path tmp = rename ? Json.createTemporary(target) : target;
         MessageDigest md = Json.sha256();
+        boolean done = false;
         try {
             try (BufferAllocator alloc = new RootAllocator(); VectorSchemaRoot root = VectorSchemaRoot.create(schema, alloc)) {
                 FixedSizeListVector list = (FixedSizeListVector) root.getVector("image");
@@ -120,7 +123,7 @@ public final class ArrowDataset {
                     }
                 }
                 root.setRowCount(b.size());
-                try (FileChannel fc = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING);
+                try (FileChannel fc = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING);
                      OutputStream os = new DigestOutputStream(Channels.newOutputStream(fc), md);
                      ArrowFileWriter w = new ArrowFileWriter(root, null, Channels.newChannel(os))) {
                     w.start();
@@ -130,9 +133,14 @@ public final class ArrowDataset {
                     fc.force(true);
                 }
             }
-            Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            if (rename) {
+                Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            }
+            done = true;
         } finally {
-            Files.deleteIfExists(tmp);
+            if (rename || !done) {
+                Files.deleteIfExists(tmp);
+            }
         }
         return Json.hex(md.digest());
     }

@@ -3,6 +3,7 @@ package io.zsq.synth;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.databind.JsonNode;
+import io.zsq.core.io.Locations;
 import java.io.IOException;
 import java.io.Serializable;
 import java.nio.ByteBuffer;
@@ -107,18 +108,25 @@ public record DatasetManifest(
     public void write(Path dir) throws IOException {
         byte[] json = Json.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsBytes(this);
         Files.createDirectories(dir);
-        Path tmp = Json.createTemporary(file(dir));
+        boolean rename = Locations.commitsByRename(file(dir)); // object stores: written in place, whole when the upload completes
+        Path tmp = rename ? Json.createTemporary(file(dir)) : file(dir);
+        boolean done = false;
         try {
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING)) {
                 ByteBuffer b = ByteBuffer.wrap(json);
                 while (b.hasRemaining()) {
                     ch.write(b);
                 }
                 ch.force(true);
             }
-            Files.move(tmp, file(dir), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            if (rename) {
+                Files.move(tmp, file(dir), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            }
+            done = true;
         } finally {
-            Files.deleteIfExists(tmp);
+            if (rename || !done) {
+                Files.deleteIfExists(tmp);
+            }
         }
     }
 

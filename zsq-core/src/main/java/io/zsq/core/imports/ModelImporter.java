@@ -1,5 +1,6 @@
 package io.zsq.core.imports;
 
+import io.zsq.core.io.Locations;
 import io.zsq.core.ir.Graph;
 import io.zsq.core.ir.Node;
 import io.zsq.core.ir.OpType;
@@ -35,15 +36,21 @@ public final class ModelImporter {
             if (name.endsWith(".onnx")) {
                 g = OnnxImporter.load(file, inputShape);
             } else if (name.endsWith(".zip")) {
-                g = requireInputShape(Dl4jImporter.load(file), inputShape, file);
+                try (Locations.LocalFile local = Locations.local(file)) { // DL4J reads zips from the local disk only
+                    g = requireInputShape(Dl4jImporter.load(local.path()), inputShape, file);
+                }
             } else if (name.endsWith(".h5") || name.endsWith(".hdf5") || name.endsWith(".keras")) {
-                g = requireInputShape(KerasImporter.load(file), inputShape, file);
+                try (Locations.LocalFile local = Locations.local(file)) { // so does the HDF5 library
+                    g = requireInputShape(KerasImporter.load(local.path()), inputShape, file);
+                }
             } else {
                 throw new ModelImportException(file + ": unknown model type; zsq reads ONNX (.onnx), DL4J model zips (.zip) and Keras 2 HDF5 "
                         + "models (.h5, .hdf5)");
             }
         } catch (ModelImportException e) {
             throw e;
+        } catch (IOException e) {
+            throw new ModelImportException(file + ": cannot read it (" + e.getMessage() + ")", e);
         } catch (RuntimeException e) { // an importer's own checks name what is wrong; anything else still names the file
             throw new ModelImportException(file + ": not a model zsq can read (" + e.getClass().getSimpleName() + ": " + e.getMessage() + ")", e);
         }

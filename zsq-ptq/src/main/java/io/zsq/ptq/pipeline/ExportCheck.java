@@ -6,6 +6,7 @@ import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import io.zsq.core.data.LabeledImages;
 import io.zsq.core.data.Preprocessing;
+import io.zsq.core.io.Locations;
 import io.zsq.core.passes.LowerToInteger;
 import io.zsq.core.quant.FakeQuant;
 import io.zsq.core.quant.QParams;
@@ -14,6 +15,7 @@ import io.zsq.runtime.IntRunner;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.FloatBuffer;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 
@@ -36,14 +38,15 @@ public final class ExportCheck {
     }
 
     private static Result run(IntModel m, Path onnx, LabeledImages data, Preprocessing pre, PrintStream log, String form)
-            throws OrtException, InterruptedException {
+            throws OrtException, InterruptedException, IOException {
         QParams qi = LowerToInteger.tensorQuantization(m, m.inputName()), qo = LowerToInteger.tensorQuantization(m, m.outputName());
         int[] in = m.inputShape();
         IntRunner runner = new IntRunner(m);
         OrtEnvironment env = environment();
         int agree = 0, beyond = 0;
         double worst = 0;
-        try (OrtSession s = env.createSession(onnx.toString(), new OrtSession.SessionOptions())) {
+        try (OrtSession s = Locations.isDefault(onnx) ? env.createSession(onnx.toString(), new OrtSession.SessionOptions())
+                : env.createSession(Files.readAllBytes(onnx), new OrtSession.SessionOptions())) { // ONNX Runtime opens local files only
             for (int from = 0; from < data.count(); from += 500) {
                 int n = Math.min(500, data.count() - from);
                 float[] x = data.batch(from, n, pre);

@@ -205,7 +205,9 @@ final class HtmlReport {
 
     private static void png(Path file, JFreeChart chart, int w, int h) throws IOException {
         Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-        ChartUtils.saveChartAsPNG(tmp.toFile(), chart, w, h);
+        try (java.io.OutputStream out = Files.newOutputStream(tmp)) {
+            ChartUtils.writeChartAsPNG(out, chart, w, h);
+        }
         Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     }
 

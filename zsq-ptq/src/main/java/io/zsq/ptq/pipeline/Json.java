@@ -61,6 +61,8 @@ public final class Json {
     }
 
     public static <T> T read(Path file, Class<T> type) throws IOException {
-        return MAPPER.readValue(file.toFile(), type);
+        try (java.io.InputStream in = Files.newInputStream(file)) {
+            return MAPPER.readValue(in, type);
+        }
     }
 }

@@ -1,5 +1,6 @@
 package io.zsq.ptq.pipeline;
 
+import io.zsq.core.io.Locations;
 import io.zsq.core.ir.Graph;
 import io.zsq.core.ir.Tensor;
 import io.zsq.synth.ArrowDataset;
@@ -28,7 +29,7 @@ public final class Sources {
         public static Manifested of(Path dir, DatasetManifest m, Graph g) {
             boolean labels = m.spec() != null && m.spec().objective() != null && m.spec().objective().labelWeight() > 0
                     && m.spec().method() != null && Method.parse(m.spec().method()).has(Method.Component.LABEL);
-            return new Manifested(dir.toString(), m.batches(), Tensor.size(g.inputShape()), m.spec() == null ? 0 : m.spec().batch(), labels);
+            return new Manifested(Locations.name(dir), m.batches(), Tensor.size(g.inputShape()), m.spec() == null ? 0 : m.spec().batch(), labels);
         }
 
         @Override
@@ -39,7 +40,7 @@ public final class Sources {
         @Override
         public Requests.Sample read(int i) throws IOException {
             DatasetManifest.Entry e = entries.get(i);
-            Path f = Path.of(dir, e.file());
+            Path f = Locations.of(dir).resolve(e.file());
             ArrowDataset.Read r = ArrowDataset.read(f);
             ARROW_READS.incrementAndGet();
             ArrowDataset.verify(r, e, f);

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.type.TypeReference;
 import io.zsq.core.data.LabeledImages;
 import io.zsq.core.data.Preprocessing;
 import io.zsq.core.exec.Fp32Engine;
+import io.zsq.core.io.Locations;
 import io.zsq.core.ir.Graph;
 import io.zsq.core.ir.Node;
 import io.zsq.core.ir.OpType;
@@ -60,12 +61,12 @@ public final class Synthesis {
                 break;
             }
         }
-        String d = dir.toString();
+        String d = Locations.name(dir); // the same folder on every JVM of the job
         Executor.Shared<Graph> graph = ex.share(g);
         Executor.Shared<LabeledImages> realData = real == null ? null : ex.share(real);
         long wall0 = System.nanoTime();
         List<BatchResult> res = ex.map("synthesize", IntStream.range(0, total).boxed().toList(), b -> {
-            Path f = ArrowDataset.batchFile(Path.of(d), b);
+            Path f = ArrowDataset.batchFile(Locations.of(d), b);
             Graph gg = graph.get();
             if (Files.exists(f)) {
                 ArrowDataset.Read r = ArrowDataset.read(f);
@@ -103,7 +104,7 @@ public final class Synthesis {
                             + "gradients (damaged or diverged weights?)");
                 }
             }
-            String sha = ArrowDataset.write(Path.of(d), batch, gg.inputShape(), cfg, spec);
+            String sha = ArrowDataset.write(Locations.of(d), batch, gg.inputShape(), cfg, spec);
             double loss = batch.finalLoss().values().stream().mapToDouble(Double::doubleValue).sum();
             if (!quiet) {
                 System.err.printf("zsq: synthesize batch %d/%d  done, loss %.4f%n", b + 1, total, loss);
