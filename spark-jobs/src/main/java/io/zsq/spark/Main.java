@@ -110,6 +110,10 @@ public final class Main implements Callable<Integer> {
                         + "(its train split), a CIFAR-10 .bin file or folder (data_batch_N.bin, else train_*.bin), or an image folder "
                         + "(one subfolder per class)")
         Path realData;
+        @Option(names = "--local-paths-shared",
+                description = "local paths (no hdfs:// or other scheme) are one folder mounted at the same place on every node; "
+                        + "without it a cluster run refuses a local --out or --calib (executors would write to their own disks)")
+        boolean localPathsShared;
         @Option(names = "--count", paramLabel = "N", defaultValue = "" + Defaults.COUNT,
                 description = "synthetic calibration images (default ${DEFAULT-VALUE})")
         int count;
@@ -302,7 +306,7 @@ public final class Main implements Callable<Integer> {
 
         @Override
         public Integer call() throws Exception {
-            QuantizeReport report = QuantizeJob.run(plan());
+            QuantizeReport report = QuantizeJob.run(plan(), synth.localPathsShared);
             System.out.print(table(report));
             return 0;
         }
@@ -323,7 +327,10 @@ public final class Main implements Callable<Integer> {
             Plan p = synth.into(Plan.builder()).out(out).build();
             long t0 = System.nanoTime();
             QuantizeReport.SynthesisReport r = QuantizeJob.withSpark("zsq synth", threads,
-                    jsc -> Pipeline.synthesize(p.model(), p.inputShape(), out, p.input(), p.synthesis(), new SparkExecutor(jsc), p.quiet()));
+                    jsc -> {
+                        QuantizeJob.requireShared(jsc, synth.localPathsShared, "--out", out);
+                        return Pipeline.synthesize(p.model(), p.inputShape(), out, p.input(), p.synthesis(), new SparkExecutor(jsc), p.quiet());
+                    });
             System.out.print(io.zsq.ptq.pipeline.Json.write(r));
             System.err.printf("zsq synth: %d batches in %.1f s with Spark start-up%n", r.batches(), (System.nanoTime() - t0) / 1e9);
             return 0;

@@ -3,7 +3,9 @@ package io.zsq.spark;
 import io.zsq.ptq.pipeline.Pipeline;
 import io.zsq.ptq.pipeline.Plan;
 import io.zsq.ptq.pipeline.QuantizeReport;
+import io.zsq.core.io.Locations;
 import java.io.IOException;
+import java.nio.file.Path;
 import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.SparkSession;
@@ -16,11 +18,39 @@ public final class QuantizeJob {
     private QuantizeJob() {}
 
     public static QuantizeReport run(Plan plan) throws IOException {
-        return withSpark("zsq quantize", null, jsc -> run(plan, jsc));
+        return run(plan, false);
+    }
+
+    /** @param localPathsShared the user says local paths are one folder on every node (a shared mount) */
+    public static QuantizeReport run(Plan plan, boolean localPathsShared) throws IOException {
+        return withSpark("zsq quantize", null, jsc -> run(plan, jsc, localPathsShared));
     }
 
     public static QuantizeReport run(Plan plan, JavaSparkContext jsc) throws IOException {
+        return run(plan, jsc, false);
+    }
+
+    public static QuantizeReport run(Plan plan, JavaSparkContext jsc, boolean localPathsShared) throws IOException {
+        requireShared(jsc, localPathsShared, "--out", plan.out(), "--calib", plan.calibDataset());
         return Pipeline.run(plan, new SparkExecutor(jsc));
+    }
+
+    /**
+     * Refuses, in one line, a local path that tasks write or read when the executors are other JVMs (any
+     * master but {@code local[...]}): on a cluster each executor would see its own disk, and the driver would
+     * find no batches. {@code options} are (option name, path or null) pairs.
+     */
+    static void requireShared(JavaSparkContext jsc, boolean localPathsShared, Object... options) {
+        if (jsc.isLocal() || localPathsShared) {
+            return;
+        }
+        for (int i = 0; i < options.length; i += 2) {
+            if (options[i + 1] instanceof Path p && Locations.isDefault(p)) {
+                throw new IllegalArgumentException(options[i] + " " + p + ": a local path, but the executors run apart from the driver (master "
+                        + jsc.master() + "); give an hdfs:// (or other shared filesystem) path, or --local-paths-shared if it is one folder "
+                        + "mounted on every node");
+            }
+        }
     }
 
     /** A Spark action that may fail with an IOException. */

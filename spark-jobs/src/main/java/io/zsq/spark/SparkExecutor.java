@@ -60,7 +60,12 @@ public final class SparkExecutor implements Executor {
         }
         jsc.setJobDescription("zsq " + stage);
         int slices = partitions > 0 ? Math.min(partitions, items.size()) : items.size();
-        List<Outcome<R>> outcomes = jsc.parallelize(items, slices).map(i -> Outcome.of(task, i)).collect();
+        List<Outcome<R>> outcomes = jsc.parallelize(items, slices).map(i -> {
+            FaultInjection.point(stage, "before");
+            Outcome<R> o = Outcome.of(task, i);
+            FaultInjection.point(stage, "after");
+            return o;
+        }).collect();
         List<R> out = new ArrayList<>(outcomes.size());
         for (Outcome<R> o : outcomes) {
             if (o.kind() != null) {

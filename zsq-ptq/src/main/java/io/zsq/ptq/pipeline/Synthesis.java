@@ -113,6 +113,7 @@ public final class Synthesis {
                     secs);
         });
         double wall = (System.nanoTime() - wall0) / 1e9;
+        ArrowDataset.cleanTemporaries(dir); // what attempts lost with their executors left behind
         List<DatasetManifest.Entry> entries = new ArrayList<>();
         for (BatchResult r : res) {
             entries.add(new DatasetManifest.Entry(r.file(), r.images(), r.sha256()));

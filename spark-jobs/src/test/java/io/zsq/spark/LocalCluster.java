@@ -1,0 +1,46 @@
+package io.zsq.spark;
+
+import java.io.File;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.spark.SparkConf;
+
+/**
+ * A real Spark cluster on this machine: {@code local-cluster[N,1,1024]} runs a Master and N Workers in
+ * this JVM and each executor as its own JVM, launched the way a standalone Worker launches them, from
+ * {@code SPARK_HOME/jars} (the surefire configuration points SPARK_HOME at target/spark-home, which this
+ * fills with links to the test class path's jars; the project's own class folders go on the executors'
+ * extra class path).
+ */
+final class LocalCluster {
+    private LocalCluster() {}
+
+    static SparkConf conf(int executors, String app) throws IOException {
+        String home = System.getenv("SPARK_HOME");
+        if (home == null) {
+            throw new IllegalStateException("SPARK_HOME is not set (spark-jobs' surefire configuration sets it)");
+        }
+        Path jars = Path.of(home, "jars");
+        Files.createDirectories(jars);
+        List<String> folders = new ArrayList<>();
+        String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
+        for (String e : cp.split(File.pathSeparator)) {
+            Path p = Path.of(e).toAbsolutePath();
+            if (Files.isDirectory(p)) {
+                folders.add(p.toString());
+            } else if (p.toString().endsWith(".jar") && Files.isRegularFile(p)) {
+                Path link = jars.resolve(p.getFileName());
+                if (!Files.exists(link, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                    Files.createSymbolicLink(link, p);
+                }
+            }
+        }
+        return new SparkConf().setMaster("local-cluster[" + executors + ",1,1024]").setAppName(app).set("spark.ui.enabled", "false")
+                .set("spark.driver.host", "127.0.0.1").set("spark.driver.bindAddress", "127.0.0.1")
+                .set("spark.executor.extraClassPath", String.join(File.pathSeparator, folders))
+                .set("spark.executorEnv.OMP_NUM_THREADS", "1").set("spark.executorEnv.SPARK_LOCAL_IP", "127.0.0.1");
+    }
+}
