@@ -6,7 +6,8 @@ import org.apache.spark.TaskContext;
 /**
  * A test hook: the job's local property {@code zsq.test.halt=STAGE:PARTITION:before|after} halts the executor JVM (as a lost
  * node would: no clean-up, no shutdown hooks) when the task of that partition of that stage starts or has
- * done its work, on the task's first attempt only, so Spark's retry runs it to the end. Unset, it costs one
+ * done its work, on the task's first attempt only, so Spark's retry runs it to the end, and in the first job of
+ * that stage only (a Level-2 run has a job per step; {@link SparkExecutor} clears the property after it). Unset, it costs one
  * property look-up per task.
  */
 final class FaultInjection {

@@ -66,6 +66,10 @@ public final class SparkExecutor implements Executor {
             FaultInjection.point(stage, "after");
             return o;
         }).collect();
+        String halt = jsc.getLocalProperty(FaultInjection.KEY);
+        if (halt != null && halt.startsWith(stage + ":")) {
+            jsc.setLocalProperty(FaultInjection.KEY, null); // the test hook fires in the first job of its stage only
+        }
         List<R> out = new ArrayList<>(outcomes.size());
         for (Outcome<R> o : outcomes) {
             if (o.kind() != null) {

@@ -30,7 +30,7 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The pipeline on a real cluster: two executor JVMs ({@code local-cluster[2,1,1024]}), the model and every
  * output on a real HDFS (MiniDFSCluster), against the same plan run with Spark {@code local[1]} on the local
- * disk; and with an executor halted in the middle of synthesis and of calibration.
+ * disk; and with an executor halted in the middle of synthesis, of calibration and of a Level-2 step.
  */
 class ClusterTest {
     static MiniDFSCluster hdfs;
@@ -44,9 +44,11 @@ class ClusterTest {
     @TempDir
     static Path dir;
 
+    /** Every distributed stage: synthesis, calibration with empirical bias correction, mixed-precision sensitivity, Level-2 steps. */
     static Plan.Builder plan(Path model, Path out) {
         return Plan.builder().model(model).out(out).preprocessing("0.2860", "0.3530").count(64).batch(16).steps(3).bits("w4a4")
-                .gaussianBaseline(false).quiet(true);
+                .biasCorrection("empirical").sizeBudget("0.6x").gaussianBaseline(false).quiet(true)
+                .fineTune(new Plan.FineTune(Plan.QatMethod.KD, 4, 16, 4, 1e-3, 1e-2, Plan.Optimizer.ADAM, Plan.Schedule.COSINE, 4, 0, 2, 1));
     }
 
     @BeforeAll
@@ -135,6 +137,11 @@ class ClusterTest {
     @Test
     void anExecutorHaltedInTheMiddleOfCalibrationIsRetriedToTheSameModel() throws Exception {
         runAndCompare("halt-calibration", "calibrate:1:before");
+    }
+
+    @Test
+    void anExecutorHaltedInTheMiddleOfALevelTwoStepIsRetriedToTheSameModel() throws Exception {
+        runAndCompare("halt-fine-tune", "fine-tune:2:before");
     }
 
     @Test
