@@ -152,6 +152,10 @@ public final class Main implements Callable<Integer> {
                 description = "bit widths wNaM (weights N, activations M, 2..8); several are all calibrated and evaluated, the "
                         + "first is written (default ${DEFAULT-VALUE})")
         String bits;
+        @Option(names = "--input-bits", paramLabel = "B", defaultValue = "" + Defaults.INPUT_BITS,
+                description = "bit width of the network input, 2..8, whatever --bits says for the layers (default ${DEFAULT-VALUE}: "
+                        + "the image's own pixels)")
+        int inputBits;
         @Option(names = "--eval", paramLabel = "DATA",
                 description = "labelled test images to measure top-1 on: an MNIST-format idx folder (t10k-images/labels, .gz or "
                         + "not), a CIFAR-10 binary file or folder (test_batch.bin), or an image folder (one subfolder per class, "
@@ -284,7 +288,7 @@ public final class Main implements Callable<Integer> {
         }
 
         Plan plan() {
-            Plan.Builder b = synth.into(Plan.builder()).out(out).bits(bits).eval(eval).evalLimit(evalLimit).evalResize(evalResize)
+            Plan.Builder b = synth.into(Plan.builder()).out(out).bits(bits).inputBits(inputBits).eval(eval).evalLimit(evalLimit).evalResize(evalResize)
                     .evalCenterCrop(evalCenterCrop).observer(observer)
                     .weightGranularity(granularity).weightRange(weightRange).symmetricActivations(symmetricActivations).equalize(equalize)
                     .absorbHighBias(absorbHighBias).biasCorrection(biasCorrection).bnRanges(bnRanges).sizeBudget(sizeBudget).calib(calib)

@@ -83,7 +83,7 @@ class DfqTest {
     @Test
     void biasCorrectionRemovesTheMeanOutputShiftOfQuantizedWeights() {
         Scheme w4 = Scheme.of(4, 8);
-        Scheme perTensor = new Scheme(4, 8, Scheme.PER_TENSOR, false, false, Map.of(), Map.of());
+        Scheme perTensor = new Scheme(4, 8, Scheme.PER_TENSOR, false, false, Map.of(), Map.of(), 8);
         float[] x = Fixtures.test(64).batch(0, 64, Fixtures.PRE);
         Map<String, float[]> means = Dfq.Means.observe(CANON, x, 64).means();
         for (Scheme s : new Scheme[] {w4, perTensor}) {

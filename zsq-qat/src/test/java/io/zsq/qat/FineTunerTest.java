@@ -290,7 +290,7 @@ class FineTunerTest {
     @org.junit.jupiter.api.Test
     void sharedWeightScalesStayShared() throws Exception {
         io.zsq.core.quant.Scheme perTensor = new io.zsq.core.quant.Scheme(4, 4, io.zsq.core.quant.Scheme.PER_TENSOR, false, false,
-                java.util.Map.of(), java.util.Map.of());
+                java.util.Map.of(), java.util.Map.of(), 8);
         Quantization q = Nets.level1(TEACHER, perTensor, POOL_IMAGES.images(), POOL, 1.0);
         Student st = new Student(TEACHER, q);
         FineTuner.Result r = FineTuner.run(settings(6, 8, 4, 1e-3, 1e-2, 0, 1), TEACHER, st, POOL_IMAGES,

@@ -177,7 +177,8 @@ public final class LowerToInteger {
         if (!scheme.layerWeightBits().isEmpty() || !scheme.layerActivationBits().isEmpty()) {
             meta.put("layerBits", "weights " + scheme.layerWeightBits() + ", activations " + scheme.layerActivationBits());
         }
-        meta.put("activationBits", Integer.toString(bitsOf(qi)));
+        meta.put("activationBits", Integer.toString(scheme.activationBits()));
+        meta.put("inputBits", Integer.toString(bitsOf(qi)));
         // every tensor's real scale, zero point and integer range, for exporters (ONNX) and callers at the float boundary
         Map<String, TensorQuant> quant = new LinkedHashMap<>();
         quant.put(g.input(), typed(qi));

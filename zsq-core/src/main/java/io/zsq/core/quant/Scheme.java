@@ -12,10 +12,14 @@ import java.util.TreeMap;
  * layer by node id), weight granularity (per-tensor, per-channel, or groups of output channels), full
  * or restricted weight range (weights are always symmetric: the integer kernels have no weight zero
  * point), and symmetric or asymmetric activations (asymmetric ranges that start at 0, as after ReLU,
- * are the unsigned case: zero point at qmin).
+ * are the unsigned case: zero point at qmin). The network input has its own width, {@code inputBits}: an
+ * image is 8-bit data, so by default it stays at 8 bits whatever the layers' activations are.
  */
 public record Scheme(int weightBits, int activationBits, int weightGroup, boolean weightFullRange, boolean activationSymmetric,
-                     Map<String, Integer> layerWeightBits, Map<String, Integer> layerActivationBits) implements Serializable {
+                     Map<String, Integer> layerWeightBits, Map<String, Integer> layerActivationBits, int inputBits) implements Serializable {
+
+    /** The network input's default width: the 8 bits of an image's pixels. */
+    public static final int INPUT_BITS = 8;
 
     /** Weight group value meaning one scale per tensor. */
     public static final int PER_TENSOR = Integer.MAX_VALUE;
@@ -23,6 +27,7 @@ public record Scheme(int weightBits, int activationBits, int weightGroup, boolea
     public Scheme {
         checkBits(weightBits, "weight");
         checkBits(activationBits, "activation");
+        checkBits(inputBits, "input");
         if (weightGroup < 1) {
             throw new IllegalArgumentException("weight group size must be >= 1, got " + weightGroup);
         }
@@ -32,9 +37,9 @@ public record Scheme(int weightBits, int activationBits, int weightGroup, boolea
         layerActivationBits.values().forEach(b -> checkBits(b, "activation"));
     }
 
-    /** Per-channel restricted-range weights, asymmetric activations: the defaults. */
+    /** Per-channel restricted-range weights, asymmetric activations, the input at 8 bits: the defaults. */
     public static Scheme of(int weightBits, int activationBits) {
-        return new Scheme(weightBits, activationBits, 1, false, false, Map.of(), Map.of());
+        return new Scheme(weightBits, activationBits, 1, false, false, Map.of(), Map.of(), INPUT_BITS);
     }
 
     /** {@code channel}, {@code tensor} or {@code group:G}. */
@@ -63,19 +68,26 @@ public record Scheme(int weightBits, int activationBits, int weightGroup, boolea
     }
 
     public Scheme withBits(int w, int a) {
-        return new Scheme(w, a, weightGroup, weightFullRange, activationSymmetric, layerWeightBits, layerActivationBits);
+        return new Scheme(w, a, weightGroup, weightFullRange, activationSymmetric, layerWeightBits, layerActivationBits, inputBits);
     }
 
     public Scheme withLayerBits(Map<String, Integer> w, Map<String, Integer> a) {
-        return new Scheme(weightBits, activationBits, weightGroup, weightFullRange, activationSymmetric, w, a);
+        return new Scheme(weightBits, activationBits, weightGroup, weightFullRange, activationSymmetric, w, a, inputBits);
+    }
+
+    public Scheme withInputBits(int b) {
+        return new Scheme(weightBits, activationBits, weightGroup, weightFullRange, activationSymmetric, layerWeightBits, layerActivationBits, b);
     }
 
     public int weightBits(Node n) {
         return layerWeightBits.getOrDefault(n.id(), weightBits);
     }
 
-    /** The bit width of a tensor's activations: that of the layer producing it, else the global one. */
+    /** The bit width of a tensor's activations: the input's own, that of the layer producing it, else the global one. */
     public int activationBits(Graph g, String tensor) {
+        if (tensor.equals(g.input())) {
+            return inputBits;
+        }
         for (Node n : g.nodes()) {
             if (n.output().equals(tensor)) {
                 return layerActivationBits.getOrDefault(n.id(), activationBits);
