@@ -159,7 +159,7 @@ class ShadedJarIT {
     /**
      * {@code SparkSubmit --class io.zsq.spark.Main zsq.jar quantize ...} on {@code local[1]}: the JVM class path holds
      * only Spark's dependency tree (the pom's two lists), so the importer, ND4J (its backend by ServiceLoader, its natives
-     * unpacked by JavaCPP from the jar), the Spark tasks and the ONNX Runtime check all run from the jar. ~25 s.
+     * unpacked by JavaCPP from the jar), the Spark tasks and the ONNX Runtime check all run from the jar. ~20 s.
      */
     @Test
     void quantizesThroughSparkSubmitWithOnlySparkOnTheClassPath(@TempDir Path tmp) throws IOException, InterruptedException {
