@@ -4,22 +4,28 @@
 # zsq quantize --level 2 run calibrating on it (Level 1) and fine-tuning on it (Level 2, the seed drives the
 # fine-tuning's batches and augmentation). Prints one table: FP32, Level 1, Level 2 mean and spread (min..max).
 # Usage: bench/qat-bars.sh [BITS (w4a4)] [seeds ("1 2 3")] [extra zsq quantize options]
-# Env: MODELS (fmnist-resnet fmnist-mobilenet), COUNT (1024 / 2048 for the MobileNet), OUT (target/bench-qat), ZSQ (./zsq)
+# Env: MODELS (fmnist-resnet fmnist-mobilenet; also cifar-resnet32: ../shared/models/cifar10/resnet32.onnx on the CIFAR-10
+# test set), COUNT (1024 / 2048 for the MobileNet), OUT (target/bench-qat), ZSQ (./zsq), SHARED (../shared)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 ZSQ="${ZSQ:-$ROOT/zsq}"
 BITS="${1:-w4a4}"; SEEDS="${2:-1 2 3}"; shift 2 || shift $# || true
 OUT="${OUT:-$ROOT/target/bench-qat}"
-DATA=/usr/share/datasets/fashion-mnist
-PRE=(--mean 0.2860 --std 0.3530)
+SHARED="${SHARED:-$ROOT/../shared}"
 mkdir -p "$OUT"
 for m in ${MODELS:-fmnist-resnet fmnist-mobilenet}; do
+  if [ "$m" = cifar-resnet32 ]; then # third-party, ImageNet preprocessing (its README)
+    model="$SHARED/models/cifar10/resnet32.onnx"; DATA="$SHARED/data/cifar10/test_batch.bin"
+    PRE=(--mean 0.485,0.456,0.406 --std 0.229,0.224,0.225)
+  else
+    model="$ROOT/src/models/$m.onnx"; DATA=/usr/share/datasets/fashion-mnist; PRE=(--mean 0.2860 --std 0.3530)
+  fi
   count="${COUNT:-$([ "$m" = fmnist-mobilenet ] && echo 2048 || echo 1024)}"
   pool="$OUT/$m-pool-$count"
-  [ -f "$pool/manifest.json" ] || "$ZSQ" synth --model "$ROOT/src/models/$m.onnx" --out "$pool" --count "$count" "${PRE[@]}" --quiet > "$pool.log" 2>&1
+  [ -f "$pool/manifest.json" ] || "$ZSQ" synth --model "$model" --out "$pool" --count "$count" "${PRE[@]}" --quiet > "$pool.log" 2>&1
   for s in $SEEDS; do
     d="$OUT/$m-$BITS-seed$s"
-    [ -f "$d/report.json" ] || "$ZSQ" quantize --model "$ROOT/src/models/$m.onnx" --out "$d" --bits "$BITS" --calib "$pool" --no-gaussian \
+    [ -f "$d/report.json" ] || "$ZSQ" quantize --model "$model" --out "$d" --bits "$BITS" --calib "$pool" --no-gaussian \
         --level 2 --seed "$s" --eval "$DATA" "${PRE[@]}" --quiet "$@" > "$d.txt" 2>&1 || { cat "$d.txt"; exit 1; }
   done
 done
