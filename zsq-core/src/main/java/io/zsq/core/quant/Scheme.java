@@ -37,9 +37,12 @@ public record Scheme(int weightBits, int activationBits, int weightGroup, boolea
         layerActivationBits.values().forEach(b -> checkBits(b, "activation"));
     }
 
-    /** Per-channel restricted-range weights, asymmetric activations, the input at 8 bits: the defaults. */
+    /**
+     * Per-channel restricted-range weights, asymmetric activations, every activation the input included at
+     * {@code activationBits} (a run's plan keeps the input at {@link #INPUT_BITS} unless told otherwise).
+     */
     public static Scheme of(int weightBits, int activationBits) {
-        return new Scheme(weightBits, activationBits, 1, false, false, Map.of(), Map.of(), INPUT_BITS);
+        return new Scheme(weightBits, activationBits, 1, false, false, Map.of(), Map.of(), activationBits);
     }
 
     /** {@code channel}, {@code tensor} or {@code group:G}. */
