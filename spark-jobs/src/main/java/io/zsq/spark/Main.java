@@ -24,6 +24,9 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
 import java.util.stream.Stream;
 import java.util.Objects;
 
@@ -34,7 +37,7 @@ import java.util.Objects;
  */
 @Command(name = "zsq", mixinStandardHelpOptions = true, usageHelpAutoWidth = true, version = "zsq " + Pipeline.VERSION,
         description = "Data-free quantization of FP32 models to integer-only models.",
-        subcommands = {Main.QuantizeCommand.class, Main.SynthCommand.class, Main.RunCommand.class, Main.BenchCommand.class},
+        subcommands = {Main.QuantizeCommand.class, Main.SynthCommand.class, Main.JobCommand.class, Main.RunCommand.class, Main.BenchCommand.class},
         footer = {"", "Spark: runs on local[*] unless a master is set (spark-submit, or -Dspark.master=...).",
             "Weights symmetric (per channel by default); activations per tensor; BN folded; dyadic requantization."})
 public final class Main implements Callable<Integer> {
@@ -338,6 +341,36 @@ public final class Main implements Callable<Integer> {
             System.out.print(io.zsq.ptq.pipeline.Json.write(r));
             System.err.printf("zsq synth: %d batches in %.1f s with Spark start-up%n", r.batches(), (System.nanoTime() - t0) / 1e9);
             return 0;
+        }
+    }
+
+    @Command(name = "job", mixinStandardHelpOptions = true, usageHelpAutoWidth = true, sortOptions = false,
+            description = {"Run a job file: its models quantized one after the other on one Spark application, for schedulers (cron, "
+                    + "Airflow). Re-running skips finished models and resumes half-finished ones. A JSON summary says what each model did "
+                    + "and whether real data was read; exit code 0 all done or skipped, 2 a model failed on bad input, 1 otherwise.",
+                "", "Job file: {\"job\": NAME, \"summary\": FILE, \"defaults\": {OPTIONS}, \"models\": [{\"name\": N, OPTIONS}, ...]} "
+                    + "where OPTIONS are zsq quantize's long options without the dashes (\"bits\": \"w4a4\", \"level\": 2, "
+                    + "\"equalize\": true); relative paths are relative to the job file's folder. Example: src/jobs/nightly.json."})
+    static final class JobCommand implements Callable<Integer> {
+        @Parameters(index = "0", paramLabel = "JOB", description = "the job file (JSON; a local path or hdfs://, s3a://, ...)")
+        Path file;
+        @Option(names = "--summary", paramLabel = "FILE", description = "where the summary goes (default: the job file's \"summary\", "
+                + "else JOB-NAME.summary.json beside the job file)")
+        Path summary;
+        @Option(names = "--check", description = "read and validate the job file, every model's options included; run nothing")
+        boolean check;
+        @Spec
+        CommandSpec spec;
+
+        @Override
+        public Integer call() throws Exception {
+            Job job = Job.read(file, summary);
+            if (check) {
+                spec.commandLine().getOut().printf("zsq job %s: %d models, every option valid; summary would go to %s%n", job.name(),
+                        job.entries().size(), job.summaryFile());
+                return 0;
+            }
+            return QuantizeJob.withSpark("zsq job " + job.name(), null, jsc -> job.run(jsc, spec.commandLine().getErr()));
         }
     }
 
