@@ -113,10 +113,6 @@ public final class Main implements Callable<Integer> {
                         + "(its train split), a CIFAR-10 .bin file or folder (data_batch_N.bin, else train_*.bin), or an image folder "
                         + "(one subfolder per class)")
         Path realData;
-        @Option(names = "--local-paths-shared",
-                description = "local paths (no hdfs:// or other scheme) are one folder mounted at the same place on every node; "
-                        + "without it a cluster run refuses a local --out or --calib (executors would write to their own disks)")
-        boolean localPathsShared;
         @Option(names = "--count", paramLabel = "N", defaultValue = "" + Defaults.COUNT,
                 description = "synthetic calibration images (default ${DEFAULT-VALUE})")
         int count;
@@ -134,6 +130,10 @@ public final class Main implements Callable<Integer> {
         long seed;
         @Option(names = "--quiet", description = "no progress output")
         boolean quiet;
+        @Option(names = "--local-paths-shared",
+                description = "local paths (no hdfs:// or other scheme) are one folder mounted at the same place on every node; "
+                        + "without it a cluster run refuses a local --out or --calib (executors would write to their own disks)")
+        boolean localPathsShared;
 
         Plan.Builder into(Plan.Builder b) {
             return b.model(model).preprocessing(mean, std).inputShape(inputShape).method(method).realData(realData).count(count).batch(batch).steps(steps).lr(lr)
