@@ -30,6 +30,8 @@ submit() { # N, then zsq's arguments
   java -Xmx2g --add-modules jdk.incubator.vector $OPENS -cp "$SPARK_HOME/jars/*" org.apache.spark.deploy.SparkSubmit \
     --master "local-cluster[$n,1,$MEM]" --conf spark.ui.enabled=false --conf spark.driver.host=127.0.0.1 \
     --conf spark.eventLog.enabled=true --conf "spark.eventLog.dir=file://$OUT/events" --conf spark.eventLog.logStageExecutorMetrics=true \
+    --conf spark.eventLog.compress=false --conf spark.eventLog.rolling.enabled=false \
+    --conf spark.scheduler.minRegisteredResourcesRatio=1.0 --conf spark.scheduler.maxRegisteredResourcesWaitingTime=120s \
     --conf spark.executor.processTreeMetrics.enabled=true --conf spark.executor.metrics.pollingInterval=200 \
     --conf spark.executorEnv.OMP_NUM_THREADS=1 --class io.zsq.spark.Main "$JAR" "$@"
 }
@@ -56,9 +58,13 @@ def synth(n): return json.load(open(f"{out}/synth-{n}.json"))
 def calib(n): return json.load(open(f"{out}/calib-{n}/report.json"))["stage_seconds"]["calibrate"]
 # each application's event log: its name -> per-executor peaks over its stages
 peaks = {}
+def lines(app):  # Spark 4 writes an application's event log as a folder of rolled files (eventlog_v2_*/events_N_*)
+    files = sorted(glob.glob(f"{app}/events_*"), key=lambda p: int(os.path.basename(p).split("_")[1])) if os.path.isdir(app) else [app]
+    for f in files:
+        yield from open(f)
 for f in glob.glob(f"{out}/events/*"):
     cmd, per = None, {}
-    for line in open(f):
+    for line in lines(f):
         e = json.loads(line)
         if e["Event"] == "SparkListenerEnvironmentUpdate":
             cmd = e.get("System Properties", {}).get("sun.java.command", "")
