@@ -2,6 +2,7 @@ package io.zsq.ptq.pipeline;
 
 import java.io.IOException;
 import java.io.Serializable;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -37,20 +38,49 @@ public interface Executor {
         R merge(R earlier, R next);
     }
 
+    /** The most results a {@link #reduce} brings back: longer lists of items are folded in this many consecutive chunks. */
+    int REDUCE_RESULTS = 64;
+
     /**
-     * {@code task} applied to every item, the results merged left to right in item order ({@code ((r0 + r1)
-     * + r2) + ...}), whatever ran where: the same bits as one thread would give, for merges that are not
-     * associative in floating point too. By default {@link #map} then the merge; an executor may merge as
-     * results arrive, in order, so that it need not hold them all.
+     * {@code task} applied to every item, the results merged in a tree fixed by the number of items alone: the
+     * items cut into at most {@link #REDUCE_RESULTS} consecutive chunks of equal size ({@link #chunks}), each
+     * chunk's results merged left to right where it ran, then the chunks' merged left to right ({@code ((c0 + c1)
+     * + c2) + ...}). Whatever ran where, the same bits, for merges that are not associative in floating point
+     * too; up to 64 items this is the plain left fold {@code ((r0 + r1) + r2) + ...}. The caller holds at most 64
+     * results however many items there are (a calibration over thousands of batches does not gather thousands
+     * of histograms on the driver). By default {@link #map} over the chunks, then the merge; an executor may merge
+     * as results arrive, in order, so that it need not hold them all.
      */
     default <I extends Serializable, R extends Serializable> R reduce(String stage, List<I> items, Task<I, R> task, Merge<R> merge)
             throws IOException {
-        List<R> results = map(stage, items, task);
+        List<R> results = map(stage, chunks(items), chunk -> {
+            R acc = null;
+            for (I item : chunk) {
+                R r = task.apply(item);
+                acc = acc == null ? r : merge.merge(acc, r);
+            }
+            return acc;
+        });
         R acc = results.get(0);
         for (int i = 1; i < results.size(); i++) {
             acc = merge.merge(acc, results.get(i));
         }
         return acc;
+    }
+
+    /** {@link #reduce}'s chunks: consecutive runs of {@code ceil(n / 64)} items (one item each for up to 64). */
+    static <I extends Serializable> List<ArrayList<I>> chunks(List<I> items) {
+        int size = chunkSize(items.size());
+        List<ArrayList<I>> chunks = new ArrayList<>();
+        for (int from = 0; from < items.size(); from += size) {
+            chunks.add(new ArrayList<>(items.subList(from, Math.min(items.size(), from + size))));
+        }
+        return chunks;
+    }
+
+    /** Items per chunk of a reduce over {@code n} items. */
+    static int chunkSize(int n) {
+        return Math.max(1, (n + REDUCE_RESULTS - 1) / REDUCE_RESULTS);
     }
 
     /** Makes {@code value} readable by tasks without shipping it with each. */

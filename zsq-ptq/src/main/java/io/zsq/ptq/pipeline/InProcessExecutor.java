@@ -59,7 +59,7 @@ public final class InProcessExecutor implements Executor {
         }
     }
 
-    /** Merges in item order as results come, with at most twice the thread count of results waiting. */
+    /** Merges in {@link Executor#reduce}'s tree, in item order as results come, with at most twice the thread count of results waiting. */
     @Override
     public <I extends Serializable, R extends Serializable> R reduce(String stage, List<I> items, Task<I, R> task, Merge<R> merge)
             throws IOException {
@@ -73,8 +73,8 @@ public final class InProcessExecutor implements Executor {
         });
         try {
             java.util.ArrayDeque<Future<R>> window = new java.util.ArrayDeque<>();
-            int next = 0;
-            R acc = null;
+            int next = 0, chunk = Executor.chunkSize(items.size());
+            R acc = null, part = null; // the fold of the chunks so far, and of the current chunk (Executor#reduce's tree)
             for (int done = 0; done < items.size(); done++) {
                 while (next < items.size() && window.size() < 2 * threads) {
                     I item = items.get(next++);
@@ -89,7 +89,10 @@ public final class InProcessExecutor implements Executor {
                     Thread.currentThread().interrupt();
                     throw new IOException(stage + " interrupted", e);
                 }
-                acc = done == 0 ? r : merge.merge(acc, r);
+                part = done % chunk == 0 ? r : merge.merge(part, r);
+                if (done % chunk == chunk - 1 || done == items.size() - 1) {
+                    acc = acc == null ? part : merge.merge(acc, part);
+                }
             }
             return acc;
         } finally {
