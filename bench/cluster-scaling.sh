@@ -7,11 +7,12 @@
 # application jar shipped to it as spark-submit ships it. Synthesis time is the stage's wall time (synth.json's
 # job_seconds), calibration time report.json's stage_seconds.calibrate; peak memory is Spark's own executor
 # metrics (process-tree RSS and JVM heap, the per-stage peaks in the event log).
-# Usage: bench/cluster-scaling.sh [COUNT (512)] [STEPS (200)]   Env: OUT (target/bench-cluster), MEM (2048)
+# Usage: bench/cluster-scaling.sh [COUNT (2048)] [STEPS (200)]
+# Env: OUT (target/bench-cluster), MEM (executor MB, 2048), MEM_COUNT (the memory rows' 1x, 256), EXEC_OPTS (spark.executor.extraJavaOptions), ONLY (synth: the synthesis rows only)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-COUNT="${1:-512}"; STEPS="${2:-200}"
-OUT="${OUT:-$ROOT/target/bench-cluster}"; MEM="${MEM:-2048}"
+COUNT="${1:-2048}"; STEPS="${2:-200}"
+OUT="${OUT:-$ROOT/target/bench-cluster}"; MEM="${MEM:-2048}"; MEM_COUNT="${MEM_COUNT:-256}"
 MODEL="$ROOT/src/models/fmnist-resnet.onnx"
 JAR="$ROOT/spark-jobs/target/zsq-0.1.0-SNAPSHOT.jar"
 rm -rf "$OUT"; mkdir -p "$OUT/events"
@@ -33,13 +34,15 @@ submit() { # N, then zsq's arguments
     --conf spark.eventLog.compress=false --conf spark.eventLog.rolling.enabled=false \
     --conf spark.scheduler.minRegisteredResourcesRatio=1.0 --conf spark.scheduler.maxRegisteredResourcesWaitingTime=120s \
     --conf spark.executor.processTreeMetrics.enabled=true --conf spark.executor.metrics.pollingInterval=200 \
-    --conf spark.executorEnv.OMP_NUM_THREADS=1 --class io.zsq.spark.Main "$JAR" "$@"
+    --conf spark.executorEnv.OMP_NUM_THREADS=1 ${EXEC_OPTS:+--conf "spark.executor.extraJavaOptions=$EXEC_OPTS"} \
+    --class io.zsq.spark.Main "$JAR" "$@"
 }
 
 for n in 1 2; do
   submit "$n" synth --model "$MODEL" --out "$OUT/synth-$n" --count "$COUNT" --steps "$STEPS" --mean 0.2860 --std 0.3530 --quiet \
     --local-paths-shared > "$OUT/synth-$n.json" 2> "$OUT/synth-$n.log"
 done
+if [ "${ONLY:-}" != synth ]; then
 # calibration on the same dataset (made above with 2 executors), every observer a pass over it
 for n in 1 2; do
   submit "$n" quantize --model "$MODEL" --calib "$OUT/synth-2" --out "$OUT/calib-$n" --bits w8a8,w4a8,w4a4 --observer kl --no-gaussian \
@@ -47,13 +50,14 @@ for n in 1 2; do
 done
 # memory: 2 executors, 1x and 8x the images (fewer steps: memory does not depend on them)
 for k in 1 8; do
-  submit 2 synth --model "$MODEL" --out "$OUT/mem-$k" --count $((COUNT / 2 * k)) --steps 20 --mean 0.2860 --std 0.3530 --quiet \
+  submit 2 synth --model "$MODEL" --out "$OUT/mem-$k" --count $((MEM_COUNT * k)) --steps 20 --mean 0.2860 --std 0.3530 --quiet \
     --local-paths-shared > "$OUT/mem-$k.json" 2> "$OUT/mem-$k.log"
 done
+fi
 
-/usr/bin/python3 - "$OUT" "$COUNT" "$STEPS" <<'PY'
+/usr/bin/python3 - "$OUT" "$COUNT" "$STEPS" "$MEM_COUNT" <<'PY'
 import glob, json, os, sys
-out, count, steps = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+out, count, steps, mem_count = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
 def synth(n): return json.load(open(f"{out}/synth-{n}.json"))
 def calib(n): return json.load(open(f"{out}/calib-{n}/report.json"))["stage_seconds"]["calibrate"]
 # each application's event log: its name -> per-executor peaks over its stages
@@ -79,12 +83,14 @@ def peak(key):
     p = peaks.get(key, {})
     return " / ".join(f"{v[0] / 2**20:.0f} ({v[1] / 2**20:.0f})" for _, v in sorted(p.items())) or "?"
 s1, s2 = synth(1)["job_seconds"], synth(2)["job_seconds"]
-c1, c2 = calib(1), calib(2)
 print(f"| stage | images | 1 executor s | 2 executors s | speed-up | peak RSS (heap) per executor MB, 2 executors |")
 print("|---|---|---|---|---|---|")
 print(f"| synthesis ({steps} steps) | {count} | {s1:.1f} | {s2:.1f} | **{s1 / s2:.2f}x** | {peak('synth-2')} |")
+if not os.path.exists(f"{out}/calib-1"):
+    sys.exit(0)
+c1, c2 = calib(1), calib(2)
 print(f"| calibration (3 bit settings, KL observer) | {count} | {c1:.1f} | {c2:.1f} | **{c1 / c2:.2f}x** | {peak('calib-2')} |")
 for k in (1, 8):
     j = json.load(open(f"{out}/mem-{k}.json"))
-    print(f"| synthesis (20 steps), memory | {count // 2 * k} ({k}x) | | {j['job_seconds']:.1f} | | {peak(f'mem-{k}')} |")
+    print(f"| synthesis (20 steps), memory | {mem_count * k} ({k}x) | | {j['job_seconds']:.1f} | | {peak(f'mem-{k}')} |")
 PY
