@@ -26,6 +26,9 @@ import java.util.jar.JarFile;
 import java.util.jar.Manifest;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
+import io.zsq.core.io.Locations;
+import io.zsq.spark.fs.MiniHdfs;
+import org.apache.hadoop.hdfs.MiniDFSCluster;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -159,7 +162,8 @@ class ShadedJarIT {
     /**
      * {@code SparkSubmit --class io.zsq.spark.Main zsq.jar quantize ...} on {@code local[1]}: the JVM class path holds
      * only Spark's dependency tree (the pom's two lists), so the importer, ND4J (its backend by ServiceLoader, its natives
-     * unpacked by JavaCPP from the jar), the Spark tasks and the ONNX Runtime check all run from the jar. ~20 s.
+     * unpacked by JavaCPP from the jar), the Spark tasks and the ONNX Runtime check all run from the jar, and the model and
+     * every output are on a real HDFS (MiniDFSCluster), reached through the jar's filesystem provider. ~25 s.
      */
     @Test
     void quantizesThroughSparkSubmitWithOnlySparkOnTheClassPath(@TempDir Path tmp) throws IOException, InterruptedException {
@@ -173,42 +177,52 @@ class ShadedJarIT {
                 .matches("(zsq|spark-jobs|synth-data|nd4j|deeplearning4j|javacpp|openblas|onnxruntime|picocli).*")).toList();
         assertTrue(ours.isEmpty(), "the stand-in cluster class path holds what the jar must bring: " + ours);
 
-        Path out = tmp.resolve("out"), cache = tmp.resolve("javacpp"), log = JAR.resolveSibling("shaded-jar-it.log");
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx2g"));
-        cmd.addAll(Arrays.asList(System.getProperty("zsq.sparkJvmOptions", "").trim().split("\\s+")));
-        cmd.addAll(List.of("-Dorg.bytedeco.javacpp.cachedir=" + cache, "-cp", String.join(File.pathSeparator, cluster),
-                "org.apache.spark.deploy.SparkSubmit", "--master", "local[1]", "--conf", "spark.ui.enabled=false",
-                "--class", "io.zsq.spark.Main", JAR.toString(),
-                "quantize", "--model", RESNET.toString(), "--out", out.toString(), "--count", "32", "--steps", "5", "--no-gaussian",
-                "--eval", FASHION.toString(), "--eval-limit", "200", "--mean", "0.2860", "--std", "0.3530"));
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
-        pb.environment().put("OMP_NUM_THREADS", "1");
-        pb.environment().put("SPARK_LOCAL_IP", "127.0.0.1");
-        long t0 = System.nanoTime();
-        Process p = pb.start();
-        boolean done = p.waitFor(180, TimeUnit.SECONDS);
-        if (!done) {
-            p.destroyForcibly().waitFor();
-        }
-        System.out.printf("spark-submit quantize from %s: %.1f s%n", JAR.getFileName(), (System.nanoTime() - t0) / 1e9);
-        String output = Files.readString(log);
-        List<String> ownLines = output.lines().filter(l -> !l.contains(" INFO ")).toList();
-        String tail = String.join("\n", ownLines.subList(Math.max(0, ownLines.size() - 60), ownLines.size()));
-        assertTrue(done, "spark-submit quantize did not finish in 180 s; output (" + log + "):\n" + tail);
-        assertEquals(0, p.exitValue(), "spark-submit quantize failed; output without Spark's INFO lines (" + log + "):\n" + tail);
-        for (String form : List.of("qoperator", "qdq")) {
-            assertTrue(output.contains("zsq: " + form + " export in ONNX Runtime: argmax agreement"),
-                    "no ONNX Runtime check of the " + form + " export in the output (" + log + "):\n" + tail);
-        }
-        for (String f : List.of("model.zsq", "model.qop.onnx", "model.qdq.onnx", "report.json")) {
-            assertTrue(Files.isRegularFile(out.resolve(f)), "spark-submit quantize wrote no " + f + " (" + log + ")");
-        }
-        // JavaCPP unpacks a native into cachedir/<the jar's file name>/<its path in the jar>: the backend came from our jar
-        Path nd4j = cache.resolve(JAR.getFileName().toString()).resolve(ND4J_NATIVES + "libnd4jcpu.so");
-        try (Stream<Path> s = Files.exists(cache) ? Files.walk(cache) : Stream.empty()) {
-            List<Path> unpacked = s.filter(f -> f.getFileName().toString().startsWith("libnd4jcpu")).toList();
-            assertTrue(Files.isRegularFile(nd4j), "ND4J's backend was not loaded from " + JAR + ": no " + nd4j + "; libnd4jcpu unpacked at "
-                    + unpacked);
+        // the model read from and every output written to a real HDFS, through the jar's Hadoop filesystem provider and the
+        // cluster's own Hadoop client (the stand-in class path's)
+        MiniDFSCluster hdfs = MiniHdfs.start("shaded-jar");
+        try {
+            Path model = Locations.of(hdfs.getURI() + "/models/fmnist-resnet.onnx");
+            Files.createDirectories(model.getParent());
+            Files.copy(RESNET, model);
+            Path out = Locations.of(hdfs.getURI() + "/out"), cache = tmp.resolve("javacpp"), log = JAR.resolveSibling("shaded-jar-it.log");
+            List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx2g"));
+            cmd.addAll(Arrays.asList(System.getProperty("zsq.sparkJvmOptions", "").trim().split("\\s+")));
+            cmd.addAll(List.of("-Dorg.bytedeco.javacpp.cachedir=" + cache, "-cp", String.join(File.pathSeparator, cluster),
+                    "org.apache.spark.deploy.SparkSubmit", "--master", "local[1]", "--conf", "spark.ui.enabled=false",
+                    "--class", "io.zsq.spark.Main", JAR.toString(),
+                    "quantize", "--model", model.toString(), "--out", out.toString(), "--count", "32", "--steps", "5", "--no-gaussian",
+                    "--eval", FASHION.toString(), "--eval-limit", "200", "--mean", "0.2860", "--std", "0.3530"));
+            ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
+            pb.environment().put("OMP_NUM_THREADS", "1");
+            pb.environment().put("SPARK_LOCAL_IP", "127.0.0.1");
+            long t0 = System.nanoTime();
+            Process p = pb.start();
+            boolean done = p.waitFor(180, TimeUnit.SECONDS);
+            if (!done) {
+                p.destroyForcibly().waitFor();
+            }
+            System.out.printf("spark-submit quantize from %s: %.1f s%n", JAR.getFileName(), (System.nanoTime() - t0) / 1e9);
+            String output = Files.readString(log);
+            List<String> ownLines = output.lines().filter(l -> !l.contains(" INFO ")).toList();
+            String tail = String.join("\n", ownLines.subList(Math.max(0, ownLines.size() - 60), ownLines.size()));
+            assertTrue(done, "spark-submit quantize did not finish in 180 s; output (" + log + "):\n" + tail);
+            assertEquals(0, p.exitValue(), "spark-submit quantize failed; output without Spark's INFO lines (" + log + "):\n" + tail);
+            for (String form : List.of("qoperator", "qdq")) {
+                assertTrue(output.contains("zsq: " + form + " export in ONNX Runtime: argmax agreement"),
+                        "no ONNX Runtime check of the " + form + " export in the output (" + log + "):\n" + tail);
+            }
+            for (String f : List.of("model.zsq", "model.qop.onnx", "model.qdq.onnx", "report.json")) {
+                assertTrue(Files.isRegularFile(out.resolve(f)), "spark-submit quantize wrote no " + f + " (" + log + ")");
+            }
+            // JavaCPP unpacks a native into cachedir/<the jar's file name>/<its path in the jar>: the backend came from our jar
+            Path nd4j = cache.resolve(JAR.getFileName().toString()).resolve(ND4J_NATIVES + "libnd4jcpu.so");
+            try (Stream<Path> s = Files.exists(cache) ? Files.walk(cache) : Stream.empty()) {
+                List<Path> unpacked = s.filter(f -> f.getFileName().toString().startsWith("libnd4jcpu")).toList();
+                assertTrue(Files.isRegularFile(nd4j), "ND4J's backend was not loaded from " + JAR + ": no " + nd4j + "; libnd4jcpu unpacked at "
+                        + unpacked);
+            }
+        } finally {
+            MiniHdfs.stop(hdfs);
         }
     }
 
