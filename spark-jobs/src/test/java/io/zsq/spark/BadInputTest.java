@@ -17,7 +17,6 @@ import java.util.List;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
 import java.util.zip.GZIPOutputStream;
-import org.apache.spark.SparkConf;
 import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -39,8 +38,7 @@ class BadInputTest {
 
     @BeforeAll
     static void spark() {
-        spark = SparkSession.builder().config(new SparkConf().setMaster("local[2]").setAppName("zsq-bad-input").set("spark.ui.enabled", "false")
-                .set("spark.driver.host", "127.0.0.1").set("spark.driver.bindAddress", "127.0.0.1")).getOrCreate();
+        spark = SparkSession.builder().config(TestSpark.local(2, "zsq-bad-input")).getOrCreate();
     }
 
     @AfterAll

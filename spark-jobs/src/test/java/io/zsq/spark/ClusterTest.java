@@ -17,7 +17,6 @@ import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
 import org.apache.hadoop.hdfs.MiniDFSCluster;
-import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.scheduler.SparkListener;
 import org.apache.spark.scheduler.SparkListenerExecutorRemoved;
@@ -53,8 +52,7 @@ class ClusterTest {
 
     @BeforeAll
     static void start() throws Exception {
-        SparkSession local = SparkSession.builder().config(new SparkConf().setMaster("local[1]").setAppName("zsq-local-1")
-                .set("spark.ui.enabled", "false").set("spark.driver.host", "127.0.0.1").set("spark.driver.bindAddress", "127.0.0.1")).getOrCreate();
+        SparkSession local = SparkSession.builder().config(TestSpark.local(1, "zsq-local-1")).getOrCreate();
         try {
             Path out = dir.resolve("local-1");
             QuantizeJob.run(plan(PipelineTest.RESNET, out).build(), JavaSparkContext.fromSparkContext(local.sparkContext()));
@@ -67,7 +65,7 @@ class ClusterTest {
         model = Locations.of(hdfs.getURI() + "/models/fmnist-resnet.onnx");
         Files.createDirectories(model.getParent());
         Files.copy(PipelineTest.RESNET, model);
-        spark = SparkSession.builder().config(LocalCluster.conf(2, "zsq-cluster-test")).getOrCreate();
+        spark = SparkSession.builder().config(TestSpark.cluster(2, "zsq-cluster-test")).getOrCreate();
         jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         spark.sparkContext().addSparkListener(new SparkListener() {
             @Override

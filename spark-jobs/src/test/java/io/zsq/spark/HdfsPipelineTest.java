@@ -17,7 +17,6 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.stream.Stream;
 import org.apache.hadoop.hdfs.MiniDFSCluster;
-import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.AfterAll;
@@ -41,8 +40,7 @@ class HdfsPipelineTest {
     @BeforeAll
     static void start() throws Exception {
         hdfs = MiniHdfs.start("pipeline");
-        spark = SparkSession.builder().config(new SparkConf().setMaster("local[2]").setAppName("zsq-hdfs-test").set("spark.ui.enabled", "false")
-                .set("spark.driver.host", "127.0.0.1").set("spark.driver.bindAddress", "127.0.0.1")).getOrCreate();
+        spark = SparkSession.builder().config(TestSpark.local(2, "zsq-hdfs-test")).getOrCreate();
         jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
     }
 

@@ -13,7 +13,6 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import org.apache.spark.SparkConf;
 import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -29,8 +28,7 @@ class JobTest {
 
     @BeforeAll
     static void spark() {
-        spark = SparkSession.builder().config(new SparkConf().setMaster("local[2]").setAppName("zsq-job-test").set("spark.ui.enabled", "false")
-                .set("spark.driver.host", "127.0.0.1").set("spark.driver.bindAddress", "127.0.0.1")).getOrCreate();
+        spark = SparkSession.builder().config(TestSpark.local(2, "zsq-job-test")).getOrCreate();
     }
 
     @AfterAll

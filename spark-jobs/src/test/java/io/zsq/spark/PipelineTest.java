@@ -33,7 +33,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.AfterAll;
@@ -56,8 +55,7 @@ class PipelineTest {
     /** One session for the class; jobs that look for an active session (the CLI) use it and leave it running. */
     @BeforeAll
     static void spark() {
-        spark = SparkSession.builder().config(new SparkConf().setMaster("local[2]").setAppName("zsq-test").set("spark.ui.enabled", "false")
-                .set("spark.driver.host", "127.0.0.1").set("spark.driver.bindAddress", "127.0.0.1")).getOrCreate();
+        spark = SparkSession.builder().config(TestSpark.local(2, "zsq-test")).getOrCreate();
         jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
     }
 

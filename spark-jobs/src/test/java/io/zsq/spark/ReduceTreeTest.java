@@ -6,7 +6,6 @@ import io.zsq.ptq.pipeline.Executor;
 import io.zsq.ptq.pipeline.InProcessExecutor;
 import java.util.List;
 import java.util.stream.IntStream;
-import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.AfterAll;
@@ -25,8 +24,7 @@ class ReduceTreeTest {
 
     @BeforeAll
     static void spark() {
-        spark = SparkSession.builder().config(new SparkConf().setMaster("local[3]").setAppName("zsq-reduce").set("spark.ui.enabled", "false")
-                .set("spark.driver.host", "127.0.0.1").set("spark.driver.bindAddress", "127.0.0.1")).getOrCreate();
+        spark = SparkSession.builder().config(TestSpark.local(3, "zsq-reduce")).getOrCreate();
         jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
     }
 

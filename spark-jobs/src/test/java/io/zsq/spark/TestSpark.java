@@ -9,16 +9,24 @@ import java.util.List;
 import org.apache.spark.SparkConf;
 
 /**
- * A real Spark cluster on this machine: {@code local-cluster[N,1,1024]} runs a Master and N Workers in
+ * The tests' Spark: {@link #local} ({@code local[N]} in the test JVM, on 127.0.0.1, no UI), or {@link #cluster}, a
+ * real Spark cluster on this machine: {@code local-cluster[N,1,1024]} runs a Master and N Workers in
  * this JVM and each executor as its own JVM, launched the way a standalone Worker launches them, from
  * {@code SPARK_HOME/jars} (the surefire configuration points SPARK_HOME at target/spark-home, which this
  * fills with links to the test class path's jars; the project's own class folders go on the executors'
  * extra class path).
  */
-final class LocalCluster {
-    private LocalCluster() {}
+final class TestSpark {
+    private TestSpark() {}
 
-    static SparkConf conf(int executors, String app) throws IOException {
+    /** {@code local[threads]}: tasks on threads of this JVM. */
+    static SparkConf local(int threads, String app) {
+        return new SparkConf().setMaster("local[" + threads + "]").setAppName(app).set("spark.ui.enabled", "false")
+                .set("spark.driver.host", "127.0.0.1").set("spark.driver.bindAddress", "127.0.0.1");
+    }
+
+    /** {@code local-cluster[executors,1,1024]}: a Master, the Workers, and an executor JVM of 1 core and 1 GB per Worker. */
+    static SparkConf cluster(int executors, String app) throws IOException {
         String home = System.getenv("SPARK_HOME");
         if (home == null) {
             throw new IllegalStateException("SPARK_HOME is not set (spark-jobs' surefire configuration sets it)");
@@ -38,8 +46,7 @@ final class LocalCluster {
                 }
             }
         }
-        return new SparkConf().setMaster("local-cluster[" + executors + ",1,1024]").setAppName(app).set("spark.ui.enabled", "false")
-                .set("spark.driver.host", "127.0.0.1").set("spark.driver.bindAddress", "127.0.0.1")
+        return local(1, app).setMaster("local-cluster[" + executors + ",1,1024]")
                 .set("spark.executor.extraClassPath", String.join(File.pathSeparator, folders))
                 .set("spark.executorEnv.OMP_NUM_THREADS", "1").set("spark.executorEnv.SPARK_LOCAL_IP", "127.0.0.1");
     }
