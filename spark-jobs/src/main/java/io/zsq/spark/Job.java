@@ -234,7 +234,7 @@ final class Job {
             } catch (IllegalArgumentException | ModelImportException ex) {
                 exit = 2;
                 s = summary(e, "failed", null, Main.oneLine(ex), (System.nanoTime() - t0) / 1e9);
-            } catch (IOException | RuntimeException ex) {
+            } catch (Exception ex) { // an IOException, or what Spark throws when a job fails (SparkException, undeclared)
                 exit = exit == 2 ? 2 : 1;
                 s = summary(e, "failed", null, Main.oneLine(ex), (System.nanoTime() - t0) / 1e9);
             }
