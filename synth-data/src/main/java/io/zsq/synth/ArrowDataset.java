@@ -1,6 +1,7 @@
 package io.zsq.synth;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import io.zsq.core.io.Locations;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.ByteOrder;
@@ -20,7 +21,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
-import io.zsq.core.io.Locations;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.memory.RootAllocator;
 import org.apache.arrow.vector.FieldVector;

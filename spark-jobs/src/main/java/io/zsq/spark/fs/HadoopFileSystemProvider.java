@@ -6,6 +6,7 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.net.URI;
+import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
 import java.nio.channels.SeekableByteChannel;
 import java.nio.file.AccessMode;
@@ -31,6 +32,7 @@ import java.nio.file.attribute.FileTime;
 import java.nio.file.spi.FileSystemProvider;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashSet;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -160,12 +162,12 @@ public final class HadoopFileSystemProvider extends FileSystemProvider {
 
     @Override
     public OutputStream newOutputStream(Path path, OpenOption... options) throws IOException {
-        Set<OpenOption> o = new java.util.HashSet<>(Arrays.asList(options));
+        Set<OpenOption> o = new HashSet<>(Arrays.asList(options));
         if (o.isEmpty()) {
             o.addAll(List.of(StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE));
         }
         o.add(StandardOpenOption.WRITE);
-        return java.nio.channels.Channels.newOutputStream(newFileChannel(path, o));
+        return Channels.newOutputStream(newFileChannel(path, o));
     }
 
     @Override
