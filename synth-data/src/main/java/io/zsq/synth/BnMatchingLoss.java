@@ -22,7 +22,7 @@ import java.util.Map;
  * one optimization loop on one thread; the {@link Value} it returns holds the terms only (its seeds are
  * consumed by the backward pass).
  */
-public final class BnMatchingLoss {
+public final class BnMatchingLoss implements SynthesisLoss {
 
     /** One matched tensor: its stored per-channel mean and std. */
     public record Target(String layer, String tensor, float[] mean, float[] std, float eps) {}
@@ -201,6 +201,7 @@ public final class BnMatchingLoss {
      * cross-entropy towards class {@code (firstSample + i) mod classes} for sample i, total variation
      * (mean squared difference of horizontal and vertical neighbours) and L2 (mean square) of the input.
      */
+    @Override
     public Value lossAndInputGradient(Graph g, float[] x, int batch, float[] gradOut, Objective obj, int firstSample) {
         workspace.recycle(); // the previous call's trace, gradients and seeds
         if (g != lastGraph) {

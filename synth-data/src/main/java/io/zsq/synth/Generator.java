@@ -26,6 +26,14 @@ public final class Generator {
      * @param progress called every 10 steps and at the last, or null
      */
     public static Batch generate(Graph g, SynthConfig cfg, int batchIndex, Progress progress) {
+        return generate(g, cfg, batchIndex, progress, null);
+    }
+
+    /**
+     * {@link #generate(Graph, SynthConfig, int, Progress)} with the objective and its gradient computed by
+     * {@code engine} (null: zsq's Vector API engine, {@link BnMatchingLoss}).
+     */
+    public static Batch generate(Graph g, SynthConfig cfg, int batchIndex, Progress progress, SynthesisLoss engine) {
         if (cfg.method().base() == Method.Base.REAL) {
             throw new IllegalArgumentException("method 'real' reads images: use Generator.real");
         }
@@ -37,7 +45,7 @@ public final class Generator {
         if (cfg.method().base() == Method.Base.GAUSSIAN) {
             return new Batch(batchIndex, n, x, Map.of(), seed);
         }
-        BnMatchingLoss loss = new BnMatchingLoss(g);
+        SynthesisLoss loss = engine != null ? engine : new BnMatchingLoss(g);
         Objective obj = cfg.objective();
         SplittableRandom aug = new SplittableRandom(seed + 1);
         int first = batchIndex * cfg.batchSize();
