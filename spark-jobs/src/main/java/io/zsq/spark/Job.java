@@ -279,11 +279,11 @@ final class Job {
         }
     }
 
-    /** The first setting in which two plans differ (progress output aside), or null. */
+    /** The first setting in which two plans differ (progress output and the device aside), or null. */
     private static String difference(ObjectNode now, JsonNode was) {
         for (Iterator<Map.Entry<String, JsonNode>> it = now.fields(); it.hasNext(); ) {
             Map.Entry<String, JsonNode> f = it.next();
-            if (f.getKey().equals("quiet")) {
+            if (f.getKey().equals("quiet") || f.getKey().equals("device")) { // how it runs, not what it makes
                 continue;
             }
             if (!f.getValue().equals(was.path(f.getKey()))) {

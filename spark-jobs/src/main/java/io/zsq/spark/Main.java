@@ -130,6 +130,12 @@ public final class Main implements Callable<Integer> {
         long seed;
         @Option(names = "--quiet", description = "no progress output")
         boolean quiet;
+        @Option(names = "--device", paramLabel = "D", defaultValue = "cpu",
+                description = "where synthesis runs: cpu (zsq's Vector API engine), gpu (the ONNX Runtime engine on a GPU per task; on a "
+                        + "cluster each synthesis task asks for one GPU through a resource profile; without ONNX Runtime's CUDA provider "
+                        + "the job says so once and runs on the CPU), auto (the GPU where there is one, else the CPU), onnxruntime-cpu "
+                        + "(the GPU engine on ONNX Runtime's CPU provider) (default ${DEFAULT-VALUE})")
+        String device;
         @Option(names = "--local-paths-shared",
                 description = "local paths (no hdfs:// or other scheme) are one folder mounted at the same place on every node; "
                         + "without it a cluster run refuses a local --out or --calib (executors would write to their own disks)")
@@ -137,7 +143,7 @@ public final class Main implements Callable<Integer> {
 
         Plan.Builder into(Plan.Builder b) {
             return b.model(model).preprocessing(mean, std).inputShape(inputShape).method(method).realData(realData).count(count).batch(batch).steps(steps).lr(lr)
-                    .seed(seed).quiet(quiet);
+                    .seed(seed).quiet(quiet).device(Plan.Device.parse(device));
         }
     }
 
@@ -336,7 +342,8 @@ public final class Main implements Callable<Integer> {
             QuantizeReport.SynthesisReport r = QuantizeJob.withSpark("zsq synth", threads,
                     jsc -> {
                         QuantizeJob.requireShared(jsc, synth.localPathsShared, "--out", out);
-                        return Pipeline.synthesize(p.model(), p.inputShape(), out, p.input(), p.synthesis(), new SparkExecutor(jsc), p.quiet());
+                        return Pipeline.synthesize(p.model(), p.inputShape(), out, p.input(), p.synthesis(), new SparkExecutor(jsc), p.quiet(),
+                                p.device());
                     });
             System.out.print(io.zsq.ptq.pipeline.Json.write(r));
             System.err.printf("zsq synth: %d batches in %.1f s with Spark start-up%n", r.batches(), (System.nanoTime() - t0) / 1e9);

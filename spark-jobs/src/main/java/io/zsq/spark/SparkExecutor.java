@@ -2,12 +2,19 @@ package io.zsq.spark;
 
 import io.zsq.core.imports.ModelImportException;
 import io.zsq.ptq.pipeline.Executor;
+import io.zsq.ptq.pipeline.TaskGpu;
 import java.io.IOException;
 import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.List;
+import org.apache.spark.TaskContext;
+import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.resource.ResourceInformation;
+import org.apache.spark.resource.ResourceProfile;
+import org.apache.spark.resource.ResourceProfileBuilder;
+import org.apache.spark.resource.TaskResourceRequests;
 
 /**
  * The pipeline's {@link Executor} on Spark: the items become an RDD (one partition per item unless
@@ -55,14 +62,48 @@ public final class SparkExecutor implements Executor {
 
     @Override
     public <I extends Serializable, R extends Serializable> List<R> map(String stage, List<I> items, Task<I, R> task) throws IOException {
+        return map(stage, items, task, false);
+    }
+
+    /** One GPU per task, and one CPU core (built on the driver, once). */
+    private ResourceProfile oneGpu;
+
+    private synchronized ResourceProfile oneGpu() {
+        if (oneGpu == null) {
+            oneGpu = new ResourceProfileBuilder().require(new TaskResourceRequests().cpus(1).resource("gpu", 1.0)).build();
+        }
+        return oneGpu;
+    }
+
+    /**
+     * Whether this application's executors have GPUs to schedule ({@code spark.executor.resource.gpu.amount} on a
+     * cluster manager; Spark's local mode schedules none).
+     */
+    boolean schedulesGpus() {
+        return !jsc.master().startsWith("local[") && !jsc.master().equals("local") && jsc.getConf().getDouble("spark.executor.resource.gpu.amount", 0) > 0;
+    }
+
+    /**
+     * With {@code gpu}, on an application whose executors have GPUs, the stage's RDD carries a resource profile asking one
+     * GPU per task (a task-only profile: the executors are the ones the application started, and Spark gives each task
+     * one of its executor's GPU addresses, never one another running task holds); each task runs inside
+     * {@link TaskGpu#with} its address. Elsewhere (local mode, or executors without GPUs) the tasks run as any others.
+     */
+    @Override
+    public <I extends Serializable, R extends Serializable> List<R> map(String stage, List<I> items, Task<I, R> task, boolean gpu) throws IOException {
         if (items.isEmpty()) {
             return List.of();
         }
         jsc.setJobDescription("zsq " + stage);
         int slices = partitions > 0 ? Math.min(partitions, items.size()) : items.size();
-        List<Outcome<R>> outcomes = jsc.parallelize(items, slices).map(i -> {
+        JavaRDD<I> rdd = jsc.parallelize(items, slices);
+        boolean scheduled = gpu && schedulesGpus();
+        if (scheduled) {
+            rdd = rdd.withResources(oneGpu());
+        }
+        List<Outcome<R>> outcomes = rdd.map(i -> {
             FaultInjection.point(stage, "before");
-            Outcome<R> o = Outcome.of(task, i);
+            Outcome<R> o = scheduled ? TaskGpu.with(gpuAddress(), () -> Outcome.of(task, i)) : Outcome.of(task, i);
             FaultInjection.point(stage, "after");
             return o;
         }).collect();
@@ -83,6 +124,13 @@ public final class SparkExecutor implements Executor {
             out.add(o.value());
         }
         return out;
+    }
+
+    /** The first GPU address Spark gave the running task, or null. */
+    static String gpuAddress() {
+        TaskContext tc = TaskContext.get();
+        ResourceInformation r = tc == null ? null : tc.resourcesJMap().get("gpu");
+        return r == null || r.addresses().length == 0 ? null : r.addresses()[0];
     }
 
     @Override

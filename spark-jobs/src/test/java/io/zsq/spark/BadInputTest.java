@@ -188,7 +188,7 @@ class BadInputTest {
             {"--level 2 --qat-activation-steps", "lsqq", "--qat-activation-steps"},
             {"--level 2 --qat-method reconstruct --qat-label-weight", "1", "--qat-label-weight"},
             {"--level 2 --qat-method reconstruct --bias-correction", "analytical", "--bias-correction none"},
-            {"--input-bits", "9", "--input-bits must be 2..8"}, {"--eval", "nosuchfs://host/x", "no filesystem for scheme 'nosuchfs'"}}) {
+            {"--input-bits", "9", "--input-bits must be 2..8"}, {"--device", "tpu", "--device must be cpu, gpu, auto or onnxruntime-cpu"}, {"--eval", "nosuchfs://host/x", "no filesystem for scheme 'nosuchfs'"}}) {
             List<String> args = new java.util.ArrayList<>(List.of(bad[0].split(" ")));
             if (!bad[1].isEmpty()) {
                 args.add(bad[1]);

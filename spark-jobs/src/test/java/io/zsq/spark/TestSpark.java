@@ -27,6 +27,11 @@ final class TestSpark {
 
     /** {@code local-cluster[executors,1,1024]}: a Master, the Workers, and an executor JVM of 1 core and 1 GB per Worker. */
     static SparkConf cluster(int executors, String app) throws IOException {
+        return cluster(executors, 1, 1024, app);
+    }
+
+    /** {@code local-cluster[workers,cores,memory]}: a Master and the Workers of {@code cores} cores and {@code memory} MB each. */
+    static SparkConf cluster(int workers, int cores, int memory, String app) throws IOException {
         String home = System.getenv("SPARK_HOME");
         if (home == null) {
             throw new IllegalStateException("SPARK_HOME is not set (spark-jobs' surefire configuration sets it)");
@@ -46,7 +51,7 @@ final class TestSpark {
                 }
             }
         }
-        return local(1, app).setMaster("local-cluster[" + executors + ",1,1024]")
+        return local(1, app).setMaster("local-cluster[" + workers + "," + cores + "," + memory + "]")
                 .set("spark.executor.extraClassPath", String.join(File.pathSeparator, folders))
                 .set("spark.executorEnv.OMP_NUM_THREADS", "1").set("spark.executorEnv.SPARK_LOCAL_IP", "127.0.0.1");
     }

@@ -32,6 +32,16 @@ public interface Executor {
      */
     <I extends Serializable, R extends Serializable> List<R> map(String stage, List<I> items, Task<I, R> task) throws IOException;
 
+    /**
+     * {@link #map} for a stage whose tasks each want a GPU ({@code gpu}): an executor that schedules GPUs gives
+     * every task one (Spark: a resource profile asking one GPU per task) and runs it inside {@link TaskGpu#with},
+     * so the task reads its address with {@link TaskGpu#address}. One that does not runs it as {@link #map}.
+     */
+    default <I extends Serializable, R extends Serializable> List<R> map(String stage, List<I> items, Task<I, R> task, boolean gpu)
+            throws IOException {
+        return map(stage, items, task);
+    }
+
     /** Merges the result of the next item into what the earlier ones gave. */
     @FunctionalInterface
     interface Merge<R> extends Serializable {

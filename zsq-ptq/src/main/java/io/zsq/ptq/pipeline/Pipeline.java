@@ -100,6 +100,12 @@ public final class Pipeline {
     /** As above, for a model of dynamic input size: {@code shape} ({@code 3x48x192}) fixes it; null for the model's own. */
     public static QuantizeReport.SynthesisReport synthesize(Path model, Plan.InputShape shape, Path dir, Plan.Normalization input,
                                                             Plan.Synthesize syn, Executor ex, boolean quiet) throws IOException {
+        return synthesize(model, shape, dir, input, syn, ex, quiet, Plan.Device.CPU);
+    }
+
+    /** As above, the images optimized on {@code device}'s engine. */
+    public static QuantizeReport.SynthesisReport synthesize(Path model, Plan.InputShape shape, Path dir, Plan.Normalization input,
+                                                            Plan.Synthesize syn, Executor ex, boolean quiet, Plan.Device device) throws IOException {
         if (Files.exists(dir) && !Files.isDirectory(dir)) {
             throw new IllegalArgumentException("--out " + dir + ": exists and is a file, not a folder");
         }
@@ -110,7 +116,7 @@ public final class Pipeline {
         boolean created = !Files.exists(dir);
         try {
             QuantizeReport.SynthesisReport r = Synthesis.run(ex, graph, cfg, DatasetSpec.of(ModelImporter.sha256(model), graph.inputShape(),
-                    pre, cfg, syn.realData()), dir, real, pre, quiet);
+                    pre, cfg, syn.realData()), dir, real, pre, quiet, device);
             Json.write(r, dir.resolve("synth.json"));
             return r;
         } catch (IOException | RuntimeException | Error e) {
@@ -183,13 +189,13 @@ public final class Pipeline {
         if (given == null) {
             start("synthesize");
             calibDir = plan.out().resolve("calib");
-            synthReport = Synthesis.run(ex, graph, cfg, want, calibDir, real, pre, plan.quiet());
+            synthReport = Synthesis.run(ex, graph, cfg, want, calibDir, real, pre, plan.quiet(), plan.device());
             given = DatasetManifest.read(calibDir);
             end("synthesize");
         } else {
             calibDir = plan.calibDataset();
             synthReport = new QuantizeReport.SynthesisReport(given.spec().method(), calibDir, false, given.spec(), given.batches().size(),
-                    null, null, null, null, null, null, null);
+                    null, null, null, null, null, null, null, null, null, null, null);
         }
         boolean realData = given.spec().method().equals("real");
 
@@ -223,6 +229,9 @@ public final class Pipeline {
         List<Variant> variants = new ArrayList<>();
         List<QuantizeReport.FineTuneInfo> fineTuning = new ArrayList<>();
         FineTuning level2 = plan.fineTune() == null ? null : FineTuning.load();
+        if (level2 != null && plan.device() != Plan.Device.CPU && !plan.quiet()) {
+            log.println("zsq: --device " + plan.device() + " applies to synthesis; Level 2 runs on zsq's Vector API engine (CPU)");
+        }
         Variant written = null;
         for (Bits b : plan.bits()) {
             start("lower");

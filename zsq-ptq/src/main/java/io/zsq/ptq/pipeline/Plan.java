@@ -29,7 +29,8 @@ import java.util.Set;
 public record Plan(Path model, Path out, List<Bits> bits, Map<String, Bits> layerBits, int inputBits, Normalization input, InputShape inputShape, Observer observer,
                    Granularity weightGranularity, WeightRange weightRange, boolean symmetricActivations, boolean equalize,
                    boolean absorbHighBias, BiasCorrection biasCorrection, BnRangesMode bnRanges, SizeBudget sizeBudget,
-                   Synthesize synthesis, Path calibDataset, boolean gaussianBaseline, Evaluation eval, FineTune fineTune, boolean quiet)
+                   Synthesize synthesis, Path calibDataset, boolean gaussianBaseline, Evaluation eval, FineTune fineTune, boolean quiet,
+                   Device device)
         implements Serializable {
 
     /** The defaults, in one place: the builder starts from them and the command line's help prints them. */
@@ -85,6 +86,9 @@ public record Plan(Path model, Path out, List<Bits> bits, Map<String, Bits> laye
 
     public Plan {
         bits = List.copyOf(bits);
+        if (device == null) { // a plan read back from a report written before --device: the CPU engine it ran on
+            device = Device.CPU;
+        }
         if (inputBits == 0) { // a plan read back from a report written before the input had its own width: the activations' then
             inputBits = bits.get(0).activations();
         }
@@ -295,6 +299,39 @@ public record Plan(Path model, Path out, List<Bits> bits, Map<String, Bits> laye
     /** Weight integer range: restricted {@code [-(2^(b-1)-1), 2^(b-1)-1]} or full {@code [-2^(b-1), 2^(b-1)-1]}. */
     public enum WeightRange { RESTRICTED, FULL }
 
+    /**
+     * Where synthesis runs ({@code --device}): {@code cpu}, zsq's Vector API engine; {@code gpu}, the
+     * ONNX Runtime engine on the task's GPU (on a cluster each synthesis task asks for one GPU through a
+     * Spark resource profile; where ONNX Runtime's CUDA provider cannot load, the job says so once and runs
+     * on the CPU); {@code auto}, the GPU engine where a task got a GPU and CUDA loads, otherwise the CPU,
+     * silently; {@code onnxruntime-cpu}, the GPU engine's graphs on ONNX Runtime's CPU provider (what CI
+     * checks the GPU engine with, and a peer in the benchmarks).
+     */
+    public enum Device {
+        CPU, GPU, AUTO, ONNXRUNTIME_CPU;
+
+        @JsonCreator
+        public static Device parse(String v) {
+            for (Device d : values()) {
+                if (d.toString().equals(v.trim().toLowerCase(java.util.Locale.ROOT))) {
+                    return d;
+                }
+            }
+            throw new IllegalArgumentException("--device must be cpu, gpu, auto or onnxruntime-cpu, not '" + v + "'");
+        }
+
+        /** Whether the stage's tasks ask the cluster for a GPU each. */
+        public boolean wantsGpu() {
+            return this == GPU || this == AUTO;
+        }
+
+        @JsonValue
+        @Override
+        public String toString() {
+            return name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
+        }
+    }
+
     /** Which activation ranges come from the folded BatchNorm statistics instead of the data. */
     public enum BnRangesMode {
         OFF, ON, AUTO;
@@ -419,6 +456,7 @@ public record Plan(Path model, Path out, List<Bits> bits, Map<String, Bits> laye
         private Granularity granularity = Granularity.parse(Defaults.GRANULARITY);
         private WeightRange weightRange = WeightRange.valueOf(Defaults.WEIGHT_RANGE.toUpperCase(Locale.ROOT));
         private boolean symmetricActivations, equalize, absorbHighBias, gaussian = true, quiet;
+        private Device device = Device.CPU;
         private BiasCorrection biasCorrection = BiasCorrection.valueOf(Defaults.BIAS_CORRECTION.toUpperCase(Locale.ROOT));
         private BnRangesMode bnRanges = BnRangesMode.valueOf(Defaults.BN_RANGES.toUpperCase(Locale.ROOT));
         private SizeBudget sizeBudget;
@@ -496,6 +534,7 @@ public record Plan(Path model, Path out, List<Bits> bits, Map<String, Bits> laye
         /** Cut the model's input size out of the center of the (resized) evaluation images. */
         public Builder evalCenterCrop(boolean c) { this.evalCenterCrop = c; return this; }
         public Builder quiet(boolean q) { this.quiet = q; return this; }
+        public Builder device(Device d) { this.device = d; return this; }
         /** Level 2 after calibration (null: Level 1 only). */
         public Builder fineTune(FineTune f) { this.fineTune = f; return this; }
 
@@ -520,7 +559,7 @@ public record Plan(Path model, Path out, List<Bits> bits, Map<String, Bits> laye
             }
             Plan p = new Plan(model, out, bits, layerBits, inputBits, new Normalization(mean, std), inputShape, observer, granularity, weightRange,
                     symmetricActivations, equalize, absorbHighBias, biasCorrection, bnRanges, sizeBudget, synth, calib, gaussian,
-                    eval == null ? null : new Evaluation(eval, evalLimit, evalResize, evalCenterCrop), fineTune, quiet);
+                    eval == null ? null : new Evaluation(eval, evalLimit, evalResize, evalCenterCrop), fineTune, quiet, device);
             p.scheme(); // validates the bit widths together
             return p;
         }

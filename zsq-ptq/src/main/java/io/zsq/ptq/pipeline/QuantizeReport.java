@@ -42,7 +42,8 @@ public record QuantizeReport(int schemaVersion, String tool, Path model, String 
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public record SynthesisReport(String method, Path dataset, boolean generated, DatasetSpec spec, Integer batches, Long batchesResumed,
                                   Double meanFinalLoss, Double diversityPenultimate, Double generationTaskSeconds,
-                                  Double imagesPerSecondPerTask, Double jobSeconds, Double imagesPerSecond) {}
+                                  Double imagesPerSecondPerTask, Double jobSeconds, Double imagesPerSecond, String device,
+                                  Map<String, Integer> batchesByEngine, Map<String, Integer> batchesByGpu, String gpuUnavailable) {}
 
     /**
      * One Level-2 run: its settings, the distillation loss at the start (the Level-1 student) and the end,

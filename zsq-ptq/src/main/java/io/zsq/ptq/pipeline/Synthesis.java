@@ -33,14 +33,20 @@ public final class Synthesis {
     private Synthesis() {}
 
     /** What one batch task did. */
-    record BatchResult(int index, String file, int images, String sha256, double loss, boolean resumed, double diversity, double seconds)
-            implements Serializable {}
+    record BatchResult(int index, String file, int images, String sha256, double loss, boolean resumed, double diversity, double seconds,
+                       String device, String fallback, String gpu) implements Serializable {}
 
     /**
      * @param real for method {@code real}: the training images read as the (not data-free) upper bound, else null
      */
     public static QuantizeReport.SynthesisReport run(Executor ex, Graph g, SynthConfig cfg, DatasetSpec spec, Path dir, LabeledImages real,
                                                      Preprocessing pre, boolean quiet) throws IOException {
+        return run(ex, g, cfg, spec, dir, real, pre, quiet, Plan.Device.CPU);
+    }
+
+    /** {@link #run} with the images optimized on {@code device}'s engine ({@link SynthesisEngines}). */
+    public static QuantizeReport.SynthesisReport run(Executor ex, Graph g, SynthConfig cfg, DatasetSpec spec, Path dir, LabeledImages real,
+                                                     Preprocessing pre, boolean quiet, Plan.Device device) throws IOException {
         if (Files.exists(dir) && !Files.isDirectory(dir)) {
             throw new IllegalArgumentException(dir + ": exists and is not a folder (the synthetic dataset goes there)");
         }
@@ -65,6 +71,7 @@ public final class Synthesis {
         Executor.Shared<Graph> graph = ex.share(g);
         Executor.Shared<LabeledImages> realData = real == null ? null : ex.share(real);
         long wall0 = System.nanoTime();
+        boolean optimizes = real == null && cfg.method().optimizes();
         List<BatchResult> res = ex.map("synthesize", IntStream.range(0, total).boxed().toList(), b -> {
             Path f = ArrowDataset.batchFile(Locations.of(d), b);
             Graph gg = graph.get();
@@ -83,9 +90,10 @@ public final class Synthesis {
                 Map<String, Double> loss = io.zsq.ptq.pipeline.Json.MAPPER.readValue(r.metadata().getOrDefault("zsq.final_loss", "{}"),
                         new TypeReference<Map<String, Double>>() {});
                 return new BatchResult(b, f.getFileName().toString(), r.size(), r.sha256(),
-                        loss.values().stream().mapToDouble(Double::doubleValue).sum(), true, diversity(gg, r.images(), r.size()), 0);
+                        loss.values().stream().mapToDouble(Double::doubleValue).sum(), true, diversity(gg, r.images(), r.size()), 0, null, null, null);
             }
             long t0 = System.nanoTime();
+            SynthesisEngines.Choice engine = optimizes ? SynthesisEngines.choose(device, gg) : new SynthesisEngines.Choice(null, null, null);
             Generator.Batch batch;
             if (realData != null) {
                 batch = Generator.real(realData.get(), pre, cfg, b);
@@ -94,7 +102,7 @@ public final class Synthesis {
                     if (!quiet && step % 50 == 0) {
                         System.err.printf("zsq: synthesize batch %d/%d  step %d/%d  loss %.4f%n", b + 1, total, step, cfg.steps(), l);
                     }
-                });
+                }, engine.loss());
             }
             double secs = (System.nanoTime() - t0) / 1e9;
             for (float v : batch.images()) {
@@ -110,8 +118,22 @@ public final class Synthesis {
                 System.err.printf("zsq: synthesize batch %d/%d  done, loss %.4f%n", b + 1, total, loss);
             }
             return new BatchResult(b, f.getFileName().toString(), batch.size(), sha, loss, false, diversity(gg, batch.images(), batch.size()),
-                    secs);
-        });
+                    secs, engine.device(), engine.fallback(), TaskGpu.address());
+        }, optimizes && device.wantsGpu());
+        java.util.Map<String, Integer> devices = new java.util.TreeMap<>(), gpus = new java.util.TreeMap<>();
+        String fallback = null;
+        for (BatchResult r : res) {
+            if (r.device() != null) {
+                devices.merge(r.device(), 1, Integer::sum);
+            }
+            if (r.gpu() != null) {
+                gpus.merge(r.gpu(), 1, Integer::sum);
+            }
+            fallback = fallback != null ? fallback : r.fallback();
+        }
+        if (fallback != null && device == Plan.Device.GPU) {
+            System.err.println("zsq: --device gpu: " + fallback + "; synthesized on the CPU (zsq's Vector API engine) instead");
+        }
         double wall = (System.nanoTime() - wall0) / 1e9;
         ArrowDataset.cleanTemporaries(dir); // what attempts lost with their executors left behind
         List<DatasetManifest.Entry> entries = new ArrayList<>();
@@ -124,7 +146,8 @@ public final class Synthesis {
         return new QuantizeReport.SynthesisReport(cfg.method().toString(), dir, true, spec, total, res.stream().filter(BatchResult::resumed).count(),
                 res.stream().mapToDouble(BatchResult::loss).average().orElse(Double.NaN),
                 res.stream().mapToDouble(BatchResult::diversity).average().orElse(Double.NaN), genSecs,
-                genSecs > 0 ? genImages / genSecs : Double.NaN, wall, genImages > 0 ? genImages / wall : Double.NaN);
+                genSecs > 0 ? genImages / genSecs : Double.NaN, wall, genImages > 0 ? genImages / wall : Double.NaN, device.toString(),
+                devices.isEmpty() ? null : devices, gpus.isEmpty() ? null : gpus, fallback);
     }
 
     /** Mean pairwise L2 distance of the penultimate features within a batch (NaN without a dense layer). */
