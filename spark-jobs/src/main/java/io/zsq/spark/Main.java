@@ -131,8 +131,8 @@ public final class Main implements Callable<Integer> {
         @Option(names = "--quiet", description = "no progress output")
         boolean quiet;
         @Option(names = "--device", paramLabel = "D", defaultValue = "cpu",
-                description = "where synthesis runs: cpu (zsq's Vector API engine), gpu (the ONNX Runtime engine on a GPU per task; on a "
-                        + "cluster each synthesis task asks for one GPU through a resource profile; without ONNX Runtime's CUDA provider "
+                description = "where synthesis and Level-2 distillation run: cpu (zsq's Vector API engine), gpu (the ONNX Runtime engine on a "
+                        + "GPU per task; on a cluster each of their tasks asks for one GPU through a resource profile; without ONNX Runtime's CUDA provider "
                         + "the job says so once and runs on the CPU), auto (the GPU where there is one, else the CPU), onnxruntime-cpu "
                         + "(the GPU engine on ONNX Runtime's CPU provider) (default ${DEFAULT-VALUE})")
         String device;

@@ -1,6 +1,7 @@
 package io.zsq.qat;
 
 import io.zsq.core.exec.Fp32Engine;
+import io.zsq.core.exec.OrtDevice;
 import io.zsq.core.exec.ParameterGradients;
 import io.zsq.core.exec.Workspace;
 import io.zsq.core.ir.Graph;
@@ -54,11 +55,20 @@ public final class FineTuner {
     record Micro(int step, int[] images, int[] dy, int[] dx, boolean[] flip) implements Serializable {}
 
     /** A micro-batch's gradient sum (the parameter vector's layout) and its summed loss. */
-    record Grad(float[] g, double loss) implements Serializable {}
+    record Grad(float[] g, double loss, String engine, String fallback) implements Serializable {
+        Grad(float[] g, double loss) {
+            this(g, loss, null, null);
+        }
+    }
 
     /** What a run gives. */
     public record Result(float[] params, double initialLoss, double finalLoss, List<List<Double>> curve, int resumed, double seconds,
-                         double secondsPerStep, double medianSecondsPerStep) {}
+                         double secondsPerStep, double medianSecondsPerStep, String engine, String gpuUnavailable) {
+        public Result(float[] params, double initialLoss, double finalLoss, List<List<Double>> curve, int resumed, double seconds,
+                      double secondsPerStep, double medianSecondsPerStep) {
+            this(params, initialLoss, finalLoss, curve, resumed, seconds, secondsPerStep, medianSecondsPerStep, null, null);
+        }
+    }
 
     private static final ThreadLocal<Workspace[]> WORKSPACES = ThreadLocal.withInitial(() -> new Workspace[] {new Workspace(), new Workspace()});
 
@@ -68,6 +78,16 @@ public final class FineTuner {
      */
     public static Result run(Plan.FineTune s, Graph teacher, Student student, Pool pool, Executor ex, Path dir, PrintStream log)
             throws IOException {
+        return run(s, teacher, student, pool, ex, dir, log, Plan.Device.CPU);
+    }
+
+    /**
+     * {@link #run(Plan.FineTune, Graph, Student, Pool, Executor, Path, PrintStream)} with every micro-batch on
+     * {@code device}'s engine ({@link OrtMicroBatch} for the GPU and ONNX Runtime's CPU provider); a task that
+     * wanted a GPU and has no CUDA provider runs on the CPU engine, and the run says so once.
+     */
+    public static Result run(Plan.FineTune s, Graph teacher, Student student, Pool pool, Executor ex, Path dir, PrintStream log,
+                             Plan.Device device) throws IOException {
         if (s.labelWeight() > 0 && pool.labels() == null) {
             throw new IllegalArgumentException("--qat-label-weight " + s.labelWeight() + " needs a pool with the classes synthesis assigned");
         }
@@ -92,18 +112,26 @@ public final class FineTuner {
         }
         Executor.Shared<Context> ctx = ex.share(new Context(teacher, student, pool, s.temperature(), s.featureWeight(), s.labelWeight(), s.batch()));
         int every = Math.max(1, s.steps() / 100);
+        String engine = null, fallback = null;
         long t0 = System.nanoTime();
         List<Double> stepSeconds = new ArrayList<>();
         for (int k = opt.steps(); k < s.steps(); k++) {
             long ts = System.nanoTime();
             List<Micro> items = micros(s, pool, k);
             Executor.Shared<float[]> params = ex.share(p.clone());
-            Grad total = ex.reduce("fine-tune", items, m -> microBatch(ctx.get(), params.get(), m), (a, b) -> {
+            Grad total = ex.reduce("fine-tune", items, m -> step(ctx.get(), params.get(), m, device), (a, b) -> {
                 for (int i = 0; i < a.g.length; i++) {
                     a.g[i] += b.g[i];
                 }
-                return new Grad(a.g, a.loss + b.loss);
-            });
+                return new Grad(a.g, a.loss + b.loss, a.engine != null ? a.engine : b.engine, a.fallback != null ? a.fallback : b.fallback);
+            }, device.wantsGpu());
+            engine = engine != null ? engine : total.engine;
+            if (fallback == null && total.fallback != null) {
+                fallback = total.fallback;
+                if (device == Plan.Device.GPU) {
+                    log.println("zsq: --device gpu: " + fallback + "; fine-tuning on the CPU (zsq's Vector API engine) instead");
+                }
+            }
             double loss = total.loss / s.batch();
             if (k == 0) {
                 initialLoss = loss;
@@ -128,7 +156,7 @@ public final class FineTuner {
         if (dir != null && s.checkpointEvery() > 0) {
             Checkpoint.write(dir, signature, p, opt, curve, initialLoss, last, since, sinceSteps);
         }
-        return new Result(p, initialLoss, last, curve, resumed, seconds, ran == 0 ? 0 : seconds / ran, median(stepSeconds));
+        return new Result(p, initialLoss, last, curve, resumed, seconds, ran == 0 ? 0 : seconds / ran, median(stepSeconds), engine, fallback);
     }
 
     /** The median of the steps' times (0 for none). */
@@ -213,18 +241,63 @@ public final class FineTuner {
         return x;
     }
 
+    /** The ONNX Runtime engine of a task thread, kept while it serves one run (one context) on one device. */
+    private static final ThreadLocal<OrtMicroBatch> ORT = new ThreadLocal<>();
+
+    /** A micro-batch on {@code device}'s engine, tagged with the engine that ran it (and why not a GPU, if one was wanted). */
+    static Grad step(Context c, float[] p, Micro m, Plan.Device device) {
+        OrtDevice d;
+        String fallback = null;
+        switch (device) {
+            case CPU -> d = null;
+            case ONNXRUNTIME_CPU -> d = OrtDevice.cpu(1);
+            default -> {
+                fallback = OrtDevice.cudaUnavailable();
+                d = fallback != null ? null : OrtDevice.cuda(gpuIndex());
+            }
+        }
+        if (d == null) {
+            Grad g = microBatch(c, p, m);
+            return new Grad(g.g(), g.loss(), "cpu", fallback);
+        }
+        OrtMicroBatch o = ORT.get();
+        if (o == null || o.context() != c || !o.device().toString().equals(d.toString())) {
+            if (o != null) {
+                o.close();
+            }
+            o = new OrtMicroBatch(c, d);
+            ORT.set(o);
+        }
+        Grad g = o.run(p, m);
+        return new Grad(g.g(), g.loss(), d.toString(), null);
+    }
+
+    private static int gpuIndex() {
+        String a = io.zsq.ptq.pipeline.TaskGpu.address();
+        try {
+            return a == null ? 0 : Integer.parseInt(a.trim());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("the cluster gave this task GPU '" + a + "', which is not a CUDA device index");
+        }
+    }
+
     /** One task: the teacher's and the student's logits on the micro-batch, the distillation gradient summed over it. */
     static Grad microBatch(Context c, float[] p, Micro m) {
         Workspace[] ws = WORKSPACES.get();
+        Student.Pass pass = c.student().pass(p, ws[1]);
+        return microBatch(c, pass, pass.graph(), m);
+    }
+
+    /** {@link #microBatch(Context, float[], Micro)} of the student {@code pass} running as graph {@code g} (its weights). */
+    static Grad microBatch(Context c, Student.Pass pass, Graph g, Micro m) {
+        Workspace[] ws = WORKSPACES.get();
         Workspace teacherWs = ws[0], studentWs = ws[1];
+        studentWs.forgetParameters(); // the student's weights are new arrays every step
         int n = m.images().length;
         float[] x = images(c.pool(), m);
         Graph t = c.teacher();
         Fp32Engine.Trace teacherTrace = Fp32Engine.forward(t, x, n, null, teacherWs);
         float[] tl = teacherTrace.nchw(t, t.output());
-        Student.Pass pass = c.student().pass(p, studentWs);
-        Graph g = pass.graph();
-        studentWs.forgetParameters(); // the student's weights are new arrays every step
         Fp32Engine.Trace tr = Fp32Engine.forward(g, x, n, pass.quantizer(), studentWs);
         float[] sl = tr.nchw(g, g.output());
         int k = sl.length / n;
@@ -249,7 +322,7 @@ public final class FineTuner {
         }
         ParameterGradients pg = new ParameterGradients();
         Fp32Engine.backwardToParameters(g, tr, seeds, pass.quantizer(), pg, studentWs);
-        float[] grad = new float[p.length];
+        float[] grad = new float[c.student().size()];
         pass.gradient(pg, grad);
         teacherWs.recycle();
         studentWs.recycle();

@@ -22,6 +22,12 @@ public final class Level2 implements FineTuning {
     @Override
     public Result run(Plan.FineTune settings, Graph teacher, ModelState student, Observation.Source data, Executor ex, Path dir, PrintStream log)
             throws IOException {
+        return run(settings, teacher, student, data, ex, dir, log, Plan.Device.CPU);
+    }
+
+    @Override
+    public Result run(Plan.FineTune settings, Graph teacher, ModelState student, Observation.Source data, Executor ex, Path dir, PrintStream log,
+                      Plan.Device device) throws IOException {
         int[] out = teacher.shape(teacher.output());
         boolean classifier = (out.length == 1 || (out.length == 3 && out[1] == 1 && out[2] == 1)) && out[0] >= 2;
         if (settings.method() == Plan.QatMethod.KD && !classifier) { // reconstruction matches any output
@@ -39,12 +45,16 @@ public final class Level2 implements FineTuning {
                 settings.method().name().toLowerCase(java.util.Locale.ROOT), settings.steps(),
                 settings.method() == Plan.QatMethod.RECONSTRUCT ? " per block" : "", settings.batch(),
                 settings.batch() / settings.microBatch(), settings.microBatch(), pool.count(), st.size());
+        if (settings.method() == Plan.QatMethod.RECONSTRUCT && device != Plan.Device.CPU) {
+            log.println("zsq: --device " + device + ": block reconstruction runs on zsq's Vector API engine (CPU); the GPU engine runs distillation");
+        }
         FineTuner.Result r = settings.method() == Plan.QatMethod.RECONSTRUCT ? Reconstruction.run(settings, st, pool, ex, dir, log)
-                : FineTuner.run(settings, teacher, st, pool, ex, dir, log);
+                : FineTuner.run(settings, teacher, st, pool, ex, dir, log, device);
         ModelState tuned = new ModelState(st.fp32Graph(r.params()), st.quantization(r.params()), null);
         String bits = "w" + student.quantization().scheme().weightBits() + "a" + student.quantization().scheme().activationBits();
         return new Result(tuned, new QuantizeReport.FineTuneInfo(bits, settings, pool.count(), settings.batch() / settings.microBatch(),
-                st.size(), r.initialLoss(), r.finalLoss(), r.curve(), r.resumed(), r.seconds(), r.secondsPerStep(), r.medianSecondsPerStep()));
+                st.size(), r.initialLoss(), r.finalLoss(), r.curve(), r.resumed(), r.seconds(), r.secondsPerStep(), r.medianSecondsPerStep(),
+                r.engine(), r.gpuUnavailable()));
     }
 
     /**

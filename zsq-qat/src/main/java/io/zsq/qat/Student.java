@@ -115,6 +115,12 @@ public final class Student implements Serializable {
         throw new IllegalArgumentException("no node " + id);
     }
 
+    /** The index of the learned step size quantized {@code tensor} uses, or null (the input's, fixed; or not quantized). */
+    Integer learnedPoint(String tensor) {
+        String src = source.get(tensor);
+        return src == null ? null : pointIndex.get(src);
+    }
+
     /** The tensors the feature term compares: every learned activation point but the output (the logits have their own term). */
     public List<String> features() {
         return points.stream().filter(t -> !t.equals(graph.output())).toList();
@@ -314,14 +320,19 @@ public final class Student implements Serializable {
             if (a == null) {
                 return dy;
             }
+            addStepGradient(tensor, QuantKernels.backward(dy, raw, a.scale(), a.zeroPoint(), a.qmin(), a.qmax(), !pact));
+            return dy;
+        }
+
+        /** Adds the straight-through sum {@code acc} of quantized {@code tensor} to its learned step size's gradient (if it has one). */
+        void addStepGradient(String tensor, double acc) {
+            QParams a = q.activations().get(tensor);
             String src = source.get(tensor);
             Integer idx = src == null ? null : pointIndex.get(src);
-            double acc = QuantKernels.backward(dy, raw, a.scale(), a.zeroPoint(), a.qmin(), a.qmax(), !pact);
             if (idx != null) {
                 // LSQ's gradient scale; PACT's clipping level alpha = s * Q_P, so dL/ds = Q_P * dL/dalpha, which the sum already is
                 ds[idx] += pact ? acc : acc / Math.sqrt((double) pointFeatures.get(src) * Math.max(1, a.qmax() - a.zeroPoint()));
             }
-            return dy;
         }
 
         void stepGradients(float[] into) {

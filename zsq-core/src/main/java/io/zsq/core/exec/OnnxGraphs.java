@@ -67,8 +67,12 @@ public final class OnnxGraphs {
         }
 
         /** A node writing the tensor {@code output} (a graph output's fixed name). */
-        public void named(String type, List<String> inputs, String output) {
-            graph.addNode(Onnx.NodeProto.newBuilder().setOpType(type).setName(fresh(type)).addAllInput(inputs).addOutput(output));
+        public void named(String type, List<String> inputs, String output, Onnx.AttributeProto... attrs) {
+            Onnx.NodeProto.Builder n = Onnx.NodeProto.newBuilder().setOpType(type).setName(fresh(type)).addAllInput(inputs).addOutput(output);
+            for (Onnx.AttributeProto a : attrs) {
+                n.addAttribute(a);
+            }
+            graph.addNode(n);
         }
 
         /** A float initializer of the given dims. */
@@ -136,11 +140,47 @@ public final class OnnxGraphs {
         }
     }
 
+    /**
+     * What a caller changes in the graphs {@link #forward} and {@link #backward} write: where a layer's
+     * parameters come from (a graph input, for parameters that change every step), and a quantizer at
+     * tensors (fake quantization forward, its straight-through backward). The defaults: constants, none.
+     */
+    public interface Hooks {
+        /** The ONNX tensor of node {@code n}'s parameter {@code key} ({@code W} or {@code B}; null: n has none). */
+        default String parameter(Builder b, Node n, String key) {
+            Tensor t = n.param(key);
+            if (t == null) {
+                return null;
+            }
+            long[] dims = new long[t.shape().length];
+            for (int i = 0; i < dims.length; i++) {
+                dims[i] = t.dim(i);
+            }
+            return b.constant(key, t.data(), dims);
+        }
+
+        /** The value consumers read of {@code tensor}, from its computed value {@code y} (fake quantization). */
+        default String quantize(Builder b, String tensor, String y) {
+            return y;
+        }
+
+        /** The gradient to the computed value of a quantized {@code tensor} from the gradient {@code dy} at its quantized value. */
+        default String quantizeBackward(Builder b, String tensor, String dy, String raw) {
+            return dy;
+        }
+    }
+
+    private static final Hooks CONSTANTS = new Hooks() {};
+
     /** What {@link #forward} wrote: the ONNX name of every IR tensor's value, and what the reverse mode needs. */
     public static final class Values {
         final Map<String, String> names = new HashMap<>();
+        /** Quantized tensors' values before the quantizer. */
+        final Map<String, String> raw = new HashMap<>();
         final Map<String, String> poolIndices = new HashMap<>();
         final Map<String, String> flattened = new HashMap<>();
+        /** The ONNX tensors of the layers' parameters, by node id and key, written once. */
+        final Map<String, String> params = new HashMap<>();
         final int batch;
 
         Values(int batch) {
@@ -159,6 +199,14 @@ public final class OnnxGraphs {
         public int batch() {
             return batch;
         }
+
+        String param(Builder b, Node n, String key, Hooks hooks) {
+            String k = n.id() + "\u0000" + key;
+            if (!params.containsKey(k)) {
+                params.put(k, hooks.parameter(b, n, key));
+            }
+            return params.get(k);
+        }
     }
 
     /** The batch dims of a per-image shape: {@code [batch, ...shape]}. */
@@ -173,19 +221,24 @@ public final class OnnxGraphs {
 
     /** Writes {@code g}'s forward pass reading the ONNX tensor {@code x} ({@code [batch, ...input shape]}). */
     public static Values forward(Builder b, Graph g, String x, int batch) {
+        return forward(b, g, x, batch, CONSTANTS);
+    }
+
+    /** {@link #forward(Builder, Graph, String, int)} with {@code hooks}' parameters and quantizer. */
+    public static Values forward(Builder b, Graph g, String x, int batch, Hooks hooks) {
         Values v = new Values(batch);
-        v.names.put(g.input(), x);
+        put(b, v, g.input(), x, hooks);
         for (Node n : g.nodes()) {
             List<String> in = n.inputs().stream().map(v::of).toList();
             String y = switch (n.op()) {
-                case CONV -> conv(b, n, in.get(0));
+                case CONV -> conv(b, n, in.get(0), v.param(b, n, "W", hooks), v.param(b, n, "B", hooks));
                 case DENSE -> {
                     String flat = g.shape(n.input()).length == 1 ? in.get(0) : b.op("Flatten", in, intAttr("axis", 1));
                     v.flattened.put(n.id(), flat);
-                    Tensor w = n.param("W");
-                    List<String> args = new ArrayList<>(List.of(flat, b.constant("W", w.data(), w.dim(0), w.dim(1))));
-                    if (n.param("B") != null) {
-                        args.add(b.constant("B", n.param("B").data(), w.dim(0)));
+                    List<String> args = new ArrayList<>(List.of(flat, v.param(b, n, "W", hooks)));
+                    String bias = v.param(b, n, "B", hooks);
+                    if (bias != null) {
+                        args.add(bias);
                     }
                     yield b.op("Gemm", args, intAttr("transB", 1));
                 }
@@ -233,9 +286,17 @@ public final class OnnxGraphs {
             if (n.hasFusedActivation()) {
                 y = clamp(b, y, n.f("fusedMin", Float.NEGATIVE_INFINITY), n.f("fusedMax", Float.POSITIVE_INFINITY));
             }
-            v.names.put(n.output(), y);
+            put(b, v, n.output(), y, hooks);
         }
         return v;
+    }
+
+    private static void put(Builder b, Values v, String tensor, String y, Hooks hooks) {
+        String q = hooks.quantize(b, tensor, y);
+        if (!q.equals(y)) {
+            v.raw.put(tensor, y);
+        }
+        v.names.put(tensor, q);
     }
 
     /**
@@ -244,6 +305,16 @@ public final class OnnxGraphs {
      * input included, or null when nothing reaches it.
      */
     public static String backward(Builder b, Graph g, Values v, Map<String, List<String>> seeds) {
+        return backward(b, g, v, seeds, CONSTANTS, null, true);
+    }
+
+    /**
+     * {@link #backward(Builder, Graph, Values, Map)} through {@code hooks}' quantizer, writing each CONV and DENSE
+     * node's dLoss/dW and dLoss/dB into {@code parameters} (by node id: {@code [dW, dB]}; null: none are wanted);
+     * without {@code inputGradient} the graph input's gradient is not computed (null is returned).
+     */
+    public static String backward(Builder b, Graph g, Values v, Map<String, List<String>> seeds, Hooks hooks, Map<String, String[]> parameters,
+                                  boolean inputGradient) {
         Map<String, List<String>> grads = new LinkedHashMap<>();
         seeds.forEach((t, s) -> grads.computeIfAbsent(t, k -> new ArrayList<>()).addAll(s));
         List<Node> nodes = g.nodes();
@@ -253,24 +324,40 @@ public final class OnnxGraphs {
             if (dy == null) {
                 continue;
             }
-            String y = v.of(n.output());
-            if (n.hasFusedActivation()) {
-                dy = mask(b, dy, y, n.f("fusedMin", Float.NEGATIVE_INFINITY), n.f("fusedMax", Float.POSITIVE_INFINITY));
+            String y = v.of(n.output()), raw = v.raw.get(n.output());
+            if (raw != null) {
+                dy = hooks.quantizeBackward(b, n.output(), dy, raw);
             }
+            if (n.hasFusedActivation()) { // the clamp's range read from its own output, before any quantizer, as the engine does
+                dy = mask(b, dy, raw != null ? raw : y, n.f("fusedMin", Float.NEGATIVE_INFINITY), n.f("fusedMax", Float.POSITIVE_INFINITY));
+            }
+            boolean toInput = inputGradient || !n.input().equals(g.input());
             List<String> in = n.inputs().stream().map(v::of).toList();
             int[] xs = g.shape(n.input()), ys = g.shape(n.output());
             switch (n.op()) {
                 case CONV -> {
                     Tensor w = n.param("W");
                     int[] st = n.ints("strides", new int[] {1, 1}), p = n.ints("pads", new int[] {0, 0, 0, 0});
+                    int group = n.ints("group", new int[] {1})[0];
                     int oph = xs[1] + p[0] + p[2] - w.dim(2) - st[0] * (ys[1] - 1), opw = xs[2] + p[1] + p[3] - w.dim(3) - st[1] * (ys[2] - 1);
-                    add(grads, n.input(), b.op("ConvTranspose", List.of(dy, weight(b, w)), ints("strides", st), ints("pads", p),
-                            ints("kernel_shape", w.dim(2), w.dim(3)), intAttr("group", n.ints("group", new int[] {1})[0]), ints("output_padding", oph, opw)));
+                    if (parameters != null) {
+                        parameters.put(n.id(), new String[] {convWeightGradient(b, n, in.get(0), dy, xs, v.batch),
+                                b.op("ReduceSum", List.of(dy, b.longs(0, 2, 3)), intAttr("keepdims", 0))});
+                    }
+                    if (toInput) {
+                        add(grads, n.input(), b.op("ConvTranspose", List.of(dy, v.param(b, n, "W", hooks)), ints("strides", st), ints("pads", p),
+                                ints("kernel_shape", w.dim(2), w.dim(3)), intAttr("group", group), ints("output_padding", oph, opw)));
+                    }
                 }
                 case DENSE -> {
-                    Tensor w = n.param("W");
-                    String dx = b.op("MatMul", List.of(dy, b.constant("W", w.data(), w.dim(0), w.dim(1))));
-                    add(grads, n.input(), xs.length == 1 ? dx : b.op("Reshape", List.of(dx, b.longs(dims(v.batch, xs)))));
+                    if (parameters != null) {
+                        parameters.put(n.id(), new String[] {b.op("MatMul", List.of(b.op("Transpose", List.of(dy), ints("perm", 1, 0)), v.flattened.get(n.id()))),
+                                b.op("ReduceSum", List.of(dy, b.longs(0)), intAttr("keepdims", 0))});
+                    }
+                    if (toInput) {
+                        String dx = b.op("MatMul", List.of(dy, v.param(b, n, "W", hooks)));
+                        add(grads, n.input(), xs.length == 1 ? dx : b.op("Reshape", List.of(dx, b.longs(dims(v.batch, xs)))));
+                    }
                 }
                 case BATCH_NORM -> add(grads, n.input(), b.op("Mul", List.of(dy, b.constant("bn_a", Ops.bnAffine(n)[0], channelDims(xs)))));
                 case RELU -> add(grads, n.input(), mask(b, dy, y, 0f, Float.POSITIVE_INFINITY));
@@ -303,7 +390,10 @@ public final class OnnxGraphs {
                     add(grads, n.input(), b.op("Slice", List.of(dy, b.longs(p.begin()[0], p.begin()[1], p.begin()[2]),
                             b.longs(p.begin()[0] + xs[0], p.begin()[1] + xs[1], p.begin()[2] + xs[2]), b.longs(1, 2, 3))));
                 }
-                case SIGMOID -> add(grads, n.input(), b.op("Mul", List.of(dy, b.op("Mul", List.of(y, b.op("Sub", List.of(b.scalar(1f), y)))))));
+                case SIGMOID -> { // from the input, as the engine does (the output may be quantized)
+                    String sg = b.op("Sigmoid", List.of(in.get(0)));
+                    add(grads, n.input(), b.op("Mul", List.of(dy, b.op("Mul", List.of(sg, b.op("Sub", List.of(b.scalar(1f), sg)))))));
+                }
                 case HARD_SIGMOID -> {
                     float alpha = n.f("alpha", 0.2f);
                     String u = b.op("Add", List.of(b.op("Mul", List.of(in.get(0), b.scalar(alpha))), b.scalar(n.f("beta", 0.5f))));
@@ -327,21 +417,40 @@ public final class OnnxGraphs {
                 }
             }
         }
-        return sum(b, grads.remove(g.input()));
+        if (!inputGradient) {
+            return null;
+        }
+        String d = sum(b, grads.remove(g.input()));
+        String raw = v.raw.get(g.input());
+        return d != null && raw != null ? hooks.quantizeBackward(b, g.input(), d, raw) : d;
     }
 
-    private static String conv(Builder b, Node n, String x) {
+    /**
+     * dLoss/dW of a convolution as a convolution: the input with its batch and (per group) channel axes swapped,
+     * {@code [I/g, g*N, H, W]}, against dy as weights {@code [O, N, oh, ow]} in g groups, the forward's stride
+     * becoming a dilation and its pads kept; the result {@code [I/g, O, kh', kw']} (kh' >= kh where the stride
+     * left input rows unread) is cut to {@code kh x kw} and transposed to {@code [O, I/g, kh, kw]}.
+     */
+    private static String convWeightGradient(Builder b, Node n, String x, String dy, int[] xs, int batch) {
         Tensor w = n.param("W");
-        List<String> args = new ArrayList<>(List.of(x, weight(b, w)));
-        if (n.param("B") != null) {
-            args.add(b.constant("B", n.param("B").data(), w.dim(0)));
+        int group = n.ints("group", new int[] {1})[0], per = w.dim(1);
+        int[] st = n.ints("strides", new int[] {1, 1}), p = n.ints("pads", new int[] {0, 0, 0, 0});
+        String x5 = b.op("Reshape", List.of(x, b.longs(batch, group, per, xs[1], xs[2])));
+        String xt = b.op("Reshape", List.of(b.op("Transpose", List.of(x5), ints("perm", 2, 1, 0, 3, 4)), b.longs(per, (long) group * batch, xs[1], xs[2])));
+        String dyt = b.op("Transpose", List.of(dy), ints("perm", 1, 0, 2, 3));
+        String full = b.op("Conv", List.of(xt, dyt), ints("pads", p), ints("dilations", st), intAttr("group", group));
+        String cut = b.op("Slice", List.of(full, b.longs(0, 0), b.longs(w.dim(2), w.dim(3)), b.longs(2, 3)));
+        return b.op("Transpose", List.of(cut), ints("perm", 1, 0, 2, 3));
+    }
+
+    private static String conv(Builder b, Node n, String x, String weight, String bias) {
+        List<String> args = new ArrayList<>(List.of(x, weight));
+        if (bias != null) {
+            args.add(bias);
         }
+        Tensor w = n.param("W");
         return b.op("Conv", args, ints("strides", n.ints("strides", new int[] {1, 1})), ints("pads", n.ints("pads", new int[] {0, 0, 0, 0})),
                 ints("kernel_shape", w.dim(2), w.dim(3)), intAttr("group", n.ints("group", new int[] {1})[0]));
-    }
-
-    private static String weight(Builder b, Tensor w) {
-        return b.constant("W", w.data(), w.dim(0), w.dim(1), w.dim(2), w.dim(3));
     }
 
     /** A per-channel constant's dims against a tensor of per-image shape {@code s}: {@code [1, C, 1, 1]}, or {@code [1, C]}. */

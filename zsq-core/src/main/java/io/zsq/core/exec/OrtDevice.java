@@ -96,19 +96,43 @@ public final class OrtDevice {
         return kind == Kind.CPU ? "onnxruntime-cpu(" + threads + " threads)" : "onnxruntime-cuda:" + id;
     }
 
-    /** A session of {@code model} on this device. */
+    /**
+     * The stack of the thread a session is built and run on. ONNX Runtime's graph passes recurse along the graph:
+     * a Level-2 gradient graph of the bundled ResNet (a few thousand nodes) overflows a 1 MB Java thread stack
+     * (Spark's task threads) and the process dies with SIGSEGV, no Java exception. 8 MB sufficed; this leaves room.
+     */
+    static final long STACK_BYTES = 64L << 20;
+
+    /** A session of {@code model} on this device, built and run on a thread of its own with a deep stack ({@link #STACK_BYTES}). */
     public Session open(byte[] model) {
+        java.util.concurrent.ExecutorService thread = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(null, r, "zsq-onnxruntime", STACK_BYTES);
+            t.setDaemon(true);
+            return t;
+        });
         try {
-            OrtSession.SessionOptions o = new OrtSession.SessionOptions();
-            o.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
-            o.setIntraOpNumThreads(threads);
-            o.setInterOpNumThreads(1);
-            if (kind == Kind.CUDA) {
-                o.addCUDA(id);
-            }
-            return new Session(OrtEnvironment.getEnvironment().createSession(model, o), o);
-        } catch (OrtException e) {
-            throw new IllegalStateException("ONNX Runtime (" + this + ") refused the gradient graph: " + firstLine(e.getMessage()), e);
+            return thread.submit(() -> {
+                OrtSession.SessionOptions o = new OrtSession.SessionOptions();
+                try {
+                    o.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+                    o.setIntraOpNumThreads(threads);
+                    o.setInterOpNumThreads(1);
+                    if (kind == Kind.CUDA) {
+                        o.addCUDA(id);
+                    }
+                    return new Session(OrtEnvironment.getEnvironment().createSession(model, o), o, thread);
+                } catch (OrtException e) {
+                    o.close();
+                    throw new IllegalStateException("ONNX Runtime (" + this + ") refused the gradient graph: " + firstLine(e.getMessage()), e);
+                }
+            }).get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            thread.shutdownNow();
+            throw new IllegalStateException("interrupted while ONNX Runtime built the gradient graph", e);
+        } catch (java.util.concurrent.ExecutionException e) {
+            thread.shutdownNow();
+            throw e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e.getCause());
         }
     }
 
@@ -119,14 +143,27 @@ public final class OrtDevice {
     public static final class Session implements AutoCloseable {
         private final OrtSession session;
         private final OrtSession.SessionOptions options;
+        private final java.util.concurrent.ExecutorService thread;
 
-        Session(OrtSession session, OrtSession.SessionOptions options) {
+        Session(OrtSession session, OrtSession.SessionOptions options, java.util.concurrent.ExecutorService thread) {
             this.session = session;
             this.options = options;
+            this.thread = thread;
         }
 
-        /** Runs the graph on {@code inputs}; returns the named outputs as float arrays. */
+        /** Runs the graph on {@code inputs} (on the session's own thread); returns the named outputs as float arrays. */
         public Map<String, float[]> run(Map<String, Input> inputs, List<String> outputs) {
+            try {
+                return thread.submit(() -> runHere(inputs, outputs)).get();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while ONNX Runtime ran the gradient graph", e);
+            } catch (java.util.concurrent.ExecutionException e) {
+                throw e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e.getCause());
+            }
+        }
+
+        private Map<String, float[]> runHere(Map<String, Input> inputs, List<String> outputs) {
             OrtEnvironment env = OrtEnvironment.getEnvironment();
             Map<String, OnnxTensor> in = new HashMap<>();
             try {
@@ -154,11 +191,20 @@ public final class OrtDevice {
         @Override
         public void close() {
             try {
-                session.close();
-            } catch (OrtException e) {
-                throw new IllegalStateException(e);
+                thread.submit(() -> {
+                    try {
+                        session.close();
+                    } finally {
+                        options.close();
+                    }
+                    return null;
+                }).get();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } catch (java.util.concurrent.ExecutionException e) {
+                throw new IllegalStateException("ONNX Runtime failed closing a session: " + e.getCause().getMessage(), e.getCause());
             } finally {
-                options.close();
+                thread.shutdown();
             }
         }
     }

@@ -29,6 +29,17 @@ public final class ParameterGradients {
         return java.util.Collections.unmodifiableSet(weights.keySet());
     }
 
+    /** Adds a pass's dW and dB of node {@code id} (another engine's: {@link OnnxGraphs}). */
+    public void add(String id, float[] dw, float[] db) {
+        float[] w = weightInto(id, dw.length), b = biasInto(id, db.length);
+        for (int i = 0; i < dw.length; i++) {
+            w[i] += dw[i];
+        }
+        for (int i = 0; i < db.length; i++) {
+            b[i] += db[i];
+        }
+    }
+
     /** The array to add dW into (zero on first use). */
     float[] weightInto(String id, int length) {
         return into(weights, id, length);

@@ -78,6 +78,27 @@ public interface Executor {
         return acc;
     }
 
+    /** {@link #reduce} for a stage whose tasks each want a GPU (as {@link #map(String, List, Task, boolean)}); the same tree. */
+    default <I extends Serializable, R extends Serializable> R reduce(String stage, List<I> items, Task<I, R> task, Merge<R> merge, boolean gpu)
+            throws IOException {
+        if (!gpu) {
+            return reduce(stage, items, task, merge);
+        }
+        List<R> results = map(stage, chunks(items), chunk -> {
+            R acc = null;
+            for (I item : chunk) {
+                R r = task.apply(item);
+                acc = acc == null ? r : merge.merge(acc, r);
+            }
+            return acc;
+        }, true);
+        R acc = results.get(0);
+        for (int i = 1; i < results.size(); i++) {
+            acc = merge.merge(acc, results.get(i));
+        }
+        return acc;
+    }
+
     /** {@link #reduce}'s chunks: consecutive runs of {@code ceil(n / 64)} items (one item each for up to 64). */
     static <I extends Serializable> List<ArrayList<I>> chunks(List<I> items) {
         int size = chunkSize(items.size());

@@ -25,6 +25,12 @@ public interface FineTuning {
     Result run(Plan.FineTune settings, Graph teacher, ModelState student, Observation.Source data, Executor ex, Path dir, PrintStream log)
             throws IOException;
 
+    /** {@link #run} with the steps on {@code device}'s engine (by default the CPU's, whatever it says). */
+    default Result run(Plan.FineTune settings, Graph teacher, ModelState student, Observation.Source data, Executor ex, Path dir, PrintStream log,
+                       Plan.Device device) throws IOException {
+        return run(settings, teacher, student, data, ex, dir, log);
+    }
+
     /** The implementation on the class path; a plan that asks for Level 2 without one fails in one line. */
     static FineTuning load() {
         return ServiceLoader.load(FineTuning.class).findFirst().orElseThrow(() -> new IllegalArgumentException(

@@ -229,9 +229,6 @@ public final class Pipeline {
         List<Variant> variants = new ArrayList<>();
         List<QuantizeReport.FineTuneInfo> fineTuning = new ArrayList<>();
         FineTuning level2 = plan.fineTune() == null ? null : FineTuning.load();
-        if (level2 != null && plan.device() != Plan.Device.CPU && !plan.quiet()) {
-            log.println("zsq: --device " + plan.device() + " applies to synthesis; Level 2 runs on zsq's Vector API engine (CPU)");
-        }
         Variant written = null;
         for (Bits b : plan.bits()) {
             start("lower");
@@ -250,7 +247,8 @@ public final class Pipeline {
             if (level2 != null) {
                 start("fine-tune " + b);
                 Path dir = plan.out().resolve("qat").resolve(b.toString());
-                FineTuning.Result ft = level2.run(plan.fineTune(), canonical.graph(), placed, Sources.Manifested.of(calibDir, given, graph), ex, dir, log);
+                FineTuning.Result ft = level2.run(plan.fineTune(), canonical.graph(), placed, Sources.Manifested.of(calibDir, given, graph), ex, dir, log,
+                        plan.device());
                 fineTuning.add(ft.info());
                 Variant l2 = lower(new PassRunner(), ft.state(), b, source, 2, hash, realData);
                 variants.add(l2);

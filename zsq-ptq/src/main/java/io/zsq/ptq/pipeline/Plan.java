@@ -300,9 +300,9 @@ public record Plan(Path model, Path out, List<Bits> bits, Map<String, Bits> laye
     public enum WeightRange { RESTRICTED, FULL }
 
     /**
-     * Where synthesis runs ({@code --device}): {@code cpu}, zsq's Vector API engine; {@code gpu}, the
-     * ONNX Runtime engine on the task's GPU (on a cluster each synthesis task asks for one GPU through a
-     * Spark resource profile; where ONNX Runtime's CUDA provider cannot load, the job says so once and runs
+     * Where synthesis and Level-2 distillation run ({@code --device}; block reconstruction stays on the CPU):
+     * {@code cpu}, zsq's Vector API engine; {@code gpu}, the ONNX Runtime engine on the task's GPU (on a
+     * cluster each of their tasks asks for one GPU through a Spark resource profile; where ONNX Runtime's CUDA provider cannot load, the job says so once and runs
      * on the CPU); {@code auto}, the GPU engine where a task got a GPU and CUDA loads, otherwise the CPU,
      * silently; {@code onnxruntime-cpu}, the GPU engine's graphs on ONNX Runtime's CPU provider (what CI
      * checks the GPU engine with, and a peer in the benchmarks).

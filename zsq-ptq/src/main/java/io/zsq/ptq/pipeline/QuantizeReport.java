@@ -54,7 +54,14 @@ public record QuantizeReport(int schemaVersion, String tool, Path model, String 
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public record FineTuneInfo(String bits, Plan.FineTune settings, int poolImages, int microBatchesPerStep, int parameters,
                                double initialLoss, double finalLoss, List<List<Double>> lossCurve, int stepsResumed, double seconds,
-                               double secondsPerStep, double medianSecondsPerStep) {}
+                               double secondsPerStep, double medianSecondsPerStep, String engine, String gpuUnavailable) {
+        public FineTuneInfo(String bits, Plan.FineTune settings, int poolImages, int microBatchesPerStep, int parameters, double initialLoss,
+                            double finalLoss, List<List<Double>> lossCurve, int stepsResumed, double seconds, double secondsPerStep,
+                            double medianSecondsPerStep) {
+            this(bits, settings, poolImages, microBatchesPerStep, parameters, initialLoss, finalLoss, lossCurve, stepsResumed, seconds,
+                    secondsPerStep, medianSecondsPerStep, null, null);
+        }
+    }
 
     /** One (bits, calibration source, level) variant. */
     @JsonInclude(JsonInclude.Include.NON_NULL)
