@@ -53,7 +53,16 @@ public final class OrtDevice {
     public static String cudaUnavailable() {
         String c = cudaCheck;
         if (c == null) {
-            c = probeCuda();
+            String[] r = new String[1];
+            Thread t = new Thread(null, () -> r[0] = probeCuda(), "zsq-cuda-probe", STACK_BYTES); // loading the provider recurses deeply too
+            t.start();
+            try {
+                t.join();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return "interrupted while probing for ONNX Runtime's CUDA provider";
+            }
+            c = r[0] == null ? "ONNX Runtime's CUDA provider check failed" : r[0];
             cudaCheck = c;
         }
         return c.isEmpty() ? null : c;
@@ -61,6 +70,7 @@ public final class OrtDevice {
 
     private static String probeCuda() {
         try {
+            OrtEnvironment.getEnvironment(); // the provider's loading logs through the environment's logger: without one it fails
             if (!OrtEnvironment.getAvailableProviders().contains(OrtProvider.CUDA)) {
                 return "ONNX Runtime on the class path is the CPU build (com.microsoft.onnxruntime:onnxruntime); GPUs need onnxruntime_gpu";
             }
