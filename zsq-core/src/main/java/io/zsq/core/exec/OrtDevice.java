@@ -125,6 +125,7 @@ public final class OrtDevice {
                 OrtSession.SessionOptions o = new OrtSession.SessionOptions();
                 try {
                     o.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+                    o.setSessionLogLevel(ai.onnxruntime.OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR); // its optimizers' notes on our graphs are noise
                     o.setIntraOpNumThreads(threads);
                     o.setInterOpNumThreads(1);
                     if (kind == Kind.CUDA) {
