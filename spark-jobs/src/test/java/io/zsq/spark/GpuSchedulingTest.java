@@ -8,6 +8,7 @@ import io.zsq.ptq.pipeline.InProcessExecutor;
 import io.zsq.ptq.pipeline.Pipeline;
 import io.zsq.ptq.pipeline.Plan;
 import io.zsq.ptq.pipeline.QuantizeReport;
+import io.zsq.runtime.IntModel;
 import io.zsq.synth.DatasetManifest;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -99,6 +100,25 @@ class GpuSchedulingTest {
             assertEquals(Map.of("cpu", 8), r.batchesByEngine());
             List<DatasetManifest.Entry> cpu = DatasetManifest.read(cpuOut).batches(), gpu = DatasetManifest.read(gpuOut).batches();
             assertEquals(cpu, gpu, "the images of the fallback equal the CPU run's");
+
+            // Level 2's fine-tuning stage asks for GPUs too, and falls back to the same model as a CPU run
+            int stagesBefore = gpuStages.size();
+            Plan.Builder l2 = Plan.builder().model(PipelineTest.RESNET).preprocessing("0.2860", "0.3530").count(16).batch(8).steps(3)
+                    .bits("w4a4").gaussianBaseline(false).quiet(true)
+                    .fineTune(new Plan.FineTune(Plan.QatMethod.KD, 3, 16, 4, 1e-3, 1e-2, Plan.Optimizer.ADAM, Plan.Schedule.COSINE, 4, 0, 0, 1));
+            Pipeline.run(l2.out(dir.resolve("l2-cpu")).build(), new InProcessExecutor(1));
+            executorOfBatch.clear();
+            QuantizeReport q = QuantizeJob.run(l2.out(dir.resolve("l2-gpu")).device(Plan.Device.GPU).build(), jsc, true);
+            for (int i = 0; i < 100 && gpuStages.size() < stagesBefore + 4; i++) {
+                Thread.sleep(100);
+            }
+            assertEquals(stagesBefore + 1 + 3, gpuStages.size(), "stages under the GPU profile: the synthesis, and the 3 fine-tuning steps");
+            assertEquals("cpu", q.fineTuning().get(0).engine());
+            assertNotNull(q.fineTuning().get(0).gpuUnavailable());
+            assertEquals(java.util.Arrays.toString(PipelineTest.withoutProvenance(IntModel.load(dir.resolve("l2-cpu").resolve("model.zsq")))),
+                    java.util.Arrays.toString(PipelineTest.withoutProvenance(IntModel.load(dir.resolve("l2-gpu").resolve("model.zsq")))),
+                    "the Level-2 model of the fallback equals the CPU run's");
+
         } finally {
             spark.stop();
         }
